@@ -1,0 +1,1 @@
+"""The engines (explicit-state search, ...) and the ``kripke`` command."""

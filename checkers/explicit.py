@@ -1,0 +1,289 @@
+"""Explicit-state model checking: one search loop, with a BFS or a DFS frontier.
+
+The loop follows TLC and Stateright. The visited set holds 64-bit *fingerprints* (the hash of a
+state, or of its canonical representative under symmetry) mapped to the parent's fingerprint,
+rather than whole states: a counterexample path is the chain of parents, rebuilt into concrete
+states by re-executing the model from an initial state and picking, at each step, the successor
+with the next fingerprint. Like TLC we report the chance that two distinct states shared a
+fingerprint (which would make the search skip a state): ``n * (g - n) / 2**64`` for ``n``
+distinct and ``g`` generated states.
+
+Checked on the way: invariants on every new state, *sometimes* properties until each is
+witnessed, refinement on every step, deadlock (a state with no successor that the model does not
+declare terminal), and exceptions raised by the model (a finding of kind ``exception``).
+
+Python's ``hash`` is the fingerprint: tuples hash in C with xxHash-style mixing. Strings hash with
+a per-process seed, so fingerprints differ between runs while counts do not (barring a
+collision, whose chance is reported).
+"""
+
+import time
+from collections import deque
+
+from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
+from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
+from models.symmetry import Canonicalizer
+from models.system import model_spec
+from traces.trace import Step, Trace
+
+__all__ = ["check", "STRATEGIES"]
+
+STRATEGIES = ("bfs", "dfs")
+
+
+def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
+          max_depth=None, deadlock=True, progress=None):
+    """Explore ``model`` exhaustively and return a ``Result``.
+
+    ``properties``: names to check (default: all the model's); ``symmetry``: None means "on when
+    the model declares a symmetric domain"; ``max_states`` / ``max_depth`` bound the search (the
+    verdict is then ``incomplete`` unless a violation is found); ``progress`` is called now and
+    then with a dict of counts.
+    """
+    if strategy not in STRATEGIES:
+        raise UnknownNameError("strategy", strategy, STRATEGIES)
+    props = select_properties(model, properties)
+    domain = model.symmetric_domain() if symmetry is not False else None
+    if symmetry and domain is None:
+        raise DefinitionError(f"{model.display_name()} declares no symmetric domain")
+    if domain is not None and model.variables is None:
+        raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
+    canon = Canonicalizer(model, domain) if domain is not None else None
+    search = _Search(model, props, canon, strategy == "dfs", max_states, max_depth, deadlock,
+                     progress)
+    started = time.perf_counter()
+    found = search.run()
+    elapsed = time.perf_counter() - started
+
+    violation = None
+    if found is not None:
+        violation = search.violation(found)
+    elif search.bound is None and search.pending:
+        # The search is complete and some sometimes-property was never witnessed.
+        first = search.pending[0]
+        violation = Violation(first[0], "sometimes",
+                              message=f"no reachable state satisfies {first[0]}")
+    verdict = VIOLATED if violation else INCOMPLETE if search.bound else OK
+    generated = search.n_init + sum(search.fired)
+    distinct = len(search.seen)
+    coverage = {}
+    for (name, _, _), fired, new in zip(model._calls, search.fired, search.new):
+        c = coverage.setdefault(name, {"fired": 0, "new": 0})
+        c["fired"] += fired
+        c["new"] += new
+    return Result(
+        model=model_spec(type(model)), params=model.params, strategy=strategy,
+        symmetry=canon is not None, verdict=verdict, distinct_states=distinct,
+        states_generated=generated, depth=search.depth, elapsed_s=elapsed,
+        properties=[p.name for p in props], coverage=coverage, violation=violation,
+        bound=search.bound,
+        collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64)
+
+
+def select_properties(model, names):
+    """The model's properties, or those named (an unknown name lists the available ones)."""
+    available = {p.name: p for p in model.properties}
+    if not names:
+        return list(model.properties)
+    for n in names:
+        if n not in available:
+            raise UnknownNameError(f"property of {model.display_name()}", n, available)
+    return [available[n] for n in dict.fromkeys(names)]
+
+
+def _unary(fn, args):
+    """Call every action as ``fn(state, arg)``: the common one-argument case needs no wrapper."""
+    if len(args) == 1:
+        return fn, args[0]
+    if not args:
+        return (lambda s, _, fn=fn: fn(s)), None
+    return (lambda s, a, fn=fn: fn(s, *a)), args
+
+
+class _Search:
+    """The state of one search; ``run`` is the hot loop."""
+
+    def __init__(self, model, props, canon, dfs, max_states, max_depth, deadlock, progress):
+        self.model, self.canon, self.dfs = model, canon, dfs
+        self.max_states, self.max_depth = max_states, max_depth
+        self.deadlock, self.progress = deadlock, progress
+        self.invariants = [(p.name, p.condition) for p in props if p.kind == "invariant"]
+        self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
+        self.refinements = [(p.name,) + p.step_checker(model) for p in props
+                            if p.kind == "refinement"]
+        self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
+        self.fired = [0] * len(model._calls)
+        self.new = [0] * len(model._calls)
+        self.n_init = 0
+        self.depth = 0
+        self.bound = None
+
+    def fingerprint(self, s):
+        return hash(self.canon(s)) if self.canon is not None else hash(s)
+
+    def run(self):
+        """Search; return None, or what was found: ("state"|"step", ...) for ``violation``."""
+        model, seen = self.model, self.seen
+        fingerprint = hash if self.canon is None else self.fingerprint
+        invariants, pending, refinements = self.invariants, self.pending, self.refinements
+        fired, new = self.fired, self.new
+        calls = [(i,) + _unary(fn, args) for i, (_, fn, args) in enumerate(model._calls)]
+        max_states = self.max_states or float("inf")
+        max_depth = self.max_depth or float("inf")
+        frontier = deque()
+        pop, push = (frontier.pop if self.dfs else frontier.popleft), frontier.append
+
+        for s in model.init():
+            self.n_init += 1
+            fp = self._init_fingerprint(s)
+            if fp in seen:
+                continue
+            seen[fp] = None
+            for name, _, init_ok in refinements:
+                if not init_ok(s):
+                    return ("init", name, fp)
+            found = self._check_state(s, fp)
+            if found:
+                return found
+            push((s, fp, 1))
+        self.depth = 1 if seen else 0
+
+        expanded, next_report = 0, time.perf_counter() + 2.0
+        while frontier:
+            s, fp, d = pop()
+            if d > self.depth:
+                self.depth = d
+            expanded += 1
+            if self.progress is not None and not expanded & 4095:
+                now = time.perf_counter()
+                if now >= next_report:
+                    next_report = now + 1.0
+                    self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
+                                   "queue": len(frontier), "depth": self.depth})
+            enabled = False
+            i = None
+            try:
+                for i, fn, arg in calls:
+                    out = fn(s, arg)
+                    if out is None:
+                        continue
+                    for t in (out if out.__class__ is list else (out,)):
+                        enabled = True
+                        fired[i] += 1
+                        if refinements:
+                            for name, step_ok, _ in refinements:
+                                if not step_ok(s, t):
+                                    return ("step", name, "refinement", fp, i, t, None)
+                        f = fingerprint(t)
+                        if f in seen:
+                            continue
+                        if d >= max_depth:
+                            self.bound = f"max_depth={self.max_depth}"
+                            continue
+                        seen[f] = fp
+                        new[i] += 1
+                        for name, cond in invariants:
+                            if not cond(model, t):
+                                return ("state", name, "invariant", f)
+                        if pending:
+                            self._witness(t)
+                        push((t, f, d + 1))
+                        if len(seen) >= max_states:
+                            self.bound = f"max_states={self.max_states}"
+                            return None
+            except KripkeError:
+                raise
+            except Exception as e:  # the model raised: a finding, with its trace
+                return self._exception(s, fp, i, e)
+            if not enabled and self.deadlock and not model.terminal(s):
+                return ("state", "deadlock", "deadlock", fp)
+        return None
+
+    def _init_fingerprint(self, s):
+        try:
+            return self.fingerprint(s)
+        except TypeError:
+            self.model.check_immutable(s)  # names the field that cannot be hashed
+            raise
+
+    def _check_state(self, s, fp):
+        for name, cond in self.invariants:
+            if not cond(self.model, s):
+                return ("state", name, "invariant", fp)
+        if self.pending:
+            self._witness(s)
+        return None
+
+    def _witness(self, s):
+        self.pending[:] = [(n, c) for n, c in self.pending if not c(self.model, s)]
+
+    def _exception(self, s, fp, i, error):
+        """Tell an action that raised from a state that cannot be hashed (bad model input)."""
+        name, fn, args = self.model._calls[i]
+        try:
+            out = fn(s, *args)
+        except Exception:
+            return ("step", name, "exception", fp, i, None, f"{type(error).__name__}: {error}")
+        for t in (out if type(out) is list else [out]):
+            if t is not None:
+                try:
+                    hash(t)
+                except TypeError:
+                    self.model.check_immutable(t)
+        return ("step", name, "exception", fp, i, None, f"{type(error).__name__}: {error}")
+
+    # -- counterexamples ---------------------------------------------------------------------
+    def violation(self, found):
+        what = found[0]
+        if what == "init":
+            _, prop, fp = found
+            trace = self._trace(prop, "refinement", self._path(fp))
+            return Violation(prop, "refinement", trace,
+                             f"the initial state does not map to an initial state of {prop}")
+        if what == "state":
+            _, prop, kind, fp = found
+            trace = self._trace(prop, kind, self._path(fp))
+            n = len(trace.steps) - 1
+            msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
+                   else f"{prop} is violated after {n} steps")
+            return Violation(prop, kind, trace, msg)
+        _, prop, kind, fp, i, t, error = found
+        name, _, args = self.model._calls[i]
+        trace = self._trace(prop, kind, self._path(fp))
+        encoded = None if t is None else self.model.encode(t)
+        trace.steps.append(Step(name, self.model.action_args(name, args), encoded, error))
+        n = len(trace.steps) - 1
+        msg = (f"step {n} {trace.steps[-1].label()} raised {error}" if kind == "exception"
+               else f"step {n} {trace.steps[-1].label()} is not allowed by {prop}")
+        return Violation(prop if kind != "exception" else "exception", kind, trace, msg)
+
+    def _path(self, fp):
+        fps = []
+        while fp is not None:
+            fps.append(fp)
+            fp = self.seen[fp]
+        return fps[::-1]
+
+    def _trace(self, prop, kind, fps):
+        """Re-execute the model along a chain of fingerprints (Stateright's Path::from_fingerprints)."""
+        model = self.model
+        current = next((s for s in model.init() if self.fingerprint(s) == fps[0]), None)
+        if current is None:
+            raise NondeterminismError(
+                f"{model.display_name()}: no initial state has the fingerprint the search stored; "
+                "init() must yield the same states on every call")
+        steps = [Step(None, {}, model.encode(current))]
+        for n, target in enumerate(fps[1:], start=1):
+            for name, args, t in model.successors(current):
+                if self.fingerprint(t) == target:
+                    steps.append(Step(name, model.action_args(name, args), model.encode(t)))
+                    current = t
+                    break
+            else:
+                raise NondeterminismError(
+                    f"{model.display_name()}: cannot rebuild step {n} of the counterexample: "
+                    "re-executing the actions from the previous state gives no successor the "
+                    "search saw. Actions must be functions of (state, parameters): does one "
+                    "depend on randomness, time, a global variable or the iteration order of a "
+                    "set?")
+        return Trace(model_spec(type(model)), model.params, prop, kind, steps)

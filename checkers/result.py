@@ -1,0 +1,70 @@
+"""What a check returns: a verdict, the statistics (TLC's meaning) and the counterexample."""
+
+from dataclasses import dataclass, field
+
+__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE"]
+
+OK, VIOLATED, INCOMPLETE = "ok", "violated", "incomplete"
+
+
+@dataclass
+class Violation:
+    """A property that fails: its name, its kind and, except for *sometimes*, a trace."""
+
+    property: str
+    kind: str  # invariant | sometimes | refinement | deadlock | exception
+    trace: object = None  # traces.trace.Trace
+    message: str = ""
+
+
+@dataclass
+class Result:
+    """The outcome of one search.
+
+    Counts follow TLC: ``distinct_states`` are the states stored (orbits under symmetry),
+    ``states_generated`` the initial states plus every successor computed, ``depth`` the number of
+    BFS levels with the initial states as level 1 (the longest path stored, for DFS).
+    """
+
+    model: str
+    params: dict
+    strategy: str
+    symmetry: bool
+    verdict: str
+    distinct_states: int
+    states_generated: int
+    depth: int
+    elapsed_s: float
+    properties: list
+    coverage: dict = field(default_factory=dict)
+    violation: Violation = None
+    #: why the search is incomplete (a bound that was hit), or None
+    bound: str = None
+    #: the chance that two distinct states shared a fingerprint, estimated as TLC does
+    collision_probability: float = 0.0
+
+    def to_json(self, trace_file=None):
+        """The ``kripke check --json`` object of DESIGN.md."""
+        v = self.violation
+        return {
+            "model": self.model,
+            "params": self.params,
+            "strategy": self.strategy,
+            "symmetry": self.symmetry,
+            "verdict": self.verdict,
+            "distinct_states": self.distinct_states,
+            "states_generated": self.states_generated,
+            "depth": self.depth,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "properties": self.properties,
+            "coverage": self.coverage,
+            "violation": None if v is None else {
+                "property": v.property,
+                "kind": v.kind,
+                "trace_file": trace_file,
+                "length": 0 if v.trace is None else len(v.trace.steps) - 1,
+                "message": v.message,
+            },
+            "bound": self.bound,
+            "collision_probability": self.collision_probability,
+        }

@@ -1,0 +1,1 @@
+"""The modelling API (``models.system``, ``models.types``) and the protocol models."""

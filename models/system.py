@@ -1,0 +1,382 @@
+"""The modelling API: ``TransitionSystem``, ``@action``, ``Param`` and the model registry.
+
+A model is a class, after Stateright's ``Model`` and TLA+'s ``Init /\\ [][Next]_vars``:
+
+* parameters are ``Param`` class attributes (default, doc, validation), set with ``-p name=value``;
+* ``variables`` declares the typed state (see ``models.types``); ``self.State`` is its record;
+* ``init()`` yields the initial states;
+* each ``@action`` method is one disjunct of Next. It returns the next state, ``None`` when it is
+  not enabled, or a ``list`` of states when it has several outcomes. ``@action(each=RM)`` makes it
+  range over a finite domain (one argument per domain: ``each=(Server, Server)``);
+* ``properties`` lists the properties from ``specs/`` that hold of the model;
+* ``terminal(s)`` says which states may legitimately have no successor (not a deadlock);
+* a ``Domain(..., symmetric=True)`` used by the variables declares symmetry.
+
+States are immutable values: a state that holds a list, dict or set (or anything unhashable) is
+rejected when the model is instantiated, naming the field.
+
+Variants (the article's version of a protocol) are subclasses that override exactly the actions
+the article writes differently, registered under their own ``name``.
+"""
+
+import importlib
+import importlib.util
+import inspect
+import itertools
+import pkgutil
+import sys
+from pathlib import Path
+
+from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
+                             UnknownNameError)
+from models.types import Domain, as_type, state_record
+
+__all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
+
+
+class Param:
+    """A declared model parameter: ``rms = Param(3, "number of resource managers", min=1)``.
+
+    The type is that of the default (int, bool, str or float); ``choices``, ``min`` and ``max``
+    restrict it.
+    """
+
+    def __init__(self, default, doc, *, min=None, max=None, choices=None):
+        self.default, self.doc = default, doc
+        self.min, self.max, self.choices = min, max, choices
+        self.type = type(default)
+        self.name = None
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        # Instances hold their value in __dict__, which wins over this non-data descriptor.
+        return self if obj is None else self.default
+
+    def parse(self, text):
+        """Turn ``-p name=text`` into a value of the parameter's type."""
+        if self.type is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ParamError(f"parameter {self.name}: expected true or false, got {text!r}")
+        try:
+            return self.type(text)
+        except ValueError:
+            raise ParamError(f"parameter {self.name}: expected {self.type.__name__}, got {text!r}")
+
+    def validate(self, value):
+        if self.type is float and type(value) is int:
+            value = float(value)
+        if type(value) is not self.type:
+            raise ParamError(f"parameter {self.name}: expected {self.type.__name__}, "
+                             f"got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ParamError(f"parameter {self.name}: must be one of "
+                             f"{', '.join(map(str, self.choices))}; got {value!r}")
+        if self.min is not None and value < self.min:
+            raise ParamError(f"parameter {self.name}: must be >= {self.min}, got {value!r}")
+        if self.max is not None and value > self.max:
+            raise ParamError(f"parameter {self.name}: must be <= {self.max}, got {value!r}")
+        return value
+
+    def describe(self):
+        bounds = []
+        if self.choices is not None:
+            bounds.append("one of " + "|".join(map(str, self.choices)))
+        if self.min is not None:
+            bounds.append(f">= {self.min}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max}")
+        extra = f" ({', '.join(bounds)})" if bounds else ""
+        return f"{self.name}={self.default!r}: {self.doc}{extra}"
+
+
+class _ActionSpec:
+    """What ``@action`` attaches to a method: the domains its arguments range over."""
+
+    __slots__ = ("each",)
+
+    def __init__(self, each):
+        self.each = each
+
+
+def action(fn=None, *, each=()):
+    """Mark a method as an action (one disjunct of the next-state relation).
+
+    ``@action`` for ``def tm_commit(self, s)``; ``@action(each=RM)`` for
+    ``def rm_prepare(self, s, rm)``, called once per element of the domain.
+    """
+    if isinstance(each, (Domain, str)):
+        each = (each,)
+
+    def mark(f):
+        f._kripke_action = _ActionSpec(tuple(each))
+        return f
+    return mark(fn) if fn is not None else mark
+
+
+_REGISTRY = {}
+
+
+class TransitionSystem:
+    """Base class of every model. Subclasses set ``name``, ``variables``, ``init`` and actions."""
+
+    #: registry name (kebab-case), or None for a model that is not registered
+    name = None
+    #: {field: type} of the state record, in order; None for an untyped quick model
+    variables = None
+    #: properties (from specs/) checked by default, selectable by name
+    properties = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Actions, in definition order, base class first; an override keeps its place.
+        actions = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                spec = getattr(value, "_kripke_action", None)
+                if spec is not None:
+                    actions[attr] = spec
+                elif attr in actions and callable(value):
+                    raise DefinitionError(f"{cls.__name__}.{attr} overrides an action without "
+                                          "@action; decorate it or rename it")
+        for attr, spec in actions.items():
+            fn = getattr(cls, attr)
+            params = list(inspect.signature(fn).parameters)[2:]
+            if len(params) != len(spec.each):
+                raise DefinitionError(
+                    f"{cls.__name__}.{attr} takes {len(params)} argument(s) after the state "
+                    f"but ranges over {len(spec.each)} domain(s); write @action(each=...) with "
+                    f"one domain per argument")
+        cls._actions = actions
+        cls._params = {n: p for klass in reversed(cls.__mro__)
+                       for n, p in vars(klass).items() if isinstance(p, Param)}
+        if cls.variables is not None:
+            try:
+                typed = {n: as_type(t) for n, t in cls.variables.items()}
+            except DefinitionError as e:
+                raise DefinitionError(f"{cls.__name__}.variables: {e}") from None
+            cls.State = state_record("State", typed)
+            cls._types = typed
+        names = [p.name for p in cls.properties]
+        if len(set(names)) != len(names):
+            raise DefinitionError(f"{cls.__name__}.properties: duplicate property names {names}")
+        name = vars(cls).get("name")
+        if name is not None:
+            other = _REGISTRY.get(name)
+            if other is not None and other.__qualname__ != cls.__qualname__:
+                raise DefinitionError(f"model name {name!r} is taken by {other.__qualname__}")
+            _REGISTRY[name] = cls
+
+    def __init__(self, **params):
+        for key, value in params.items():
+            if key not in self._params:
+                raise UnknownNameError(f"parameter of {self.display_name()}", key, self._params)
+            setattr(self, key, self._params[key].validate(value))
+        self.params = {n: getattr(self, n) for n in self._params}
+        self._calls = [(name, getattr(self, name), args)
+                       for name, spec in self._actions.items()
+                       for args in itertools.product(*(self._domain(d).values(self)
+                                                       for d in spec.each))]
+        self._check_fns = None
+        for s in self.init():
+            self.check_immutable(s)
+
+    # -- the interface the checkers use -------------------------------------------------------
+    def init(self):
+        """Yield the initial states."""
+        raise NotImplementedError(f"{type(self).__name__} must define init()")
+
+    def terminal(self, s):
+        """May ``s`` have no successor? (Deadlock is reported for other states.)"""
+        return False
+
+    def successors(self, s):
+        """``(action, args, next_state)`` for every enabled action, in a fixed order."""
+        for name, fn, args in self._calls:
+            out = fn(s, *args)
+            if out is None:
+                continue
+            for t in (out if type(out) is list else (out,)):
+                yield name, args, t
+
+    def action_args(self, name, args):
+        """Name the arguments of an action call: ``{"rm": 1}``."""
+        params = list(inspect.signature(getattr(self, name)).parameters)[1:]
+        return dict(zip(params, args))
+
+    def action_args_from(self, name, named):
+        """The positional arguments of an action call from their names (inverse of action_args)."""
+        params = list(inspect.signature(getattr(self, name)).parameters)[1:]
+        return tuple(named[p] for p in params)
+
+    def symmetric_domain(self):
+        """The domain the model declares symmetric, or None."""
+        found = {d for d in self._domains() if d.symmetric}
+        if len(found) > 1:
+            raise DefinitionError(f"{type(self).__name__} declares {len(found)} symmetric "
+                                  "domains; kripke reduces over one domain at a time")
+        return next(iter(found), None)
+
+    def type_ok(self, s):
+        """TLA+'s TypeOK, derived from ``variables``: the first field outside its type, or None."""
+        if self._check_fns is None:
+            self._check_fns = [(n, t.checker(self)) for n, t in self._types.items()]
+        for (field, check), value in zip(self._check_fns, s):
+            if not check(value):
+                return field
+        return None
+
+    def encode(self, s):
+        """A state as plain JSON (maps, lists, strings, numbers)."""
+        if self.variables is not None:
+            return {n: t.to_json(v) for (n, t), v in zip(self._types.items(), s)}
+        return _encode_untyped(s)
+
+    def check_immutable(self, s):
+        """Reject a state that cannot be hashed or holds a mutable value, naming the field."""
+        fields = self.State._fields if self.variables is not None else None
+        if fields is not None and type(s) is not self.State:
+            raise DefinitionError(f"{self.display_name()}: init() must yield {type(self).__name__}"
+                                  f".State records, got {type(s).__name__}")
+        parts = zip(fields, s) if fields else (
+            zip(s._fields, s) if hasattr(s, "_fields") else
+            ((f"[{i}]", v) for i, v in enumerate(s)) if isinstance(s, tuple) else [("state", s)])
+        for field, value in parts:
+            bad = _find_mutable(value)
+            if bad is not None:
+                raise MutableStateError(
+                    f"{self.display_name()}: state field {field!r} holds a mutable "
+                    f"{type(bad).__name__} ({bad!r:.60}); use a tuple or frozenset")
+
+    # -- naming ------------------------------------------------------------------------------
+    @classmethod
+    def display_name(cls):
+        return cls.name or cls.__name__
+
+    @classmethod
+    def describe_params(cls):
+        return [p.describe() for p in cls._params.values()]
+
+    def _domain(self, d):
+        if isinstance(d, str):
+            d = getattr(self, d)
+        if not isinstance(d, Domain):
+            raise DefinitionError(f"{type(self).__name__}: {d!r} is not a Domain")
+        return d
+
+    def _domains(self):
+        seen = []
+        for spec in self._actions.values():
+            seen.extend(self._domain(d) for d in spec.each)
+        for t in (getattr(self, "_types", None) or {}).values():
+            seen.extend(_domains_of(t))
+        return list(dict.fromkeys(seen))
+
+
+def _domains_of(t):
+    """Every Domain a type mentions, found by walking its structure."""
+    from models import types as T
+    if isinstance(t, T.Id):
+        return [t.domain]
+    if isinstance(t, T.Array):
+        return [t.index] + _domains_of(t.value)
+    if isinstance(t, (T.Set, T.Seq)):
+        return _domains_of(t.elem)
+    if isinstance(t, T.Optional):
+        return _domains_of(t.inner)
+    if isinstance(t, T.RecordType):
+        return [d for ft in t.fields.values() for d in _domains_of(ft)]
+    if isinstance(t, T.OneOf):
+        return [d for a in t.alternatives for d in _domains_of(a)]
+    return []
+
+
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _find_mutable(value):
+    """The first mutable or unhashable value inside ``value``, or None."""
+    if isinstance(value, _MUTABLE):
+        return value
+    if isinstance(value, (tuple, frozenset)):
+        for item in value:
+            bad = _find_mutable(item)
+            if bad is not None:
+                return bad
+        return None
+    try:
+        hash(value)
+    except TypeError:
+        return value
+    return None
+
+
+def _encode_untyped(v):
+    """Best-effort JSON for an untyped quick model's state."""
+    if hasattr(v, "_asdict"):
+        return {k: _encode_untyped(x) for k, x in v._asdict().items()}
+    if isinstance(v, tuple):
+        return [_encode_untyped(x) for x in v]
+    if isinstance(v, frozenset):
+        from models.types import _json_sort_key
+        return sorted((_encode_untyped(x) for x in v), key=_json_sort_key)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return repr(v)
+
+
+def registry():
+    """Every built-in model by its kebab-case name (importing the modules of ``models``)."""
+    import models
+    for info in pkgutil.iter_modules(models.__path__):
+        importlib.import_module(f"models.{info.name}")
+    return dict(_REGISTRY)
+
+
+def load_model(spec):
+    """The model class for a registered name or ``path/to/file.py:ClassName``."""
+    if ":" in spec and spec.split(":", 1)[0].endswith(".py"):
+        return _load_from_file(*spec.rsplit(":", 1))
+    models = registry()
+    if spec not in models:
+        raise UnknownNameError("model", spec, models)
+    return models[spec]
+
+
+def model_spec(cls):
+    """How to name a model class so that ``load_model`` finds it again."""
+    if cls.name and _REGISTRY.get(cls.name) is cls:
+        return cls.name
+    return f"{cls._kripke_file}:{cls.__name__}" if hasattr(cls, "_kripke_file") else cls.__name__
+
+
+def _load_from_file(path, clsname):
+    file = Path(path)
+    if not file.is_file():
+        raise ModelLoadError(f"model file {path} does not exist")
+    modname = f"kripke_user_{abs(hash(str(file.resolve())))}"
+    try:
+        spec = importlib.util.spec_from_file_location(modname, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = module
+        spec.loader.exec_module(module)
+    except DefinitionError:
+        raise
+    except Exception as e:  # the user's file failed to import: say where, keep one line
+        raise ModelLoadError(f"model file {path} failed to import: "
+                             f"{type(e).__name__}: {e}") from None
+    cls = getattr(module, clsname, None)
+    if cls is None:
+        found = [n for n, v in vars(module).items()
+                 if isinstance(v, type) and issubclass(v, TransitionSystem)
+                 and v is not TransitionSystem]
+        raise UnknownNameError(f"model class in {path}", clsname, found)
+    if not (isinstance(cls, type) and issubclass(cls, TransitionSystem)):
+        raise ModelLoadError(f"{path}:{clsname} is not a model (a TransitionSystem subclass)")
+    cls._kripke_file = path
+    return cls

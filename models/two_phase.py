@@ -1,0 +1,122 @@
+"""TwoPhase: the two-phase commit protocol, refining TCommit.
+
+Source: Gray and Lamport, "Consensus on Transaction Commit" (ACM TODS 31(1), 2006), section 3;
+the TLA+ examples repository, ``specifications/transaction_commit/TwoPhase.tla``, mirrored
+exactly: variables ``rm_state``, ``tm_state``, ``tm_prepared``, ``msgs`` (``rmState``,
+``tmState``, ``tmPrepared``, ``msgs``), initial state ``TPInit`` and the seven actions of
+``TPNext``.
+
+What is abstracted, as in the TLA+ spec: RMs prepare spontaneously (the TM's Prepare messages are
+left out); an RM that aborts sends no message (the TM aborts spontaneously instead). Messages are
+never removed from ``msgs``, so loss needs no modelling: not receiving a message is the same as
+losing it, and receiving one twice has no effect. Only safety is specified.
+
+Parameter: ``rms``, the number of resource managers. Reachable states (TLC, Stateright): 288 at
+rms=3 (1,146 generated, depth 11), 8,832 at rms=5, 50,816 at rms=6.
+
+Variant ``two-phase-eager``: a TM that commits as soon as *some* RM has prepared, rather than all
+of them; the checker refutes ``tc_consistent``.
+"""
+
+from models.system import Param, TransitionSystem, action
+from models.tcommit import TCommit
+from models.types import Array, Domain, Enum, OneOf, Set, put, record
+from specs.commit import abort_possible, commit_possible, tc_consistent
+from specs.properties import Refinement, type_ok
+
+RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
+RM_STATE = Enum("working", "prepared", "committed", "aborted")
+TM_STATE = Enum("init", "committed", "aborted")
+
+# Message == [type : {"Prepared"}, rm : RM] \cup [type : {"Commit", "Abort"}]
+Prepared = record("Prepared", rm=RM)
+Commit = record("Commit")
+Abort = record("Abort")
+COMMIT, ABORT = Commit(), Abort()  # the TM's broadcasts: one copy each in msgs
+MESSAGE = OneOf(Prepared, Commit, Abort)
+
+#: TwoPhase implements TCommit (TwoPhase.tla: THEOREM TPSpec => TC!TCSpec), under the mapping
+#: that keeps rm_state and forgets the TM and the messages.
+refines_tcommit = Refinement(
+    "refines_tcommit",
+    abstract=lambda model: TCommit(rms=model.rms),
+    mapping=lambda model, s: TCommit.State(rm_state=s.rm_state),
+    doc="every step is a TCommit step or a stutter, under the mapping of rm_state")
+
+
+class TwoPhase(TransitionSystem):
+    """TwoPhase.tla: a transaction manager coordinating resource managers by messages."""
+
+    name = "two-phase"
+    rms = Param(3, "number of resource managers (TLA+ RM)", min=1, max=12)
+
+    variables = {
+        "rm_state": Array(RM, RM_STATE),
+        "tm_state": TM_STATE,
+        "tm_prepared": Set(RM),
+        "msgs": Set(MESSAGE),
+    }
+    properties = (type_ok, tc_consistent, refines_tcommit, commit_possible, abort_possible)
+
+    def init(self):
+        """TPInit: every RM working, the TM in its initial state, nothing sent."""
+        yield self.State(rm_state=("working",) * self.rms, tm_state="init",
+                         tm_prepared=frozenset(), msgs=frozenset())
+
+    # -- the TM's actions --------------------------------------------------------------------
+    @action
+    def tm_commit(self, s):
+        """TMCommit: the TM commits once every RM has sent Prepared."""
+        # tmPrepared = RM; tm_prepared is a subset of RM (type_ok), so comparing sizes suffices.
+        if s.tm_state == "init" and len(s.tm_prepared) == self.rms:
+            return s.set(tm_state="committed", msgs=s.msgs | {COMMIT})
+
+    @action
+    def tm_abort(self, s):
+        """TMAbort: the TM spontaneously aborts."""
+        if s.tm_state == "init":
+            return s.set(tm_state="aborted", msgs=s.msgs | {ABORT})
+
+    @action(each=RM)
+    def tm_rcv_prepared(self, s, rm):
+        """TMRcvPrepared(rm): the TM receives a Prepared message from rm."""
+        if s.tm_state == "init" and Prepared(rm) in s.msgs:
+            return s.set(tm_prepared=s.tm_prepared | {rm})
+
+    # -- the RMs' actions --------------------------------------------------------------------
+    @action(each=RM)
+    def rm_prepare(self, s, rm):
+        """RMPrepare(rm): a working RM prepares and tells the TM."""
+        if s.rm_state[rm] == "working":
+            return s.set(rm_state=put(s.rm_state, rm, "prepared"),
+                         msgs=s.msgs | {Prepared(rm)})
+
+    @action(each=RM)
+    def rm_choose_to_abort(self, s, rm):
+        """RMChooseToAbort(rm): a working RM aborts on its own (and sends nothing)."""
+        if s.rm_state[rm] == "working":
+            return s.set(rm_state=put(s.rm_state, rm, "aborted"))
+
+    @action(each=RM)
+    def rm_rcv_commit_msg(self, s, rm):
+        """RMRcvCommitMsg(rm): rm is told by the TM to commit."""
+        if COMMIT in s.msgs:
+            return s.set(rm_state=put(s.rm_state, rm, "committed"))
+
+    @action(each=RM)
+    def rm_rcv_abort_msg(self, s, rm):
+        """RMRcvAbortMsg(rm): rm is told by the TM to abort."""
+        if ABORT in s.msgs:
+            return s.set(rm_state=put(s.rm_state, rm, "aborted"))
+
+
+class TwoPhaseEager(TwoPhase):
+    """A broken TM that commits as soon as one RM has prepared, without waiting for the rest."""
+
+    name = "two-phase-eager"
+
+    @action
+    def tm_commit(self, s):
+        """TMCommit, eager: one Prepared message is enough."""
+        if s.tm_state == "init" and s.tm_prepared:
+            return s.set(tm_state="committed", msgs=s.msgs | {COMMIT})

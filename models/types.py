@@ -1,0 +1,484 @@
+"""Typed state: finite domains, field types and tuple-based records.
+
+A model declares each state variable with a type over finite domains, the way Apalache asks TLA+
+for type annotations (see ../DESIGN "Typed state: the keystone"). One declaration then serves
+every engine:
+
+* the record class built from it is a ``tuple`` subclass, so hashing and equality run in C;
+* ``type_ok`` (TLA+'s ``TypeOK``) is derived from it: a write outside the declared bounds is a
+  violation with a trace, not a silent bug;
+* symmetry reduction permutes array indices, set elements and ids over a symmetric domain;
+* trace JSON encodes states field by field, without guessing.
+
+Types::
+
+    Enum("init", "committed", "aborted")   one of a few strings
+    Int(0, "max_term")                     a bounded int; a bound may name a parameter
+    Bool()                                 True / False
+    Id(RM)                                 an element of a finite domain (ints 0..n-1)
+    Optional(T)                            T or None
+    Array(RM, T)                           a tuple indexed by a domain (TLA+ [RM -> T])
+    Set(T)                                 a frozenset of T (TLA+ SUBSET T)
+    Seq(T, "max_log_len")                  a tuple of at most n elements
+    OneOf(A, B, ...)                       a union of record types (message sets)
+    record("Prepared", rm=RM)              a tagged record class: Prepared(rm=0) is
+                                           ("Prepared", 0), JSON {"type": "Prepared", "rm": 0}
+"""
+
+import itertools
+import keyword
+from collections import namedtuple
+from operator import itemgetter
+
+from checkers.errors import DefinitionError
+
+__all__ = [
+    "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "OneOf",
+    "record", "state_record", "as_type", "put",
+]
+
+_tuple_new = tuple.__new__
+# The C accessor namedtuple uses for its fields; faster than property(itemgetter(i)).
+_tuplegetter = type(namedtuple("_Probe", "x").x)
+
+
+def put(t, i, value):
+    """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
+    return t[:i] + (value,) + t[i + 1:]
+
+
+def _resolve(bound, model):
+    """A bound is an int, or the name of one of the model's parameters."""
+    return getattr(model, bound) if isinstance(bound, str) else bound
+
+
+class Domain:
+    """A finite set of ids ``0 .. n-1`` sized by a parameter, e.g. the resource managers.
+
+    ``symmetric=True`` declares its elements interchangeable: the checker may then canonicalise
+    states under permutations of the domain (TLC's SYMMETRY, Stateright's ``Representative``).
+    """
+
+    def __init__(self, name, size, *, symmetric=False, doc=""):
+        self.name, self.size, self.symmetric, self.doc = name, size, symmetric, doc
+
+    def values(self, model):
+        return range(_resolve(self.size, model))
+
+    def __repr__(self):
+        return self.name
+
+
+class Type:
+    """Base of the field types. Subclasses say how to check, encode and permute a value."""
+
+    def checker(self, model):
+        """A predicate ``value -> bool``: is the value inside the declared bounds?"""
+        raise NotImplementedError
+
+    def universe(self, model):
+        """Every value of the type as a frozenset, or None when it is large or unbounded."""
+        return None
+
+    def to_json(self, value):
+        return value
+
+    def mentions(self, domain):
+        """Do values of this type contain elements of ``domain``?"""
+        return False
+
+    def permuter(self, domain):
+        """A function ``(value, perm) -> value`` renaming ids of ``domain`` (None: unaffected)."""
+        return None
+
+    def _subset_checker(self, model):
+        universe = self.universe(model)
+        if universe is not None:
+            return universe.__contains__
+        return self.checker(model)
+
+
+class Enum(Type):
+    def __init__(self, *values):
+        if not values or not all(isinstance(v, str) for v in values):
+            raise DefinitionError(f"Enum takes one or more strings, got {values!r}")
+        self.values = values
+        self._universe = frozenset(values)
+
+    def checker(self, model):
+        return self._universe.__contains__
+
+    def universe(self, model):
+        return self._universe
+
+    def __repr__(self):
+        return "{" + ", ".join(map(repr, self.values)) + "}"
+
+
+class Int(Type):
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def checker(self, model):
+        lo, hi = _resolve(self.lo, model), _resolve(self.hi, model)
+        return lambda v: type(v) is int and lo <= v <= hi
+
+    def universe(self, model):
+        lo, hi = _resolve(self.lo, model), _resolve(self.hi, model)
+        return frozenset(range(lo, hi + 1)) if hi - lo < 4096 else None
+
+    def __repr__(self):
+        return f"{self.lo}..{self.hi}"
+
+
+class Bool(Type):
+    _universe = frozenset((False, True))
+
+    def checker(self, model):
+        return lambda v: type(v) is bool
+
+    def universe(self, model):
+        return self._universe
+
+    def __repr__(self):
+        return "BOOLEAN"
+
+
+class Id(Type):
+    """An element of a domain: a server id, an RM id."""
+
+    def __init__(self, domain):
+        self.domain = domain
+
+    def checker(self, model):
+        n = len(self.domain.values(model))
+        return lambda v: type(v) is int and 0 <= v < n
+
+    def universe(self, model):
+        return frozenset(self.domain.values(model))
+
+    def mentions(self, domain):
+        return domain is self.domain
+
+    def permuter(self, domain):
+        return (lambda v, p: p[v]) if domain is self.domain else None
+
+    def __repr__(self):
+        return self.domain.name
+
+
+class Optional(Type):
+    def __init__(self, inner):
+        self.inner = as_type(inner)
+
+    def checker(self, model):
+        inner = self.inner.checker(model)
+        return lambda v: v is None or inner(v)
+
+    def universe(self, model):
+        inner = self.inner.universe(model)
+        return None if inner is None else inner | {None}
+
+    def to_json(self, value):
+        return None if value is None else self.inner.to_json(value)
+
+    def mentions(self, domain):
+        return self.inner.mentions(domain)
+
+    def permuter(self, domain):
+        inner = self.inner.permuter(domain)
+        if inner is None:
+            return None
+        return lambda v, p: None if v is None else inner(v, p)
+
+    def __repr__(self):
+        return f"{self.inner!r} | None"
+
+
+class Array(Type):
+    """A function from a domain to values, as a tuple indexed by the domain (TLA+ ``[D -> T]``)."""
+
+    def __init__(self, index, value):
+        if not isinstance(index, Domain):
+            raise DefinitionError(f"Array is indexed by a Domain, got {index!r}")
+        self.index, self.value = index, as_type(value)
+
+    def checker(self, model):
+        n = len(self.index.values(model))
+        elem = self.value._subset_checker(model)
+        return lambda v: type(v) is tuple and len(v) == n and all(map(elem, v))
+
+    def to_json(self, value):
+        return [self.value.to_json(x) for x in value]
+
+    def mentions(self, domain):
+        return domain is self.index or self.value.mentions(domain)
+
+    def permuter(self, domain):
+        inner = self.value.permuter(domain)
+        if domain is not self.index:
+            if inner is None:
+                return None
+            return lambda v, p: tuple([inner(x, p) for x in v])
+
+        def permute(v, p):
+            out = [None] * len(v)
+            for i, x in enumerate(v):
+                out[p[i]] = x if inner is None else inner(x, p)
+            return tuple(out)
+        return permute
+
+    def __repr__(self):
+        return f"[{self.index.name} -> {self.value!r}]"
+
+
+class Set(Type):
+    """A finite set, as a frozenset (TLA+ ``SUBSET T``)."""
+
+    def __init__(self, elem):
+        self.elem = as_type(elem)
+
+    def checker(self, model):
+        universe = self.elem.universe(model)
+        if universe is not None:
+            return lambda v: type(v) is frozenset and v <= universe
+        elem = self.elem.checker(model)
+        return lambda v: type(v) is frozenset and all(map(elem, v))
+
+    def to_json(self, value):
+        encoded = [self.elem.to_json(x) for x in value]
+        return sorted(encoded, key=_json_sort_key)
+
+    def mentions(self, domain):
+        return self.elem.mentions(domain)
+
+    def permuter(self, domain):
+        inner = self.elem.permuter(domain)
+        if inner is None:
+            return None
+        return lambda v, p: frozenset([inner(x, p) for x in v])
+
+    def __repr__(self):
+        return f"SUBSET {self.elem!r}"
+
+
+class Seq(Type):
+    """A sequence of at most ``max_len`` elements, as a tuple."""
+
+    def __init__(self, elem, max_len):
+        self.elem, self.max_len = as_type(elem), max_len
+
+    def checker(self, model):
+        n = _resolve(self.max_len, model)
+        elem = self.elem._subset_checker(model)
+        return lambda v: type(v) is tuple and len(v) <= n and all(map(elem, v))
+
+    def to_json(self, value):
+        return [self.elem.to_json(x) for x in value]
+
+    def mentions(self, domain):
+        return self.elem.mentions(domain)
+
+    def permuter(self, domain):
+        inner = self.elem.permuter(domain)
+        if inner is None:
+            return None
+        return lambda v, p: tuple([inner(x, p) for x in v])
+
+    def __repr__(self):
+        return f"Seq({self.elem!r}, <= {self.max_len})"
+
+
+class RecordType(Type):
+    """The type of a record class made by ``record`` or ``state_record``."""
+
+    def __init__(self, cls, fields):
+        self.cls, self.fields = cls, fields  # fields: {name: Type}
+        self.offset = 1 if cls._tag is not None else 0
+
+    def checker(self, model):
+        cls, off = self.cls, self.offset
+        checks = [(i + off, t._subset_checker(model)) for i, t in enumerate(self.fields.values())]
+        return lambda v: type(v) is cls and all(c(v[i]) for i, c in checks)
+
+    def universe(self, model):
+        parts = [t.universe(model) for t in self.fields.values()]
+        if any(p is None for p in parts):
+            return None
+        size = 1
+        for p in parts:
+            size *= len(p)
+        if size > 65536:
+            return None
+        return frozenset(self.cls(*combo) for combo in itertools.product(*parts))
+
+    def to_json(self, value):
+        out = {} if self.cls._tag is None else {"type": self.cls._tag}
+        for (name, t), v in zip(self.fields.items(), value[self.offset:]):
+            out[name] = t.to_json(v)
+        return out
+
+    def mentions(self, domain):
+        return any(t.mentions(domain) for t in self.fields.values())
+
+    def permuter(self, domain):
+        parts = [(i + self.offset, t.permuter(domain)) for i, t in enumerate(self.fields.values())]
+        parts = [(i, f) for i, f in parts if f is not None]
+        if not parts:
+            return None
+        cls = self.cls
+
+        def permute(v, p):
+            out = list(v)
+            for i, f in parts:
+                out[i] = f(v[i], p)
+            return _tuple_new(cls, out)
+        return permute
+
+    def __repr__(self):
+        return self.cls.__name__
+
+
+class OneOf(Type):
+    """A union of record types, told apart by their class (message sets)."""
+
+    def __init__(self, *alternatives):
+        self.alternatives = [as_type(a) for a in alternatives]
+        if not all(isinstance(a, RecordType) for a in self.alternatives):
+            raise DefinitionError("OneOf takes record classes made with record(...)")
+        self.by_class = {a.cls: a for a in self.alternatives}
+
+    def checker(self, model):
+        checks = {cls: a.checker(model) for cls, a in self.by_class.items()}
+        return lambda v: type(v) in checks and checks[type(v)](v)
+
+    def universe(self, model):
+        parts = [a.universe(model) for a in self.alternatives]
+        if any(p is None for p in parts):
+            return None
+        return frozenset().union(*parts)
+
+    def to_json(self, value):
+        return self.by_class[type(value)].to_json(value)
+
+    def mentions(self, domain):
+        return any(a.mentions(domain) for a in self.alternatives)
+
+    def permuter(self, domain):
+        fns = {cls: a.permuter(domain) for cls, a in self.by_class.items()}
+        if all(f is None for f in fns.values()):
+            return None
+        return lambda v, p: v if fns[type(v)] is None else fns[type(v)](v, p)
+
+    def __repr__(self):
+        return " | ".join(map(repr, self.alternatives))
+
+
+def as_type(x):
+    """Accept a Type, a record class or a Domain (meaning ``Id(domain)``) where a type is due."""
+    if isinstance(x, Type):
+        return x
+    if isinstance(x, type) and isinstance(getattr(x, "_spec", None), RecordType):
+        return x._spec
+    if isinstance(x, Domain):
+        return Id(x)
+    raise DefinitionError(f"{x!r} is not a kripke type (use Enum, Int, Bool, Id, Array, Set, ...)")
+
+
+def _json_sort_key(v):
+    """A total order on JSON values, so sets encode in a stable order."""
+    import json
+    return json.dumps(v, sort_keys=True)
+
+
+def _check_field_names(owner, names):
+    for name in names:
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+            raise DefinitionError(f"{owner}: {name!r} is not a valid field name")
+    if len(set(names)) != len(names):
+        raise DefinitionError(f"{owner}: duplicate field names in {names!r}")
+
+
+_KEEP = object()
+
+
+def _make_record_class(clsname, fields, tag):
+    """Build a tuple subclass with named fields and a fast ``set(**changes)``.
+
+    Like ``collections.namedtuple``, the constructor and ``set`` are generated from the (checked)
+    field names, so an update is one tuple construction in a single Python frame.
+    """
+    names = list(fields)
+    _check_field_names(clsname, names)
+    off = 1 if tag is not None else 0
+    args = ", ".join(names)
+    items = ([repr(tag)] if tag is not None else []) + names
+    # set() unpacks the tuple into locals (cheaper than indexing a tuple subclass) and builds the
+    # new record with one call of tuple.__new__.
+    olds = [f"_{n}" for n in names]
+    unpack = ", ".join((["_tag"] if tag is not None else []) + olds)
+    updates = [f"_{n} if {n} is _KEEP else {n}" for n in names]
+    if tag is not None:
+        updates = ["_tag"] + updates
+    if tag is not None:
+        # Messages are built far more often than they are distinct: intern them, so building one
+        # is a dictionary hit (and equal messages are one object).
+        key = names[0] if len(names) == 1 else f"({args},)"
+        make = (f"    try:\n        return _interned[{key}]\n    except KeyError:\n"
+                f"        return _interned.setdefault({key}, _tuple_new(_cls, ({', '.join(items)},)))\n")
+    else:
+        make = f"    return _tuple_new(_cls, ({', '.join(items)},))\n"
+    src = (
+        f"def __new__(_cls, {args}):\n" + make +
+        f"def set(self, {', '.join(n + '=_KEEP' for n in names)}):\n"
+        f"    {unpack}, = self\n"
+        f"    return _tuple_new(_cls, ({', '.join(updates)},))\n"
+    ) if names else (
+        f"def __new__(_cls):\n    return _tuple_new(_cls, ({repr(tag)},))\n"
+        f"def set(self):\n    return self\n"
+    )
+    namespace = {"_tuple_new": _tuple_new, "_KEEP": _KEEP, "_interned": {}}
+    exec(src, namespace)  # generated from identifiers checked above, as namedtuple does
+
+    def __repr__(self):
+        body = ", ".join(f"{n}={v!r}" for n, v in zip(names, self[off:]))
+        return f"{clsname}({body})"
+
+    def _asdict(self):
+        return dict(zip(names, self[off:]))
+
+    ns = {
+        "__slots__": (),
+        "__new__": namespace["__new__"],
+        "set": namespace["set"],
+        "__repr__": __repr__,
+        "_asdict": _asdict,
+        "_fields": tuple(names),
+        "_tag": tag,
+        "__getnewargs__": lambda self: tuple(self[off:]),
+    }
+    for i, n in enumerate(names):
+        ns[n] = _tuplegetter(i + off, f"{clsname}.{n}")
+    if tag is not None:
+        ns["type"] = property(itemgetter(0))
+    cls = type(clsname, (tuple,), ns)
+    namespace["_cls"] = cls
+    cls._spec = RecordType(cls, {n: as_type(t) for n, t in fields.items()})
+    return cls
+
+
+def record(tag, **fields):
+    """A tagged record class, TLA+'s ``[type |-> tag, field |-> ...]``: for messages.
+
+    >>> Prepared = record("Prepared", rm=Domain("RM", 3))
+    >>> Prepared(rm=1)
+    Prepared(rm=1)
+    >>> Prepared(rm=1) == ("Prepared", 1)
+    True
+    """
+    return _make_record_class(tag, fields, tag)
+
+
+def state_record(clsname, variables):
+    """The record class of a model's states, one field per declared variable."""
+    return _make_record_class(clsname, variables, None)

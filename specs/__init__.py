@@ -1,0 +1,1 @@
+"""What must hold: properties by domain (commit, consensus, convergence, ...)."""

@@ -1,0 +1,1 @@
+"""Counterexamples: the trace JSON format, replay, and drawings (Graphviz, HTML)."""
