@@ -29,7 +29,7 @@ from pathlib import Path
 
 from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
-from models.types import Domain, as_type, state_record
+from models.types import Domain, Set, as_type, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
 
@@ -252,6 +252,11 @@ class TransitionSystem:
                 raise MutableStateError(
                     f"{self.display_name()}: state field {field!r} holds a mutable "
                     f"{type(bad).__name__} ({bad!r:.60}); use a tuple or frozenset")
+
+    @classmethod
+    def set_fields(cls):
+        """Names of the variables declared as sets (their diffs show added / removed elements)."""
+        return {n for n, t in (getattr(cls, "_types", None) or {}).items() if isinstance(t, Set)}
 
     # -- naming ------------------------------------------------------------------------------
     @classmethod

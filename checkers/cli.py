@@ -1,0 +1,256 @@
+"""The ``kripke`` command: list, check, replay, render, bench.
+
+Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
+violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
+``replay``: 0 the trace reproduces, 1 it diverges, 2 bad input.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from checkers.errors import KripkeError, ParamError, UnknownNameError
+
+__all__ = ["main"]
+
+EXIT = {"ok": 0, "violated": 1, "incomplete": 3}
+
+
+def _fail(message):
+    click.echo(f"kripke: error: {message}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """Report every ``KripkeError`` (bad input) as one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KripkeError as e:
+            _fail(str(e))
+
+
+@click.group(cls=_Group)
+def main():
+    """kripke: check distributed-protocol designs written in Python as transition systems."""
+
+
+def parse_params(cls, pairs):
+    """``-p name=value`` pairs into validated parameter values for model class ``cls``."""
+    params = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise ParamError(f"-p expects name=value, got {pair!r}")
+        if name not in cls._params:
+            raise UnknownNameError(f"parameter of {cls.display_name()}", name, cls._params)
+        params[name] = cls._params[name].parse(text)
+    return params
+
+
+@main.command("list")
+def list_models():
+    """The registered models, their parameters and properties."""
+    from models.system import registry
+    for name, cls in sorted(registry().items()):
+        doc = (cls.__doc__ or "").strip().split("\n")[0]
+        click.echo(f"{name}: {doc}")
+        for p in cls.describe_params():
+            click.echo(f"    -p {p}")
+        props = ", ".join(f"{p.name} ({p.kind})" for p in cls.properties)
+        click.echo(f"    properties: {props}")
+
+
+@main.command()
+@click.argument("model_name", metavar="MODEL")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a model parameter.")
+@click.option("--property", "properties", multiple=True, metavar="NAME",
+              help="Check only this property (repeatable). Default: all the model's.")
+@click.option("--strategy", type=click.Choice(["bfs", "dfs", "simulate"]), default="bfs",
+              show_default=True)
+@click.option("--symmetry/--no-symmetry", default=None,
+              help="Reduce by the model's symmetric domain (default: when it declares one).")
+@click.option("--deadlock/--no-deadlock", default=True, show_default=True,
+              help="Report states with no successor that the model does not call terminal.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
+@click.option("--max-depth", type=click.IntRange(min=1), help="Explore this many levels.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed of --strategy simulate.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--out", type=click.Path(file_okay=False), help="Write the counterexample here.")
+def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
+          workers, seed, as_json, out):
+    """Check MODEL (a registered name or path/to/file.py:ClassName)."""
+    from checkers.explicit import check as explicit_check
+    from models.system import load_model
+
+    if workers != 1:
+        raise ParamError("--workers: this version searches with one worker; use --workers 1")
+    cls = load_model(model_name)
+    model = cls(**parse_params(cls, params))
+    progress = _Progress() if sys.stderr.isatty() and not as_json else None
+    try:
+        if strategy == "simulate":
+            from checkers.simulate import simulate
+            result = simulate(model, properties=properties, seed=seed, max_states=max_states,
+                              max_depth=max_depth, deadlock=deadlock, symmetry=symmetry)
+        else:
+            result = explicit_check(model, properties=properties, strategy=strategy,
+                                    symmetry=symmetry, max_states=max_states,
+                                    max_depth=max_depth, deadlock=deadlock, progress=progress)
+    finally:
+        if progress:
+            progress.close()
+    trace_file = None
+    v = result.violation
+    if v is not None and v.trace is not None and out:
+        trace_file = write_counterexample(v.trace, Path(out), cls.set_fields())
+    if as_json:
+        click.echo(json.dumps(result.to_json(trace_file)))
+    else:
+        _print_result(result, cls, trace_file)
+    sys.exit(EXIT[result.verdict])
+
+
+def write_counterexample(trace, out, set_fields=()):
+    """trace.json, counterexample.dot and counterexample.svg in ``out``; returns the JSON path."""
+    from traces.render import to_dot, write_drawing
+    out.mkdir(parents=True, exist_ok=True)
+    trace_file = out / "trace.json"
+    trace.save(trace_file)
+    graph = to_dot(trace, set_fields)
+    write_drawing(graph, out / "counterexample.dot")
+    write_drawing(graph, out / "counterexample.svg")
+    return str(trace_file)
+
+
+def _print_result(result, cls, trace_file):
+    from traces.render import format_trace
+    params = ", ".join(f"{k}={v}" for k, v in result.params.items())
+    sym = ", symmetry" if result.symmetry else ""
+    click.echo(f"{result.model} ({params}) {result.strategy}{sym}: {result.verdict.upper()}")
+    click.echo(f"  {result.distinct_states:,} distinct states, {result.states_generated:,} "
+               f"generated, depth {result.depth}, {result.elapsed_s:.2f} s")
+    click.echo(f"  properties: {', '.join(result.properties) or '(none)'}")
+    if result.bound:
+        click.echo(f"  incomplete: the bound {result.bound} was reached")
+    click.echo(f"  fingerprint collision probability (optimistic, as TLC): "
+               f"{result.collision_probability:.1e}")
+    unfired = [a for a, c in result.coverage.items() if not c["fired"]]
+    click.echo("  coverage: " + ", ".join(f"{a} {c['fired']:,}/{c['new']:,}"
+                                         for a, c in result.coverage.items())
+               + "  (fired/new)")
+    if unfired:
+        click.echo(f"  never enabled: {', '.join(unfired)}")
+    v = result.violation
+    if v is None:
+        return
+    click.echo("")
+    if v.trace is None:
+        click.echo(f"{v.property} ({v.kind}): {v.message}")
+        return
+    click.echo(format_trace(v.trace, cls.set_fields(), trace_file))
+    if trace_file is None:
+        click.echo("(write the trace and its drawing with --out DIR)")
+
+
+class _Progress:
+    """Live progress on stderr (rich), for searches that run more than a couple of seconds."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.live import Live
+        self.live = Live(console=Console(stderr=True), transient=True, auto_refresh=False)
+        self.started = False
+
+    def __call__(self, counts):
+        import time
+        if not self.started:
+            self.live.start()
+            self.started, self.t0, self.n0 = True, time.perf_counter(), counts["distinct"]
+        rate = (counts["distinct"] - self.n0) / max(time.perf_counter() - self.t0, 1e-9)
+        self.live.update(f"{counts['distinct']:,} distinct, {counts['generated']:,} generated, "
+                         f"queue {counts['queue']:,}, depth {counts['depth']}, "
+                         f"{rate:,.0f} states/s", refresh=True)
+
+    def close(self):
+        if self.started:
+            self.live.stop()
+
+
+@main.command()
+@click.argument("trace_path", metavar="TRACE.json", type=click.Path())
+def replay(trace_path):
+    """Re-execute a trace against its model and confirm its violation."""
+    from traces.trace import load, replay as replay_trace
+    trace = load(trace_path)
+    result = replay_trace(trace)
+    click.echo(("ok: " if result.ok else "diverges: ") + result.message)
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.argument("trace_path", metavar="TRACE.json", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FILE.dot, FILE.svg or FILE.html")
+def render(trace_path, output):
+    """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report."""
+    from traces.render import to_dot, write_drawing
+    from traces.report import html_report
+    from traces.trace import load
+    trace = load(trace_path)
+    set_fields = _set_fields_of(trace.model)
+    suffix = Path(output).suffix
+    if suffix == ".html":
+        Path(output).write_text(html_report(trace, set_fields))
+    elif suffix in (".dot", ".svg"):
+        write_drawing(to_dot(trace, set_fields), output)
+    else:
+        raise ParamError(f"-o {output}: the file must end in .dot, .svg or .html")
+    click.echo(f"wrote {output}")
+
+
+def _set_fields_of(model_name):
+    """The set-typed fields of a trace's model, when the model can still be loaded."""
+    from models.system import load_model
+    try:
+        return load_model(model_name).set_fields()
+    except KripkeError:
+        return ()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--sizes", default="5,6,7", show_default=True, help="Values of rms to explore.")
+@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per size; the median is reported.")
+@click.option("--baseline", type=click.Path(exists=True, dir_okay=False),
+              help="A plain BFS script (naive_twophase.py N) to time beside kripke.")
+def bench(as_json, sizes, repeat, baseline):
+    """The standard performance suite: two-phase without symmetry at several sizes."""
+    from checkers.bench import run_bench
+    try:
+        ns = [int(x) for x in sizes.split(",")]
+    except ValueError:
+        raise ParamError(f"--sizes expects numbers separated by commas, got {sizes!r}")
+    rows = run_bench(ns, repeat, baseline)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'rms':>4} {'properties':>13} {'distinct':>10} {'generated':>11} {'seconds':>8} {'states/s':>9} "
+               f"{'peak MB':>8}" + (f" {'baseline s':>10} {'ratio':>6}" if baseline else ""))
+    for r in rows:
+        line = (f"{r['rms']:>4} {r['properties']:>13} {r['distinct_states']:>10,} {r['states_generated']:>11,} "
+                f"{r['seconds']:>8.2f} {r['states_per_s']:>9,.0f} {r['peak_rss_mb']:>8.0f}")
+        if baseline:
+            line += f" {r['baseline_seconds']:>10.2f} {r['ratio_to_baseline']:>6.2f}"
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

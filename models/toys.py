@@ -1,0 +1,163 @@
+"""Tiny models whose state spaces are counted by hand, for testing the engines.
+
+After Stateright's ``test_util.rs``: engines are tested on these, not only on protocols, because
+here every count can be derived on paper (each class docstring gives the derivation).
+"""
+
+from models.system import Param, TransitionSystem, action
+from models.types import Array, Domain, Enum, Int
+from specs.properties import invariant, sometimes, type_ok
+
+
+@invariant
+def below_limit(model, s):
+    """x never reaches the parameter ``limit``."""
+    return s.x < model.limit
+
+
+@sometimes
+def reaches_n(model, s):
+    """Some reachable state has x = n."""
+    return s.x == model.n
+
+
+class Counter(TransitionSystem):
+    """x counts from 0 up to n, then stops (a declared terminal state).
+
+    Hand count: states 0..n, so n+1 distinct; generated = 1 initial + n increments; depth n+1.
+    ``below_limit`` fails once x = limit (limit <= n), after exactly ``limit`` steps.
+    """
+
+    name = "toy-counter"
+    n = Param(5, "the largest value of x", min=0)
+    limit = Param(100, "the value of x that below_limit forbids", min=0)
+    variables = {"x": Int(0, "n")}
+    properties = (type_ok, below_limit, reaches_n)
+
+    def init(self):
+        yield self.State(x=0)
+
+    @action
+    def inc(self, s):
+        if s.x < self.n:
+            return s.set(x=s.x + 1)
+
+    def terminal(self, s):
+        return s.x == self.n
+
+
+class StuckCounter(Counter):
+    """The counter without its terminal declaration: x = n is a deadlock after n steps."""
+
+    name = "toy-stuck-counter"
+
+    def terminal(self, s):
+        return False
+
+
+class Grid(TransitionSystem):
+    """Two counters x, y in 0..n, each incremented on its own.
+
+    Hand count: (n+1)^2 distinct; generated = 1 + 2n(n+1) (n(n+1) states can increment x, as
+    many y); BFS depth 2n+1 (the longest shortest path, to (n, n), has 2n steps).
+    """
+
+    name = "toy-grid"
+    n = Param(3, "the largest value of each counter", min=0)
+    variables = {"x": Int(0, "n"), "y": Int(0, "n")}
+    properties = (type_ok,)
+
+    def init(self):
+        yield self.State(x=0, y=0)
+
+    @action
+    def inc_x(self, s):
+        if s.x < self.n:
+            return s.set(x=s.x + 1)
+
+    @action
+    def inc_y(self, s):
+        if s.y < self.n:
+            return s.set(y=s.y + 1)
+
+    def terminal(self, s):
+        return s.x == s.y == self.n
+
+
+PROC = Domain("PROC", "procs", symmetric=True, doc="interchangeable processes")
+
+
+@sometimes
+def all_set(model, s):
+    """Every process has set its bit."""
+    return all(b == "one" for b in s.bits)
+
+
+class Bits(TransitionSystem):
+    """``procs`` interchangeable processes, each setting its own bit once.
+
+    Hand count without symmetry: 2^procs distinct; generated = 1 + procs * 2^(procs-1) (a state
+    with k unset bits has k successors, and the k's sum to procs * 2^(procs-1)); depth procs+1.
+    With symmetry the orbits are the numbers of set bits: procs+1 distinct; generated =
+    1 + sum_{k=0..procs} k = 1 + procs(procs+1)/2.
+    """
+
+    name = "toy-bits"
+    procs = Param(4, "number of processes", min=1)
+    variables = {"bits": Array(PROC, Enum("zero", "one"))}
+    properties = (type_ok, all_set)
+
+    def init(self):
+        yield self.State(bits=("zero",) * self.procs)
+
+    @action(each=PROC)
+    def set_bit(self, s, p):
+        if s.bits[p] == "zero":
+            return s.set(bits=s.bits[:p] + ("one",) + s.bits[p + 1:])
+
+    def terminal(self, s):
+        return all(b == "one" for b in s.bits)
+
+
+class Branch(TransitionSystem):
+    """One action with several outcomes (a returned list): x goes from 0 to 1 or 2, then stops.
+
+    Hand count: 3 distinct, generated 3 (init + two outcomes), depth 2.
+    """
+
+    name = "toy-branch"
+    variables = {"x": Int(0, 2)}
+    properties = (type_ok,)
+
+    def init(self):
+        yield self.State(x=0)
+
+    @action
+    def choose(self, s):
+        if s.x == 0:
+            return [s.set(x=1), s.set(x=2)]
+
+    def terminal(self, s):
+        return s.x != 0
+
+
+class Raises(TransitionSystem):
+    """Counts up and divides by (crash_at - x): the step from x = crash_at raises.
+
+    Hand count: the search finds an ``exception`` after crash_at + 1 steps (crash_at
+    increments succeed, the next raises ZeroDivisionError).
+    """
+
+    name = "toy-raises"
+    crash_at = Param(3, "the value of x from which the step raises", min=0)
+    variables = {"x": Int(0, 1000)}
+    properties = (type_ok,)
+
+    def init(self):
+        yield self.State(x=0)
+
+    @action
+    def step(self, s):
+        """x += 1, computed by a division that fails at x = crash_at."""
+        one = (self.crash_at - s.x) // (self.crash_at - s.x)
+        return s.set(x=s.x + one)
