@@ -97,10 +97,10 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     try:
         if strategy == "simulate":
             from checkers.simulate import simulate
-            result = simulate(model, properties=properties, seed=seed, max_states=max_states,
+            result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
                               max_depth=max_depth, deadlock=deadlock, symmetry=symmetry)
         else:
-            result = explicit_check(model, properties=properties, strategy=strategy,
+            result = explicit_check(model, properties=properties or None, strategy=strategy,
                                     symmetry=symmetry, max_states=max_states,
                                     max_depth=max_depth, deadlock=deadlock, progress=progress)
     finally:

@@ -35,7 +35,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
           max_depth=None, deadlock=True, progress=None):
     """Explore ``model`` exhaustively and return a ``Result``.
 
-    ``properties``: names to check (default: all the model's); ``symmetry``: None means "on when
+    ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
     the model declares a symmetric domain"; ``max_states`` / ``max_depth`` bound the search (the
     verdict is then ``incomplete`` unless a violation is found); ``progress`` is called now and
     then with a dict of counts.
@@ -83,7 +83,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
 def select_properties(model, names):
     """The model's properties, or those named (an unknown name lists the available ones)."""
     available = {p.name: p for p in model.properties}
-    if not names:
+    if names is None:
         return list(model.properties)
     for n in names:
         if n not in available:

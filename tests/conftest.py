@@ -1,0 +1,23 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "models.py"
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _run_from_root(monkeypatch):
+    """Model specs like tests/fixtures/models.py:X are relative to the project root."""
+    monkeypatch.chdir(ROOT)
+
+
+def fixture_model(name):
+    return f"tests/fixtures/models.py:{name}"
+
+
+#: the largest rms the slow exhaustive tests run (CI runs the default; raise it locally)
+MAX_RMS = int(os.environ.get("KRIPKE_MAX_RMS", "6"))

@@ -1,0 +1,173 @@
+"""The modelling API: typed records, parameters, definitions, registry, loading, symmetry."""
+
+import itertools
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
+                             UnknownNameError)
+from checkers.explicit import check
+from models.symmetry import Canonicalizer, total_order_key
+from models.system import TransitionSystem, action, load_model, registry
+from models.two_phase import RM, Prepared, TwoPhase
+from models.types import Array, Domain, Enum, Int, Set, put, record
+from tests.conftest import fixture_model
+
+
+def test_records_are_tuples_with_named_fields():
+    m = TwoPhase(rms=3)
+    s = next(m.init())
+    assert isinstance(s, tuple) and s.tm_state == "init"
+    t = s.set(tm_state="aborted")
+    assert (t.tm_state, t.rm_state, s.tm_state) == ("aborted", s.rm_state, "init")
+    assert hash(t) == hash(tuple(t)) and t == tuple(t)
+    assert Prepared(1) == ("Prepared", 1) and Prepared(rm=2).rm == 2
+    assert Prepared(1) is Prepared(1)  # interned
+    assert repr(Prepared(1)) == "Prepared(rm=1)"
+    assert put(("a", "b", "c"), 1, "x") == ("a", "x", "c")
+
+
+def test_registry_has_the_built_in_models():
+    names = set(registry())
+    assert {"tcommit", "two-phase", "two-phase-eager", "toy-counter", "toy-raises"} <= names
+    assert load_model("two-phase") is TwoPhase
+
+
+def test_params_are_validated():
+    with pytest.raises(ParamError, match="rms: must be >= 1, got 0"):
+        TwoPhase(rms=0)
+    with pytest.raises(ParamError, match="expected int"):
+        TwoPhase(rms="three")
+    with pytest.raises(UnknownNameError, match="unknown parameter of two-phase 'nodes'; "
+                                               "available: rms"):
+        TwoPhase(nodes=3)
+    assert TwoPhase._params["rms"].parse("4") == 4
+    with pytest.raises(ParamError, match="expected int, got 'x'"):
+        TwoPhase._params["rms"].parse("x")
+
+
+def test_mutable_initial_state_is_rejected_naming_the_field():
+    cls = load_model(fixture_model("MutableInit"))
+    with pytest.raises(MutableStateError, match="state field 'log' holds a mutable list"):
+        cls()
+
+
+def test_mutable_successor_is_rejected_naming_the_field():
+    model = load_model(fixture_model("MutableStep"))()
+    with pytest.raises(MutableStateError, match="state field 'log' holds a mutable list"):
+        check(model)
+
+
+def test_action_arity_is_checked_when_the_class_is_defined():
+    with pytest.raises(DefinitionError, match="BadArity.step takes 1 argument"):
+        load_model("tests/fixtures/bad_arity.py:BadArity")
+
+
+def test_overriding_an_action_without_the_decorator_is_an_error():
+    with pytest.raises(DefinitionError, match="overrides an action without @action"):
+        class Broken(TwoPhase):
+            def tm_commit(self, s):
+                return None
+
+
+def test_bad_field_types_are_rejected():
+    with pytest.raises(DefinitionError, match="Bad.variables: .*list.* is not a kripke type"):
+        class Bad(TransitionSystem):
+            variables = {"log": list}
+    with pytest.raises(DefinitionError, match="not a valid field name"):
+        record("Msg", _hidden=Int(0, 1))
+
+
+def test_loading_files():
+    with pytest.raises(ModelLoadError, match="failed to import: RuntimeError: this file is broken"):
+        load_model("tests/fixtures/fails_import.py:Anything")
+    with pytest.raises(ModelLoadError, match="NotAModel is not a model"):
+        load_model(fixture_model("NotAModel"))
+    with pytest.raises(UnknownNameError, match="unknown model class in .* 'Nope'; available: "):
+        load_model(fixture_model("Nope"))
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model("no/such/file.py:X")
+    with pytest.raises(UnknownNameError, match="unknown model 'two-phaze'; available: .*two-phase"):
+        load_model("two-phaze")
+
+
+def test_type_ok_catches_a_write_outside_the_declared_bounds():
+    r = check(load_model(fixture_model("OutOfType"))())
+    v = r.violation
+    assert (v.property, v.kind, [s.state["x"] for s in v.trace.steps]) == (
+        "type_ok", "invariant", [0, 1, 2, 3])
+
+
+def test_untyped_quick_models_work():
+    model = load_model(fixture_model("Untyped"))(bound=5)
+    r = check(model)
+    assert (r.verdict, r.violation.property, len(r.violation.trace.steps) - 1) == (
+        "violated", "small", 3)
+    assert r.violation.trace.steps[-1].state == [3, [0, 1, 2]]
+    assert check(model, properties=[], deadlock=True).distinct_states == 6
+
+
+def test_nondeterministic_model_is_explained_when_the_path_cannot_be_rebuilt():
+    from checkers.errors import NondeterminismError
+    model = load_model(fixture_model("Nondeterministic"))()
+    with pytest.raises(NondeterminismError, match="cannot rebuild step 1 .* iteration order"):
+        check(model)
+
+
+# -- symmetry ---------------------------------------------------------------------------------
+
+def _reachable(model):
+    """Every reachable state, by a plain search through the model's successors."""
+    todo = list(model.init())
+    seen = set(todo)
+    while todo:
+        for _, _, t in model.successors(todo.pop()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return sorted(seen, key=total_order_key)
+
+
+TWO_PHASE_4 = TwoPhase(rms=4)
+STATES_4 = _reachable(TWO_PHASE_4)
+CANON_4 = Canonicalizer(TWO_PHASE_4, RM)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(STATES_4), st.permutations(range(4)))
+def test_canonical_form_is_the_same_for_every_renaming(s, perm):
+    renamed = CANON_4.permute(s, perm)
+    assert CANON_4(renamed) == CANON_4(s)
+    assert TWO_PHASE_4.type_ok(renamed) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(STATES_4), st.permutations(range(4)))
+def test_permuting_renames_ids_consistently(s, perm):
+    t = CANON_4.permute(s, perm)
+    for r in range(4):
+        assert t.rm_state[perm[r]] == s.rm_state[r]
+        assert (perm[r] in t.tm_prepared) == (r in s.tm_prepared)
+        assert (Prepared(perm[r]) in t.msgs) == (Prepared(r) in s.msgs)
+
+
+def test_canonical_form_is_a_member_of_the_orbit():
+    perms = list(itertools.permutations(range(4)))
+    for s in STATES_4[::7]:
+        orbit = {CANON_4.permute(s, p) for p in perms}
+        assert CANON_4(s) in orbit
+
+
+def test_symmetric_domain_must_be_single():
+    A = Domain("A", 2, symmetric=True)
+    B = Domain("B", 2, symmetric=True)
+
+    class Two(TransitionSystem):
+        variables = {"a": Array(A, Enum("x", "y")), "b": Set(B)}
+
+        def init(self):
+            yield self.State(a=("x", "x"), b=frozenset())
+
+    with pytest.raises(DefinitionError, match="2 symmetric domains"):
+        check(Two(), symmetry=True)
