@@ -28,6 +28,8 @@ def format_value(v):
 
 def changes(old, new, set_fields=()):
     """The lines describing how state ``new`` differs from ``old`` (both trace JSON)."""
+    if not isinstance(new, dict):  # an untyped model's state: one unnamed value
+        old, new = (None if old is None else {"state": old}), {"state": new}
     if old is None:
         return [f"{k} = {format_value(v)}" for k, v in new.items()]
     lines = []

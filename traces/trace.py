@@ -98,7 +98,7 @@ def from_json(data, path="trace"):
             raise bad(f"step {n} needs action, args and state")
         if (raw["action"] is None) != (n == 0) or not isinstance(raw["args"], dict):
             raise bad(f"step {n} has a malformed action or args")
-        if not isinstance(raw["state"], dict) and not (raw["state"] is None and "error" in raw):
+        if raw["state"] is None and "error" not in raw:
             raise bad(f"step {n} has no state")
         steps.append(Step(raw["action"], raw["args"], raw["state"], raw.get("error")))
     loop = data.get("loop_start")
@@ -126,10 +126,11 @@ def replay(trace):
     except KripkeError as e:
         raise TraceFormatError(f"trace parameters do not fit {trace.model}: {e}") from None
     first = trace.steps[0].state
-    expected = set(model.encode(next(iter(model.init()))))
-    if set(first) != expected:
+    expected = model.encode(next(iter(model.init())))
+    if isinstance(expected, dict) and (not isinstance(first, dict) or set(first) != set(expected)):
+        fields = sorted(first) if isinstance(first, dict) else type(first).__name__
         raise TraceFormatError(
-            f"the trace's states have fields {sorted(first)}, but {trace.model} has "
+            f"the trace's states have fields {fields}, but {trace.model} has "
             f"{sorted(expected)}: a trace of another model?")
     previous = current = None
     for s in model.init():
@@ -166,7 +167,8 @@ def replay(trace):
         match = next((t for t in outs if model.encode(t) == step.state), None)
         if match is None:
             got = model.encode(outs[0])
-            diff = [k for k in got if got[k] != step.state.get(k)]
+            diff = ([k for k in got if got[k] != step.state.get(k)] if isinstance(got, dict)
+                    else ["state"])
             return ReplayResult(False, f"step {n}: {step.label()} leads to a different state "
                                        f"(fields {', '.join(diff)} differ from the trace)", n)
         previous, current = current, match

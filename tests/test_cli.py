@@ -1,0 +1,180 @@
+"""The ``kripke`` command: its outputs, the JSON contract, exit codes 0/1/2/3, bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from checkers.cli import main
+from tests.conftest import ROOT, fixture_model
+
+
+def kripke(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def test_list_shows_models_params_and_properties():
+    out = kripke("list").output
+    assert "two-phase: TwoPhase.tla" in out
+    assert "-p rms=3: number of resource managers (TLA+ RM) (>= 1, <= 12)" in out
+    assert "tc_consistent (invariant)" in out and "commit_possible (sometimes)" in out
+
+
+def test_check_ok_prints_counts_and_exits_0():
+    r = kripke("check", "two-phase", "-p", "rms=3", "--no-symmetry")
+    assert r.exit_code == 0
+    assert "two-phase (rms=3) bfs: OK" in r.output
+    assert "288 distinct states, 1,146 generated, depth 11" in r.output
+    assert "fingerprint collision probability" in r.output
+
+
+def test_check_json_contract():
+    r = kripke("check", "two-phase", "-p", "rms=3", "--no-symmetry", "--json")
+    data = json.loads(r.output)
+    assert r.exit_code == 0
+    for key in ("model", "params", "strategy", "symmetry", "verdict", "distinct_states",
+                "states_generated", "depth", "elapsed_s", "properties", "coverage",
+                "violation"):
+        assert key in data
+    assert (data["model"], data["params"], data["strategy"], data["symmetry"]) == (
+        "two-phase", {"rms": 3}, "bfs", False)
+    assert (data["verdict"], data["distinct_states"], data["states_generated"], data["depth"]) == (
+        "ok", 288, 1146, 11)
+    assert data["violation"] is None
+    assert data["coverage"]["tm_commit"] == {"fired": 1, "new": 1}
+
+
+def test_check_violation_writes_trace_and_drawings(tmp_path):
+    out = tmp_path / "out"
+    r = kripke("check", "two-phase-eager", "--property", "tc_consistent", "--out", out, "--json")
+    assert r.exit_code == 1
+    v = json.loads(r.output)["violation"]
+    assert (v["property"], v["kind"], v["length"]) == ("tc_consistent", "invariant", 5)
+    assert v["trace_file"] == str(out / "trace.json")
+    assert {p.name for p in out.iterdir()} == {"trace.json", "counterexample.dot",
+                                             "counterexample.svg"}
+    assert (out / "counterexample.svg").read_text().lstrip().startswith("<?xml")
+    assert "rm_rcv_commit_msg(rm=0)" in (out / "counterexample.dot").read_text()
+
+    r = kripke("replay", out / "trace.json")
+    assert (r.exit_code, r.output) == (0, "ok: reproduced: tc_consistent violated after 5 steps\n")
+    for suffix in ("dot", "svg", "html"):
+        r = kripke("render", out / "trace.json", "-o", tmp_path / f"drawn.{suffix}")
+        assert r.exit_code == 0 and (tmp_path / f"drawn.{suffix}").stat().st_size > 200
+
+
+def test_check_violation_prints_the_counterexample():
+    r = kripke("check", "two-phase-eager", "--property", "tc_consistent")
+    assert r.exit_code == 1
+    assert "two-phase-eager (rms=3): tc_consistent violated (invariant) after 5 steps" in r.output
+    assert "rm_state[0]: prepared -> committed" in r.output
+
+
+def test_replay_of_a_diverging_trace_exits_1(tmp_path):
+    kripke("check", "two-phase-eager", "--property", "tc_consistent", "--out", tmp_path)
+    data = json.loads((tmp_path / "trace.json").read_text())
+    data["steps"][4]["state"]["rm_state"][1] = "prepared"
+    (tmp_path / "trace.json").write_text(json.dumps(data))
+    r = kripke("replay", tmp_path / "trace.json")
+    assert r.exit_code == 1
+    assert r.output.startswith("diverges: step 4: rm_choose_to_abort(rm=1) leads to a different")
+
+
+def test_incomplete_search_exits_3():
+    r = kripke("check", "two-phase", "--max-states", "50", "--json")
+    data = json.loads(r.output)
+    assert (r.exit_code, data["verdict"], data["distinct_states"]) == (3, "incomplete", 50)
+    assert kripke("check", "two-phase", "--max-depth", "3").exit_code == 3
+    assert kripke("check", "two-phase", "--strategy", "simulate").exit_code == 3
+
+
+def test_dfs_and_symmetry_options():
+    data = json.loads(kripke("check", "two-phase", "-p", "rms=4", "--strategy", "dfs",
+                             "--json").output)
+    assert (data["strategy"], data["symmetry"], data["distinct_states"]) == ("dfs", True, 166)
+
+
+def test_model_from_a_file():
+    r = kripke("check", fixture_model("OutOfType"), "--json")
+    data = json.loads(r.output)
+    assert (r.exit_code, data["violation"]["property"]) == (1, "type_ok")
+    assert data["model"] == fixture_model("OutOfType")
+
+
+def test_deadlock_switch():
+    assert kripke("check", "toy-stuck-counter").exit_code == 1
+    assert kripke("check", "toy-stuck-counter", "--no-deadlock").exit_code == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["check", "nope"], "unknown model 'nope'; available: "),
+    (["check", "two-phase", "-p", "servers=3"],
+     "unknown parameter of two-phase 'servers'; available: rms"),
+    (["check", "two-phase", "-p", "rms=many"], "parameter rms: expected int, got 'many'"),
+    (["check", "two-phase", "-p", "rms=0"], "parameter rms: must be >= 1, got 0"),
+    (["check", "two-phase", "-p", "rms"], "-p expects name=value"),
+    (["check", "two-phase", "--property", "safety"],
+     "unknown property of two-phase 'safety'; available: abort_possible, commit_possible"),
+    (["check", "two-phase", "--workers", "2"], "--workers: this version searches with one"),
+    (["check", "toy-grid", "--symmetry"], "toy-grid declares no symmetric domain"),
+    (["check", fixture_model("NotAModel")], "NotAModel is not a model"),
+    (["check", "tests/fixtures/fails_import.py:X"], "failed to import: RuntimeError"),
+    (["check", "tests/fixtures/bad_arity.py:BadArity"], "BadArity.step takes 1 argument"),
+    (["check", fixture_model("MutableInit")], "state field 'log' holds a mutable list"),
+    (["check", fixture_model("MutableStep")], "state field 'log' holds a mutable list"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    r = kripke(*args)
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kripke: error: ")
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{ broken", "is not JSON"),
+    ('{"format": "kripke-trace", "version": 7}', "trace version 7"),
+    ('[1, 2]', "not a kripke trace"),
+])
+def test_corrupt_trace_files_are_exit_2(tmp_path, content, message):
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    for args in (["replay", path], ["render", path, "-o", tmp_path / "x.svg"]):
+        r = kripke(*args)
+        assert r.exit_code == 2 and message in r.output
+
+
+def test_trace_of_another_model_is_exit_2(tmp_path):
+    kripke("check", "toy-counter", "-p", "limit=2", "--out", tmp_path)
+    data = json.loads((tmp_path / "trace.json").read_text())
+    data["model"], data["params"] = "tcommit", {}
+    (tmp_path / "trace.json").write_text(json.dumps(data))
+    r = kripke("replay", tmp_path / "trace.json")
+    assert r.exit_code == 2 and "a trace of another model?" in r.output
+
+
+def test_render_rejects_unknown_formats(tmp_path):
+    kripke("check", "toy-counter", "-p", "limit=2", "--out", tmp_path)
+    r = kripke("render", tmp_path / "trace.json", "-o", tmp_path / "x.pdf")
+    assert r.exit_code == 2 and "must end in .dot, .svg or .html" in r.output
+
+
+def test_bench_runs_in_fresh_processes():
+    r = kripke("bench", "--sizes", "3", "--repeat", "1", "--json")
+    rows = json.loads(r.output)
+    assert [(row["rms"], row["properties"], row["distinct_states"], row["states_generated"])
+            for row in rows] == [(3, "all", 288, 1146), (3, "tc_consistent", 288, 1146)]
+    assert all(row["peak_rss_mb"] > 0 and row["seconds"] > 0 for row in rows)
+
+
+def test_the_installed_command_runs():
+    proc = subprocess.run([sys.executable, "-m", "checkers.cli", "check", "tcommit", "--json",
+                           "--no-symmetry"], cwd=ROOT, capture_output=True, text=True)
+    data = json.loads(proc.stdout)
+    assert (proc.returncode, data["distinct_states"], data["states_generated"], data["depth"]) == (
+        0, 34, 94, 7)
