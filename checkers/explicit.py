@@ -107,10 +107,10 @@ class _Search:
         self.model, self.canon, self.dfs = model, canon, dfs
         self.max_states, self.max_depth = max_states, max_depth
         self.deadlock, self.progress = deadlock, progress
-        self.invariants = [(p.name, p.condition) for p in props if p.kind == "invariant"]
+        self.invariants = [(p.name, p.condition, p.after) for p in props
+                           if p.kind == "invariant"]
         self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
-        self.refinements = [(p.name,) + p.step_checker(model) for p in props
-                            if p.kind == "refinement"]
+        self.refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
         self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
         self.fired = [0] * len(model._calls)
         self.new = [0] * len(model._calls)
@@ -139,8 +139,8 @@ class _Search:
             if fp in seen:
                 continue
             seen[fp] = None
-            for name, _, init_ok in refinements:
-                if not init_ok(s):
+            for name, ref in refinements:
+                if not ref.init_ok(s):
                     return ("init", name, fp)
             found = self._check_state(s, fp)
             if found:
@@ -162,35 +162,47 @@ class _Search:
                                    "queue": len(frontier), "depth": self.depth})
             enabled = False
             i = None
+            if refinements:  # the image of s and the abstract steps it allows
+                steps = [(name, ref.image, a, ref.allowed(a))
+                         for name, ref in refinements for a in (ref.image(s),)]
             try:
                 for i, fn, arg in calls:
-                    out = fn(s, arg)
-                    if out is None:
+                    t = fn(s, arg)
+                    if t is None:
                         continue
-                    for t in (out if out.__class__ is list else (out,)):
+                    more = None
+                    if t.__class__ is list:  # several outcomes (rare): one at a time
+                        more = iter(t)
+                        t = next(more, None)
+                    while t is not None:
                         enabled = True
                         fired[i] += 1
                         if refinements:
-                            for name, step_ok, _ in refinements:
-                                if not step_ok(s, t):
+                            for name, image, a, allowed in steps:
+                                b = image(t)
+                                if b != a and b not in allowed:
                                     return ("step", name, "refinement", fp, i, t, None)
                         f = fingerprint(t)
-                        if f in seen:
-                            continue
-                        if d >= max_depth:
-                            self.bound = f"max_depth={self.max_depth}"
-                            continue
-                        seen[f] = fp
-                        new[i] += 1
-                        for name, cond in invariants:
-                            if not cond(model, t):
-                                return ("state", name, "invariant", f)
-                        if pending:
-                            self._witness(t)
-                        push((t, f, d + 1))
-                        if len(seen) >= max_states:
-                            self.bound = f"max_states={self.max_states}"
-                            return None
+                        if f not in seen:
+                            if d < max_depth:
+                                seen[f] = fp
+                                new[i] += 1
+                                for name, cond, after in invariants:
+                                    if not (cond(model, t) if after is None
+                                            else after(model, s, t)):
+                                        return ("state", name, "invariant", f)
+                                if pending:
+                                    for name, cond in pending:
+                                        if cond(model, t):
+                                            self._witness(t)
+                                            break
+                                push((t, f, d + 1))
+                                if len(seen) >= max_states:
+                                    self.bound = f"max_states={self.max_states}"
+                                    return None
+                            else:
+                                self.bound = f"max_depth={self.max_depth}"
+                        t = None if more is None else next(more, None)
             except KripkeError:
                 raise
             except Exception as e:  # the model raised: a finding, with its trace
@@ -207,7 +219,7 @@ class _Search:
             raise
 
     def _check_state(self, s, fp):
-        for name, cond in self.invariants:
+        for name, cond, _ in self.invariants:
             if not cond(self.model, s):
                 return ("state", name, "invariant", fp)
         if self.pending:

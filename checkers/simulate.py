@@ -24,7 +24,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
     """Run random walks over ``model``; return a ``Result`` (violated or incomplete)."""
     props = select_properties(model, properties)
     invariants = [p for p in props if p.kind == "invariant"]
-    refinements = [(p.name,) + p.step_checker(model) for p in props if p.kind == "refinement"]
+    refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
     max_states, max_depth = max_states or 100_000, max_depth or 100
     rng = random.Random(seed)
     inits = list(model.init())
@@ -72,11 +72,11 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
 def _check(model, invariants, refinements, walk, previous):
     _, _, s = walk[-1]
     if previous is None:
-        for name, _, init_ok in refinements:
-            if not init_ok(s):
+        for name, ref in refinements:
+            if not ref.init_ok(s):
                 return _violation(model, walk, name, "refinement", "bad initial state")
-    for name, step_ok, _ in refinements:
-        if previous is not None and not step_ok(previous, s):
+    for name, ref in refinements:
+        if previous is not None and not ref.step_ok(previous, s):
             return _violation(model, walk, name, "refinement",
                               f"step {len(walk) - 1} is not allowed by {name}")
     for p in invariants:

@@ -222,12 +222,21 @@ class TransitionSystem:
                                   "domains; kripke reduces over one domain at a time")
         return next(iter(found), None)
 
-    def type_ok(self, s):
-        """TLA+'s TypeOK, derived from ``variables``: the first field outside its type, or None."""
+    def type_ok(self, s, parent=None):
+        """TLA+'s TypeOK, derived from ``variables``: the first field outside its type, or None.
+
+        With ``parent`` (a state whose fields are known to be well typed), a field that is the
+        very same object as the parent's is not checked again.
+        """
         if self._check_fns is None:
             self._check_fns = [(n, t.checker(self)) for n, t in self._types.items()]
-        for (field, check), value in zip(self._check_fns, s):
-            if not check(value):
+        if parent is None:
+            for (field, check), value in zip(self._check_fns, s):
+                if not check(value):
+                    return field
+            return None
+        for (field, check), value, old in zip(self._check_fns, s, parent):
+            if value is not old and not check(value):
                 return field
         return None
 

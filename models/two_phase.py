@@ -35,12 +35,12 @@ Abort = record("Abort")
 COMMIT, ABORT = Commit(), Abort()  # the TM's broadcasts: one copy each in msgs
 MESSAGE = OneOf(Prepared, Commit, Abort)
 
-#: TwoPhase implements TCommit (TwoPhase.tla: THEOREM TPSpec => TC!TCSpec), under the mapping
-#: that keeps rm_state and forgets the TM and the messages.
+#: TwoPhase implements TCommit (TwoPhase.tla: TC == INSTANCE TCommit; THEOREM TPSpec => TC!TCSpec):
+#: TCommit's rm_state is TwoPhase's rm_state; the TM and the messages are forgotten.
 refines_tcommit = Refinement(
     "refines_tcommit",
     abstract=lambda model: TCommit(rms=model.rms),
-    mapping=lambda model, s: TCommit.State(rm_state=s.rm_state),
+    mapping={"rm_state": "rm_state"},
     doc="every step is a TCommit step or a stutter, under the mapping of rm_state")
 
 

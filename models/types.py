@@ -37,14 +37,20 @@ __all__ = [
     "record", "state_record", "as_type", "put",
 ]
 
+try:  # the C base gives records a C-speed set(), and put() in C; see models/_records.c
+    from models._records import RecordBase, put
+except ImportError:  # not built: the Python set() generated below and put() do the same, slower
+    RecordBase = None
+
+    def put(t, i, value):
+        """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
+        items = [*t]
+        items[i] = value
+        return tuple(items)
+
 _tuple_new = tuple.__new__
 # The C accessor namedtuple uses for its fields; faster than property(itemgetter(i)).
 _tuplegetter = type(namedtuple("_Probe", "x").x)
-
-
-def put(t, i, value):
-    """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
-    return t[:i] + (value,) + t[i + 1:]
 
 
 def _resolve(bound, model):
@@ -91,8 +97,17 @@ class Type:
         """A function ``(value, perm) -> value`` renaming ids of ``domain`` (None: unaffected)."""
         return None
 
-    def _subset_checker(self, model):
+    def _strict_universe(self, model):
+        """The universe, when membership in it also checks the type of a value.
+
+        ``1 == True == 1.0``, so a universe holding numbers would accept a bool or a float where
+        an int is declared; one of strings (and records of strings) cannot be fooled that way.
+        """
         universe = self.universe(model)
+        return universe if universe is not None and all(map(_strict, universe)) else None
+
+    def _subset_checker(self, model):
+        universe = self._strict_universe(model)
         if universe is not None:
             return universe.__contains__
         return self.checker(model)
@@ -205,7 +220,10 @@ class Array(Type):
 
     def checker(self, model):
         n = len(self.index.values(model))
-        elem = self.value._subset_checker(model)
+        universe = self.value._strict_universe(model)
+        if universe is not None:  # every element in a finite universe: one C call
+            return lambda v: type(v) is tuple and len(v) == n and universe.issuperset(v)
+        elem = self.value.checker(model)
         return lambda v: type(v) is tuple and len(v) == n and all(map(elem, v))
 
     def to_json(self, value):
@@ -239,7 +257,7 @@ class Set(Type):
         self.elem = as_type(elem)
 
     def checker(self, model):
-        universe = self.elem.universe(model)
+        universe = self.elem._strict_universe(model)
         if universe is not None:
             return lambda v: type(v) is frozenset and v <= universe
         elem = self.elem.checker(model)
@@ -270,7 +288,10 @@ class Seq(Type):
 
     def checker(self, model):
         n = _resolve(self.max_len, model)
-        elem = self.elem._subset_checker(model)
+        universe = self.elem._strict_universe(model)
+        if universe is not None:
+            return lambda v: type(v) is tuple and len(v) <= n and universe.issuperset(v)
+        elem = self.elem.checker(model)
         return lambda v: type(v) is tuple and len(v) <= n and all(map(elem, v))
 
     def to_json(self, value):
@@ -385,6 +406,13 @@ def as_type(x):
     raise DefinitionError(f"{x!r} is not a kripke type (use Enum, Int, Bool, Id, Array, Set, ...)")
 
 
+def _strict(v):
+    """Is equality with ``v`` only possible for a value of the same type?"""
+    if isinstance(v, tuple):
+        return all(map(_strict, v))
+    return v is None or type(v) is str
+
+
 def _json_sort_key(v):
     """A total order on JSON values, so sets encode in a stable order."""
     import json
@@ -450,18 +478,21 @@ def _make_record_class(clsname, fields, tag):
     ns = {
         "__slots__": (),
         "__new__": namespace["__new__"],
-        "set": namespace["set"],
         "__repr__": __repr__,
         "_asdict": _asdict,
         "_fields": tuple(names),
         "_tag": tag,
         "__getnewargs__": lambda self: tuple(self[off:]),
     }
+    if RecordBase is None:
+        ns["set"] = namespace["set"]
+    else:
+        ns["_field_index"] = {n: i + off for i, n in enumerate(names)}
     for i, n in enumerate(names):
         ns[n] = _tuplegetter(i + off, f"{clsname}.{n}")
     if tag is not None:
         ns["type"] = property(itemgetter(0))
-    cls = type(clsname, (tuple,), ns)
+    cls = type(clsname, (RecordBase or tuple,), ns)
     namespace["_cls"] = cls
     cls._spec = RecordType(cls, {n: as_type(t) for n, t in fields.items()})
     return cls

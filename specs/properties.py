@@ -17,9 +17,11 @@ Write them with decorators::
         return not ("committed" in s.rm_state and "aborted" in s.rm_state)
 """
 
+from operator import attrgetter
+
 from checkers.errors import DefinitionError
 
-__all__ = ["Property", "invariant", "sometimes", "Refinement", "type_ok"]
+__all__ = ["Property", "invariant", "sometimes", "Refinement", "RefinementCheck", "type_ok"]
 
 
 class Property:
@@ -27,10 +29,13 @@ class Property:
 
     kinds = ("invariant", "sometimes", "refinement")
 
-    def __init__(self, name, kind, condition, doc=""):
+    def __init__(self, name, kind, condition, doc="", after=None):
         if kind not in self.kinds:
             raise DefinitionError(f"property {name}: unknown kind {kind!r}")
         self.name, self.kind, self.condition, self.doc = name, kind, condition, doc
+        #: optional ``after(model, s, t)``: the condition on ``t``, a successor of a state ``s``
+        #: that satisfies it (lets an invariant look only at what a step changed)
+        self.after = after
 
     def __repr__(self):
         return f"<{self.kind} {self.name}>"
@@ -54,38 +59,73 @@ def sometimes(fn=None, *, name=None):
 
 
 class Refinement(Property):
-    """Every step ``s -> t`` maps to an ``abstract`` step ``m(s) -> m(t)`` or a stutter.
+    """Every step ``s -> t`` maps to a step of an ``abstract`` model, or to a stutter.
 
-    ``abstract(model)`` builds the abstract model (e.g. TCommit with the same RMs) and
-    ``mapping(model, state)`` gives the abstract state. Initial states must map to abstract initial
-    states. The abstract model's successor sets are cached per abstract state, so checking costs a
-    dictionary lookup per step once the (small) abstract state space has been seen.
+    TLA+'s ``A == INSTANCE Abstract WITH v <- e`` followed by ``THEOREM Spec => A!Spec``, for the
+    safety part. ``abstract(model)`` builds the abstract model (e.g. TCommit with the same RMs);
+    ``mapping`` gives each abstract variable as the name of a concrete variable or as a function
+    ``(model, state) -> value``; None maps every abstract variable to the concrete variable of the
+    same name, like an INSTANCE without WITH. Initial states must map to abstract initial states.
+
+    The abstract model's successors are computed once per abstract state and cached, so checking a
+    step costs reading the mapped variables and a set lookup.
     """
 
-    def __init__(self, name, abstract, mapping, doc=""):
+    def __init__(self, name, abstract, mapping=None, doc=""):
         super().__init__(name, "refinement", None, doc)
         self.abstract, self.mapping = abstract, mapping
 
-    def step_checker(self, model):
-        """A function ``(s, t) -> bool`` (is the step allowed?) and one for initial states."""
-        spec = self.abstract(model)
-        mapping = self.mapping
-        inits = set(spec.init())
-        cache = {}
+    def image(self, model, spec):
+        """``state -> mapped values`` (the abstract state's fields, as a tuple or one value)."""
+        mapping = self.mapping or {v: v for v in spec.variables}
+        if list(mapping) != list(spec.variables):
+            raise DefinitionError(f"{self.name}: the mapping must give the abstract variables "
+                                  f"{list(spec.variables)} in order, got {list(mapping)}")
+        if all(isinstance(e, str) for e in mapping.values()):
+            return attrgetter(*mapping.values())  # one value, or a tuple of them, read in C
+        exprs = [(lambda m, s, e=e: getattr(s, e)) if isinstance(e, str) else e
+                 for e in mapping.values()]
+        if len(exprs) == 1:
+            return lambda s: exprs[0](model, s)
+        return lambda s: tuple([e(model, s) for e in exprs])
 
-        def abstract_next(a):
-            succ = cache.get(a)
-            if succ is None:
-                succ = cache[a] = frozenset(t for _, _, t in spec.successors(a))
-            return succ
+    def checker(self, model):
+        """The check of this refinement for ``model`` (builds the abstract model once)."""
+        return RefinementCheck(self, model)
 
-        def step_ok(s, t):
-            a, b = mapping(model, s), mapping(model, t)
-            return a == b or b in abstract_next(a)
 
-        def init_ok(s):
-            return mapping(model, s) in inits
-        return step_ok, init_ok
+class RefinementCheck:
+    """A refinement bound to a model: the image of a state and the allowed abstract steps.
+
+    ``allowed(a)`` is the set of images of the abstract successors of image ``a``, computed once
+    per abstract state: the abstract state space is small, and the engine asks for every step.
+    """
+
+    def __init__(self, refinement, model):
+        spec = refinement.abstract(model)
+        self.image = refinement.image(model, spec)
+        self._spec, self._single = spec, len(spec.variables) == 1
+        self._cache = {}
+        self._inits = {self._values(a) for a in spec.init()}
+
+    def _values(self, abstract_state):
+        return abstract_state[0] if self._single else tuple(abstract_state)
+
+    def allowed(self, a):
+        succ = self._cache.get(a)
+        if succ is None:
+            state = self._spec.State(a) if self._single else self._spec.State(*a)
+            succ = self._cache[a] = frozenset(
+                self._values(t) for _, _, t in self._spec.successors(state))
+        return succ
+
+    def init_ok(self, s):
+        return self.image(s) in self._inits
+
+    def step_ok(self, s, t):
+        """Is ``s -> t`` an abstract step or a stutter?"""
+        a, b = self.image(s), self.image(t)
+        return b == a or b in self.allowed(a)
 
 
 def _type_ok(model, s):
@@ -93,4 +133,9 @@ def _type_ok(model, s):
     return model.type_ok(s) is None
 
 
-type_ok = Property("type_ok", "invariant", _type_ok, _type_ok.__doc__)
+def _type_ok_after(model, s, t):
+    """TypeOK of a successor of a state where it holds: only the changed fields are checked."""
+    return model.type_ok(t, s) is None
+
+
+type_ok = Property("type_ok", "invariant", _type_ok, _type_ok.__doc__, after=_type_ok_after)

@@ -192,12 +192,8 @@ def _confirm(model, trace, previous, last):
             return ReplayResult(False, f"step {n}: {trace.property} holds in the last state", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated after {n} steps")
     if trace.kind == "refinement":
-        if n == 0:
-            _, init_ok = prop.step_checker(model)
-            broken = not init_ok(last)
-        else:
-            step_ok, _ = prop.step_checker(model)
-            broken = not step_ok(previous, last)
+        check = prop.checker(model)
+        broken = not (check.init_ok(last) if n == 0 else check.step_ok(previous, last))
         if not broken:
             return ReplayResult(False, f"step {n}: the last step is allowed by {prop.name}", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated by step {n}")
