@@ -165,6 +165,7 @@ class _Search:
             if refinements:  # the image of s and the abstract steps it allows
                 steps = [(name, ref.image, a, ref.allowed(a))
                          for name, ref in refinements for a in (ref.image(s),)]
+                (ref_name, image, a, allowed), extra = steps[0], steps[1:]
             try:
                 for i, fn, arg in calls:
                     t = fn(s, arg)
@@ -178,10 +179,15 @@ class _Search:
                         enabled = True
                         fired[i] += 1
                         if refinements:
-                            for name, image, a, allowed in steps:
-                                b = image(t)
-                                if b != a and b not in allowed:
-                                    return ("step", name, "refinement", fp, i, t, None)
+                            # The first refinement inline (the usual case), any others after it.
+                            b = image(t)
+                            if b is not a and b != a and b not in allowed:
+                                return ("step", ref_name, "refinement", fp, i, t, None)
+                            if extra:
+                                for name, image_k, a_k, allowed_k in extra:
+                                    b = image_k(t)
+                                    if b != a_k and b not in allowed_k:
+                                        return ("step", name, "refinement", fp, i, t, None)
                         f = fingerprint(t)
                         if f not in seen:
                             if d < max_depth:

@@ -18,10 +18,10 @@ def tc_consistent(model, s):
 @sometimes
 def commit_possible(model, s):
     """Some reachable state has every RM committed (the protocol can commit at all)."""
-    return all(r == "committed" for r in s.rm_state)
+    return s.rm_state == ("committed",) * len(s.rm_state)
 
 
 @sometimes
 def abort_possible(model, s):
     """Some reachable state has every RM aborted."""
-    return all(r == "aborted" for r in s.rm_state)
+    return s.rm_state == ("aborted",) * len(s.rm_state)
