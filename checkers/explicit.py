@@ -18,8 +18,10 @@ collision, whose chance is reported).
 """
 
 import time
+from array import array
 from collections import deque
 
+from checkers import speedups
 from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
 from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
 from models.symmetry import Canonicalizer
@@ -91,6 +93,38 @@ def select_properties(model, names):
     return [available[n] for n in dict.fromkeys(names)]
 
 
+def _expand(s, calls, fired, seen, fingerprint, refinements):
+    """The inner loop for one state; the Python twin of ``checkers._speedups.expand``.
+
+    Calls every action on ``s`` and counts each successor in ``fired``; checks each step against
+    the refinements, ``(image, a, allowed)``: allowed when ``image(t) == a or image(t) in
+    allowed``; returns ``(number of successors, [(call index, t, fingerprint)...])`` for the
+    successors whose fingerprint is not in ``seen``, or ``(-1, (refinement index, call index,
+    t))`` for a step that breaks a refinement.
+    """
+    found = []
+    n = 0
+    for k, (fn, arg) in enumerate(calls):
+        out = fn(s, arg)
+        if out is None:
+            continue
+        for t in (out if out.__class__ is list else (out,)):
+            n += 1
+            fired[k] += 1
+            for r, (image, a, allowed) in enumerate(refinements):
+                b = image(t)
+                if b is not a and b != a and b not in allowed:
+                    return -1, (r, k, t)
+            f = hash(t) if fingerprint is None else fingerprint(t)
+            if f not in seen:
+                found.append((k, t, f))
+    return n, found
+
+
+#: the C twin when the extension is built (see checkers/_speedups.c)
+expand = getattr(speedups(), "expand", _expand)
+
+
 def _unary(fn, args):
     """Call every action as ``fn(state, arg)``: the common one-argument case needs no wrapper."""
     if len(args) == 1:
@@ -112,7 +146,7 @@ class _Search:
         self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
         self.refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
         self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
-        self.fired = [0] * len(model._calls)
+        self.fired = array("Q", bytes(8 * len(model._calls)))  # counters that expand() bumps
         self.new = [0] * len(model._calls)
         self.n_init = 0
         self.depth = 0
@@ -124,10 +158,10 @@ class _Search:
     def run(self):
         """Search; return None, or what was found: ("state"|"step", ...) for ``violation``."""
         model, seen = self.model, self.seen
-        fingerprint = hash if self.canon is None else self.fingerprint
+        fingerprint = None if self.canon is None else self.fingerprint
         invariants, pending, refinements = self.invariants, self.pending, self.refinements
         fired, new = self.fired, self.new
-        calls = [(i,) + _unary(fn, args) for i, (_, fn, args) in enumerate(model._calls)]
+        calls = [_unary(fn, args) for _, fn, args in model._calls]
         max_states = self.max_states or float("inf")
         max_depth = self.max_depth or float("inf")
         frontier = deque()
@@ -160,60 +194,38 @@ class _Search:
                     next_report = now + 1.0
                     self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
                                    "queue": len(frontier), "depth": self.depth})
-            enabled = False
-            i = None
-            if refinements:  # the image of s and the abstract steps it allows
-                steps = [(name, ref.image, a, ref.allowed(a))
-                         for name, ref in refinements for a in (ref.image(s),)]
-                (ref_name, image, a, allowed), extra = steps[0], steps[1:]
+            refs = [(ref.image, a, ref.allowed(a)) for _, ref in refinements
+                    for a in (ref.image(s),)] if refinements else []
             try:
-                for i, fn, arg in calls:
-                    t = fn(s, arg)
-                    if t is None:
-                        continue
-                    more = None
-                    if t.__class__ is list:  # several outcomes (rare): one at a time
-                        more = iter(t)
-                        t = next(more, None)
-                    while t is not None:
-                        enabled = True
-                        fired[i] += 1
-                        if refinements:
-                            # The first refinement inline (the usual case), any others after it.
-                            b = image(t)
-                            if b is not a and b != a and b not in allowed:
-                                return ("step", ref_name, "refinement", fp, i, t, None)
-                            if extra:
-                                for name, image_k, a_k, allowed_k in extra:
-                                    b = image_k(t)
-                                    if b != a_k and b not in allowed_k:
-                                        return ("step", name, "refinement", fp, i, t, None)
-                        f = fingerprint(t)
-                        if f not in seen:
-                            if d < max_depth:
-                                seen[f] = fp
-                                new[i] += 1
-                                for name, cond, after in invariants:
-                                    if not (cond(model, t) if after is None
-                                            else after(model, s, t)):
-                                        return ("state", name, "invariant", f)
-                                if pending:
-                                    for name, cond in pending:
-                                        if cond(model, t):
-                                            self._witness(t)
-                                            break
-                                push((t, f, d + 1))
-                                if len(seen) >= max_states:
-                                    self.bound = f"max_states={self.max_states}"
-                                    return None
-                            else:
-                                self.bound = f"max_depth={self.max_depth}"
-                        t = None if more is None else next(more, None)
+                n, found = expand(s, calls, fired, seen, fingerprint, refs)
             except KripkeError:
                 raise
             except Exception as e:  # the model raised: a finding, with its trace
-                return self._exception(s, fp, i, e)
-            if not enabled and self.deadlock and not model.terminal(s):
+                return self._exception(s, fp, e)
+            if n < 0:
+                r, i, t = found
+                return ("step", refinements[r][0], "refinement", fp, i, t, None)
+            for i, t, f in found:
+                if f in seen:  # two steps from s reached the same new state
+                    continue
+                if d >= max_depth:
+                    self.bound = f"max_depth={self.max_depth}"
+                    continue
+                seen[f] = fp
+                new[i] += 1
+                for name, cond, after in invariants:
+                    if not (cond(model, t) if after is None else after(model, s, t)):
+                        return ("state", name, "invariant", f)
+                if pending:
+                    for name, cond in pending:
+                        if cond(model, t):
+                            self._witness(t)
+                            break
+                push((t, f, d + 1))
+                if len(seen) >= max_states:
+                    self.bound = f"max_states={self.max_states}"
+                    return None
+            if not n and self.deadlock and not model.terminal(s):
                 return ("state", "deadlock", "deadlock", fp)
         return None
 
@@ -235,20 +247,24 @@ class _Search:
     def _witness(self, s):
         self.pending[:] = [(n, c) for n, c in self.pending if not c(self.model, s)]
 
-    def _exception(self, s, fp, i, error):
-        """Tell an action that raised from a state that cannot be hashed (bad model input)."""
-        name, fn, args = self.model._calls[i]
-        try:
-            out = fn(s, *args)
-        except Exception:
-            return ("step", name, "exception", fp, i, None, f"{type(error).__name__}: {error}")
-        for t in (out if type(out) is list else [out]):
-            if t is not None:
-                try:
-                    hash(t)
-                except TypeError:
-                    self.model.check_immutable(t)
-        return ("step", name, "exception", fp, i, None, f"{type(error).__name__}: {error}")
+    def _exception(self, s, fp, error):
+        """Find the action that raised by calling each again; tell it from a state that cannot
+        be hashed, which is bad model input rather than a finding."""
+        text = f"{type(error).__name__}: {error}"
+        for i, (name, fn, args) in enumerate(self.model._calls):
+            try:
+                out = fn(s, *args)
+            except Exception:
+                return ("step", name, "exception", fp, i, None, text)
+            for t in (out if type(out) is list else [out]):
+                if t is not None:
+                    try:
+                        self.fingerprint(t)
+                    except TypeError:
+                        self.model.check_immutable(t)  # names the field
+                        return ("step", name, "exception", fp, i, None, text)
+        # Not the actions nor the fingerprint: a property raised while it was evaluated.
+        return ("state", "exception", "exception", fp)
 
     # -- counterexamples ---------------------------------------------------------------------
     def violation(self, found):

@@ -30,6 +30,7 @@ import keyword
 from collections import namedtuple
 from operator import itemgetter
 
+from checkers import speedups
 from checkers.errors import DefinitionError
 
 __all__ = [
@@ -37,16 +38,20 @@ __all__ = [
     "record", "state_record", "as_type", "put",
 ]
 
-try:  # the C base gives records a C-speed set(), and put() in C; see models/_records.c
-    from models._records import RecordBase, put
-except ImportError:  # not built: the Python set() generated below and put() do the same, slower
-    RecordBase = None
+# The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
+# extension the Python set() generated below and this put() do the same, slower.
+RecordBase = getattr(speedups(), "RecordBase", None)
 
-    def put(t, i, value):
-        """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
-        items = [*t]
-        items[i] = value
-        return tuple(items)
+
+def put(t, i, value):
+    """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
+    items = [*t]
+    items[i] = value
+    return tuple(items)
+
+
+if RecordBase is not None:
+    put = speedups().put  # noqa: F811 (the same function, in C)
 
 _tuple_new = tuple.__new__
 # The C accessor namedtuple uses for its fields; faster than property(itemgetter(i)).
