@@ -3,7 +3,8 @@
  * that is used when this optional extension is not built (and that the tests compare with it):
  *
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
- * - expand, the per-state inner loop of the search (checkers/explicit.py).
+ * - expand, the per-state inner loop of the search (checkers/explicit.py);
+ * - first_bad_field, the TypeOK check of a state's fields (models/system.py).
  *
  * RecordBase: the base of kripke's state and message records (see models/types.py).
  *
@@ -235,7 +236,51 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(nN)", n, found);
 }
 
+/*
+ * first_bad_field(t, checks, parent) -> index or -1
+ *
+ * TypeOK over a record: the index of the first field k for which checks[k](t[k]) is false, or -1.
+ * With a parent record (known to be well typed), a field that is the very object of the parent's
+ * is skipped: a step usually changes one or two fields. models/system.py has the Python twin.
+ */
+static PyObject *
+speedups_first_bad_field(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyList_Check(args[1])
+            || (args[2] != Py_None && !PyTuple_Check(args[2]))) {
+        PyErr_SetString(PyExc_TypeError, "first_bad_field(t: tuple, checks: list, parent)");
+        return NULL;
+    }
+    PyObject *t = args[0], *checks = args[1], *parent = args[2];
+    Py_ssize_t n = PyList_GET_SIZE(checks);
+    if (PyTuple_GET_SIZE(t) != n || (parent != Py_None && PyTuple_GET_SIZE(parent) != n)) {
+        PyErr_SetString(PyExc_ValueError, "first_bad_field: sizes differ");
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *v = PyTuple_GET_ITEM(t, k);
+        if (parent != Py_None && PyTuple_GET_ITEM(parent, k) == v) {
+            continue;
+        }
+        PyObject *ok = PyObject_CallOneArg(PyList_GET_ITEM(checks, k), v);
+        if (ok == NULL) {
+            return NULL;
+        }
+        int truth = PyObject_IsTrue(ok);
+        Py_DECREF(ok);
+        if (truth < 0) {
+            return NULL;
+        }
+        if (!truth) {
+            return PyLong_FromSsize_t(k);
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
 static PyMethodDef module_methods[] = {
+    {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
+     PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
     {"expand", (PyCFunction)(void (*)(void))speedups_expand, METH_FASTCALL,
      PyDoc_STR("expand(s, calls, fired, seen, fingerprint, refinements) -> (n, found)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,

@@ -194,8 +194,7 @@ class _Search:
                     next_report = now + 1.0
                     self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
                                    "queue": len(frontier), "depth": self.depth})
-            refs = [(ref.image, a, ref.allowed(a)) for _, ref in refinements
-                    for a in (ref.image(s),)] if refinements else []
+            refs = [ref.context(ref.image(s)) for _, ref in refinements]
             try:
                 n, found = expand(s, calls, fired, seen, fingerprint, refs)
             except KripkeError:

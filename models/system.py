@@ -27,6 +27,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
+from checkers import speedups
 from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
 from models.types import Domain, Set, as_type, state_record
@@ -229,16 +230,9 @@ class TransitionSystem:
         very same object as the parent's is not checked again.
         """
         if self._check_fns is None:
-            self._check_fns = [(n, t.checker(self)) for n, t in self._types.items()]
-        if parent is None:
-            for (field, check), value in zip(self._check_fns, s):
-                if not check(value):
-                    return field
-            return None
-        for (field, check), value, old in zip(self._check_fns, s, parent):
-            if value is not old and not check(value):
-                return field
-        return None
+            self._check_fns = [t.checker(self) for t in self._types.values()]
+        k = first_bad_field(s, self._check_fns, parent)
+        return None if k < 0 else self.State._fields[k]
 
     def encode(self, s):
         """A state as plain JSON (maps, lists, strings, numbers)."""
@@ -290,6 +284,18 @@ class TransitionSystem:
         for t in (getattr(self, "_types", None) or {}).values():
             seen.extend(_domains_of(t))
         return list(dict.fromkeys(seen))
+
+
+def _first_bad_field(t, checks, parent):
+    """The index of the first field of ``t`` that fails its check, or -1 (the Python twin of
+    ``checkers._speedups.first_bad_field``); fields identical to ``parent``'s are skipped."""
+    for k, (check, value) in enumerate(zip(checks, t)):
+        if (parent is None or parent[k] is not value) and not check(value):
+            return k
+    return -1
+
+
+first_bad_field = getattr(speedups(), "first_bad_field", _first_bad_field)
 
 
 def _domains_of(t):

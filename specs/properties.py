@@ -112,12 +112,17 @@ class RefinementCheck:
         return abstract_state[0] if self._single else tuple(abstract_state)
 
     def allowed(self, a):
-        succ = self._cache.get(a)
-        if succ is None:
+        return self.context(a)[2]
+
+    def context(self, a):
+        """``(image, a, allowed(a))``: what checking the steps from a state with image ``a``
+        needs (the engine asks once per state; built once per abstract state)."""
+        ctx = self._cache.get(a)
+        if ctx is None:
             state = self._spec.State(a) if self._single else self._spec.State(*a)
-            succ = self._cache[a] = frozenset(
-                self._values(t) for _, _, t in self._spec.successors(state))
-        return succ
+            ctx = self._cache[a] = (self.image, a, frozenset(
+                self._values(t) for _, _, t in self._spec.successors(state)))
+        return ctx
 
     def init_ok(self, s):
         return self.image(s) in self._inits

@@ -77,3 +77,15 @@ def test_record_set_and_put_in_c():
     assert put((1, 2, 3), 0, "x") == ("x", 2, 3)
     with pytest.raises(IndexError):
         put((1, 2), 2, 0)
+
+
+def test_first_bad_field_matches_its_twin():
+    from models.system import _first_bad_field
+    model = TwoPhase(rms=3)
+    checks = [t.checker(model) for t in model._types.values()]
+    s = next(model.init())
+    bad = s.set(tm_prepared=frozenset({7}))
+    first = speedups().first_bad_field
+    for t, parent, want in [(s, None, -1), (bad, None, 2), (bad, s, 2), (bad, bad, -1),
+                            (s.set(rm_state=("working", True, "working")), s, 0)]:
+        assert first(t, checks, parent) == _first_bad_field(t, checks, parent) == want
