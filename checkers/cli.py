@@ -169,11 +169,10 @@ class _Progress:
         self.started = False
 
     def __call__(self, counts):
-        import time
         if not self.started:
             self.live.start()
-            self.started, self.t0, self.n0 = True, time.perf_counter(), counts["distinct"]
-        rate = (counts["distinct"] - self.n0) / max(time.perf_counter() - self.t0, 1e-9)
+            self.started = True
+        rate = counts["distinct"] / max(counts["elapsed"], 1e-9)
         self.live.update(f"{counts['distinct']:,} distinct, {counts['generated']:,} generated, "
                          f"queue {counts['queue']:,}, depth {counts['depth']}, "
                          f"{rate:,.0f} states/s", refresh=True)

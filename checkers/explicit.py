@@ -182,7 +182,8 @@ class _Search:
             push((s, fp, 1))
         self.depth = 1 if seen else 0
 
-        expanded, next_report = 0, time.perf_counter() + 2.0
+        started = time.perf_counter()
+        expanded, next_report = 0, started + 2.0
         while frontier:
             s, fp, d = pop()
             if d > self.depth:
@@ -193,7 +194,8 @@ class _Search:
                 if now >= next_report:
                     next_report = now + 1.0
                     self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
-                                   "queue": len(frontier), "depth": self.depth})
+                                   "queue": len(frontier), "depth": self.depth,
+                                   "elapsed": now - started})
             refs = [ref.context(ref.image(s)) for _, ref in refinements]
             try:
                 n, found = expand(s, calls, fired, seen, fingerprint, refs)

@@ -178,3 +178,19 @@ def test_the_installed_command_runs():
     data = json.loads(proc.stdout)
     assert (proc.returncode, data["distinct_states"], data["states_generated"], data["depth"]) == (
         0, 34, 94, 7)
+
+
+def test_progress_is_reported_for_long_searches(monkeypatch):
+    """The engine reports counts every second after the first two; the CLI shows them live."""
+    import checkers.explicit as explicit
+    from checkers.cli import _Progress
+    from models.two_phase import TwoPhase
+    clock = iter(range(0, 10**9, 1))  # every reading of the clock is one second later
+    monkeypatch.setattr(explicit.time, "perf_counter", lambda: next(clock))
+    reports = []
+    explicit.check(TwoPhase(rms=5), symmetry=False, progress=reports.append)
+    assert reports and reports[-1]["distinct"] <= 8832
+    assert set(reports[0]) == {"distinct", "generated", "queue", "depth", "elapsed"}
+    shown = _Progress()
+    shown(reports[-1])
+    shown.close()
