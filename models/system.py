@@ -282,7 +282,7 @@ class TransitionSystem:
         for spec in self._actions.values():
             seen.extend(self._domain(d) for d in spec.each)
         for t in (getattr(self, "_types", None) or {}).values():
-            seen.extend(_domains_of(t))
+            seen.extend(t.domains())
         return list(dict.fromkeys(seen))
 
 
@@ -296,24 +296,6 @@ def _first_bad_field(t, checks, parent):
 
 
 first_bad_field = getattr(speedups(), "first_bad_field", _first_bad_field)
-
-
-def _domains_of(t):
-    """Every Domain a type mentions, found by walking its structure."""
-    from models import types as T
-    if isinstance(t, T.Id):
-        return [t.domain]
-    if isinstance(t, T.Array):
-        return [t.index] + _domains_of(t.value)
-    if isinstance(t, (T.Set, T.Seq)):
-        return _domains_of(t.elem)
-    if isinstance(t, T.Optional):
-        return _domains_of(t.inner)
-    if isinstance(t, T.RecordType):
-        return [d for ft in t.fields.values() for d in _domains_of(ft)]
-    if isinstance(t, T.OneOf):
-        return [d for a in t.alternatives for d in _domains_of(a)]
-    return []
 
 
 _MUTABLE = (list, dict, set, bytearray)

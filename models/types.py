@@ -94,9 +94,13 @@ class Type:
     def to_json(self, value):
         return value
 
+    def domains(self):
+        """The domains whose elements values of this type contain."""
+        return []
+
     def mentions(self, domain):
         """Do values of this type contain elements of ``domain``?"""
-        return False
+        return domain in self.domains()
 
     def permuter(self, domain):
         """A function ``(value, perm) -> value`` renaming ids of ``domain`` (None: unaffected)."""
@@ -177,8 +181,8 @@ class Id(Type):
     def universe(self, model):
         return frozenset(self.domain.values(model))
 
-    def mentions(self, domain):
-        return domain is self.domain
+    def domains(self):
+        return [self.domain]
 
     def permuter(self, domain):
         return (lambda v, p: p[v]) if domain is self.domain else None
@@ -202,8 +206,8 @@ class Optional(Type):
     def to_json(self, value):
         return None if value is None else self.inner.to_json(value)
 
-    def mentions(self, domain):
-        return self.inner.mentions(domain)
+    def domains(self):
+        return self.inner.domains()
 
     def permuter(self, domain):
         inner = self.inner.permuter(domain)
@@ -234,8 +238,8 @@ class Array(Type):
     def to_json(self, value):
         return [self.value.to_json(x) for x in value]
 
-    def mentions(self, domain):
-        return domain is self.index or self.value.mentions(domain)
+    def domains(self):
+        return [self.index] + self.value.domains()
 
     def permuter(self, domain):
         inner = self.value.permuter(domain)
@@ -255,8 +259,25 @@ class Array(Type):
         return f"[{self.index.name} -> {self.value!r}]"
 
 
-class Set(Type):
+class _Collection(Type):
+    """A collection of elements of one type, held in ``container`` (frozenset or tuple)."""
+
+    container = None
+
+    def domains(self):
+        return self.elem.domains()
+
+    def permuter(self, domain):
+        inner, container = self.elem.permuter(domain), self.container
+        if inner is None:
+            return None
+        return lambda v, p: container([inner(x, p) for x in v])
+
+
+class Set(_Collection):
     """A finite set, as a frozenset (TLA+ ``SUBSET T``)."""
+
+    container = frozenset
 
     def __init__(self, elem):
         self.elem = as_type(elem)
@@ -272,21 +293,14 @@ class Set(Type):
         encoded = [self.elem.to_json(x) for x in value]
         return sorted(encoded, key=_json_sort_key)
 
-    def mentions(self, domain):
-        return self.elem.mentions(domain)
-
-    def permuter(self, domain):
-        inner = self.elem.permuter(domain)
-        if inner is None:
-            return None
-        return lambda v, p: frozenset([inner(x, p) for x in v])
-
     def __repr__(self):
         return f"SUBSET {self.elem!r}"
 
 
-class Seq(Type):
+class Seq(_Collection):
     """A sequence of at most ``max_len`` elements, as a tuple."""
+
+    container = tuple
 
     def __init__(self, elem, max_len):
         self.elem, self.max_len = as_type(elem), max_len
@@ -301,15 +315,6 @@ class Seq(Type):
 
     def to_json(self, value):
         return [self.elem.to_json(x) for x in value]
-
-    def mentions(self, domain):
-        return self.elem.mentions(domain)
-
-    def permuter(self, domain):
-        inner = self.elem.permuter(domain)
-        if inner is None:
-            return None
-        return lambda v, p: tuple([inner(x, p) for x in v])
 
     def __repr__(self):
         return f"Seq({self.elem!r}, <= {self.max_len})"
@@ -344,8 +349,8 @@ class RecordType(Type):
             out[name] = t.to_json(v)
         return out
 
-    def mentions(self, domain):
-        return any(t.mentions(domain) for t in self.fields.values())
+    def domains(self):
+        return [d for t in self.fields.values() for d in t.domains()]
 
     def permuter(self, domain):
         parts = [(i + self.offset, t.permuter(domain)) for i, t in enumerate(self.fields.values())]
@@ -387,8 +392,8 @@ class OneOf(Type):
     def to_json(self, value):
         return self.by_class[type(value)].to_json(value)
 
-    def mentions(self, domain):
-        return any(a.mentions(domain) for a in self.alternatives)
+    def domains(self):
+        return [d for a in self.alternatives for d in a.domains()]
 
     def permuter(self, domain):
         fns = {cls: a.permuter(domain) for cls, a in self.by_class.items()}
