@@ -107,41 +107,52 @@ speedups_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * expand(s, calls, fired, seen, fingerprint, refinements) -> (n, found)
+ * expand(s, calls, fired, seen, fingerprint, checks) -> (n, found)
  *
  * The inner loop of checkers/explicit.py, for one state s: call every action of ``calls`` (a list
  * of (fn, arg); fn(s, arg) returns a state, None, or a list of states), count each successor in
- * ``fired`` (a writable buffer of uint64, one per call), check every step against the
- * refinements (a list of (image, a, allowed): the step is allowed when image(t) == a or
- * image(t) in allowed), fingerprint each successor (fingerprint(t), or hash(t) when fingerprint
+ * ``fired`` (a writable buffer of uint64, one per call), check every step with the list of
+ * checks (a refinement's (image, a, allowed): the step is allowed when image(t) == a or
+ * image(t) in allowed; or a predicate called with t), fingerprint each successor (fingerprint(t), or hash(t) when fingerprint
  * is None) and collect those whose fingerprint is not in the dict ``seen``.
  *
  * Returns (number of successors, [(call index, t, fingerprint), ...] for the unseen ones), or,
- * when a step breaks a refinement, (-1, (refinement index, call index, t)). An exception raised by
+ * when a step fails a check, (-1, (check index, call index, t)). An exception raised by
  * the model propagates; the caller finds the action that raised by calling them again.
  * checkers/explicit.py has the same function in Python, used when this extension is not built.
  */
 
-/* One successor t of call k: count it, check the refinements, fingerprint it, collect it if
- * unseen. Returns 0, 1 when a refinement is broken (*violation is set), -1 on error. */
+/* One successor t of call k: count it, check the step, fingerprint it, collect it if unseen.
+ * Returns 0, 1 when a check fails (*violation is set), -1 on error. */
 static int
 visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fingerprint,
-      PyObject *refinements, PyObject *found, PyObject **violation)
+      PyObject *checks, PyObject *found, PyObject **violation)
 {
     fired[k]++;
-    Py_ssize_t nref = PyList_GET_SIZE(refinements);
+    Py_ssize_t nref = PyList_GET_SIZE(checks);
     for (Py_ssize_t r = 0; r < nref; r++) {
-        PyObject *ref = PyList_GET_ITEM(refinements, r);
-        PyObject *b = PyObject_CallOneArg(PyTuple_GET_ITEM(ref, 0), t);
-        if (b == NULL) {
-            return -1;
+        PyObject *check = PyList_GET_ITEM(checks, r);
+        int ok;
+        if (PyTuple_CheckExact(check)) { /* a refinement: image(t) == a or image(t) in allowed */
+            PyObject *b = PyObject_CallOneArg(PyTuple_GET_ITEM(check, 0), t);
+            if (b == NULL) {
+                return -1;
+            }
+            PyObject *a = PyTuple_GET_ITEM(check, 1);
+            ok = b == a ? 1 : PyObject_RichCompareBool(b, a, Py_EQ);
+            if (ok == 0) {
+                ok = PySequence_Contains(PyTuple_GET_ITEM(check, 2), b);
+            }
+            Py_DECREF(b);
         }
-        PyObject *a = PyTuple_GET_ITEM(ref, 1);
-        int ok = b == a ? 1 : PyObject_RichCompareBool(b, a, Py_EQ);
-        if (ok == 0) {
-            ok = PySequence_Contains(PyTuple_GET_ITEM(ref, 2), b);
+        else { /* a predicate of the step's target */
+            PyObject *res = PyObject_CallOneArg(check, t);
+            if (res == NULL) {
+                return -1;
+            }
+            ok = PyObject_IsTrue(res);
+            Py_DECREF(res);
         }
-        Py_DECREF(b);
         if (ok < 0) {
             return -1;
         }
@@ -184,11 +195,11 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (nargs != 6 || !PyList_Check(args[1]) || !PyDict_Check(args[3])
             || !PyList_Check(args[5])) {
         PyErr_SetString(PyExc_TypeError,
-                        "expand(s, calls: list, fired, seen: dict, fingerprint, refinements: list)");
+                        "expand(s, calls: list, fired, seen: dict, fingerprint, checks: list)");
         return NULL;
     }
     PyObject *s = args[0], *calls = args[1], *seen = args[3], *fingerprint = args[4];
-    PyObject *refinements = args[5];
+    PyObject *checks = args[5];
     Py_buffer buf;
     if (PyObject_GetBuffer(args[2], &buf, PyBUF_WRITABLE) < 0) {
         return NULL;
@@ -215,12 +226,12 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             for (Py_ssize_t j = 0; j < PyList_GET_SIZE(out) && status == 0; j++) {
                 n++;
                 status = visit(PyList_GET_ITEM(out, j), k, fired, seen, fingerprint,
-                               refinements, found, &violation);
+                               checks, found, &violation);
             }
         }
         else if (out != Py_None) {
             n++;
-            status = visit(out, k, fired, seen, fingerprint, refinements, found, &violation);
+            status = visit(out, k, fired, seen, fingerprint, checks, found, &violation);
         }
         Py_XDECREF(out);
     }
@@ -282,7 +293,7 @@ static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
     {"expand", (PyCFunction)(void (*)(void))speedups_expand, METH_FASTCALL,
-     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, refinements) -> (n, found)")},
+     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks) -> (n, found)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {NULL, NULL, 0, NULL},

@@ -20,6 +20,7 @@ collision, whose chance is reported).
 import time
 from array import array
 from collections import deque
+from functools import partial
 
 from checkers import speedups
 from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
@@ -93,14 +94,14 @@ def select_properties(model, names):
     return [available[n] for n in dict.fromkeys(names)]
 
 
-def _expand(s, calls, fired, seen, fingerprint, refinements):
+def _expand(s, calls, fired, seen, fingerprint, checks):
     """The inner loop for one state; the Python twin of ``checkers._speedups.expand``.
 
-    Calls every action on ``s`` and counts each successor in ``fired``; checks each step against
-    the refinements, ``(image, a, allowed)``: allowed when ``image(t) == a or image(t) in
-    allowed``; returns ``(number of successors, [(call index, t, fingerprint)...])`` for the
-    successors whose fingerprint is not in ``seen``, or ``(-1, (refinement index, call index,
-    t))`` for a step that breaks a refinement.
+    Calls every action on ``s`` and counts each successor in ``fired``; checks each step with
+    ``checks``: a refinement's ``(image, a, allowed)`` (allowed when ``image(t) == a or image(t)
+    in allowed``) or a predicate ``check(t)``; returns ``(number of successors, [(call index, t,
+    fingerprint)...])`` for the successors whose fingerprint is not in ``seen``, or ``(-1, (check
+    index, call index, t))`` for a step that fails a check.
     """
     found = []
     n = 0
@@ -111,9 +112,13 @@ def _expand(s, calls, fired, seen, fingerprint, refinements):
         for t in (out if out.__class__ is list else (out,)):
             n += 1
             fired[k] += 1
-            for r, (image, a, allowed) in enumerate(refinements):
-                b = image(t)
-                if b is not a and b != a and b not in allowed:
+            for r, check in enumerate(checks):
+                if check.__class__ is tuple:
+                    image, a, allowed = check
+                    b = image(t)
+                    if b is not a and b != a and b not in allowed:
+                        return -1, (r, k, t)
+                elif not check(t):
                     return -1, (r, k, t)
             f = hash(t) if fingerprint is None else fingerprint(t)
             if f not in seen:
@@ -145,12 +150,14 @@ class _Search:
                            if p.kind == "invariant"]
         self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
         self.refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
+        self.steps = [(p.name, p.condition) for p in props if p.kind == "step"]
         self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
         self.fired = array("Q", bytes(8 * len(model._calls)))  # counters that expand() bumps
         self.new = [0] * len(model._calls)
         self.n_init = 0
         self.depth = 0
         self.bound = None
+        self.error = None  # the text of an exception the model raised
 
     def fingerprint(self, s):
         return hash(self.canon(s)) if self.canon is not None else hash(s)
@@ -159,7 +166,8 @@ class _Search:
         """Search; return None, or what was found: ("state"|"step", ...) for ``violation``."""
         model, seen = self.model, self.seen
         fingerprint = None if self.canon is None else self.fingerprint
-        invariants, pending, refinements = self.invariants, self.pending, self.refinements
+        invariants, pending = self.invariants, self.pending
+        refinements, steps = self.refinements, self.steps
         fired, new = self.fired, self.new
         calls = [_unary(fn, args) for _, fn, args in model._calls]
         max_states = self.max_states or float("inf")
@@ -196,16 +204,22 @@ class _Search:
                     self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
                                    "queue": len(frontier), "depth": self.depth,
                                    "elapsed": now - started})
-            refs = [ref.context(ref.image(s)) for _, ref in refinements]
+            # The checks of every step from s: a refinement's (image, image of s, allowed
+            # images), or a step property bound to s.
+            checks = [ref.context(ref.image(s)) for _, ref in refinements]
+            if steps:
+                checks += [partial(cond, model, s) for _, cond in steps]
             try:
-                n, found = expand(s, calls, fired, seen, fingerprint, refs)
+                n, found = expand(s, calls, fired, seen, fingerprint, checks)
             except KripkeError:
                 raise
             except Exception as e:  # the model raised: a finding, with its trace
                 return self._exception(s, fp, e)
             if n < 0:
                 r, i, t = found
-                return ("step", refinements[r][0], "refinement", fp, i, t, None)
+                name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
+                              else (steps[r - len(refinements)][0], "step"))
+                return ("step", name, kind, fp)
             for i, t, f in found:
                 if f in seen:  # two steps from s reached the same new state
                     continue
@@ -249,22 +263,21 @@ class _Search:
         self.pending[:] = [(n, c) for n, c in self.pending if not c(self.model, s)]
 
     def _exception(self, s, fp, error):
-        """Find the action that raised by calling each again; tell it from a state that cannot
-        be hashed, which is bad model input rather than a finding."""
-        text = f"{type(error).__name__}: {error}"
-        for i, (name, fn, args) in enumerate(self.model._calls):
+        """Find the call that raised by making each again; tell it from a state that cannot be
+        hashed, which is bad model input rather than a finding."""
+        self.error = f"{type(error).__name__}: {error}"
+        for name, args, thunk in self.model.each_call(s):
             try:
-                out = fn(s, *args)
+                out = thunk()
             except Exception:
-                return ("step", name, "exception", fp, i, None, text)
+                return ("step", "exception", "exception", fp)
             for t in (out if type(out) is list else [out]):
                 if t is not None:
                     try:
                         self.fingerprint(t)
                     except TypeError:
-                        self.model.check_immutable(t)  # names the field
-                        return ("step", name, "exception", fp, i, None, text)
-        # Not the actions nor the fingerprint: a property raised while it was evaluated.
+                        self.model.check_immutable(t)  # raises, naming the field
+        # Not an action: a property (or the fingerprint) raised while a successor was checked.
         return ("state", "exception", "exception", fp)
 
     # -- counterexamples ---------------------------------------------------------------------
@@ -272,25 +285,54 @@ class _Search:
         what = found[0]
         if what == "init":
             _, prop, fp = found
-            trace = self._trace(prop, "refinement", self._path(fp))
+            trace, _ = self._trace(prop, "refinement", self._path(fp))
             return Violation(prop, "refinement", trace,
                              f"the initial state does not map to an initial state of {prop}")
         if what == "state":
             _, prop, kind, fp = found
-            trace = self._trace(prop, kind, self._path(fp))
+            trace, _ = self._trace(prop, kind, self._path(fp))
             n = len(trace.steps) - 1
             msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
+                   else f"checking the successors of the state after {n} steps raised "
+                        f"{self.error}" if kind == "exception"
                    else f"{prop} is violated after {n} steps")
             return Violation(prop, kind, trace, msg)
-        _, prop, kind, fp, i, t, error = found
-        name, _, args = self.model._calls[i]
-        trace = self._trace(prop, kind, self._path(fp))
+        _, prop, kind, fp = found
+        trace, last = self._trace(prop, kind, self._path(fp))
+        # Find the failing step again from the rebuilt state (under symmetry it may be another
+        # member of the orbit of the state the search expanded).
+        name, args, t, error = self._failing_step(last, prop, kind)
         encoded = None if t is None else self.model.encode(t)
         trace.steps.append(Step(name, self.model.action_args(name, args), encoded, error))
         n = len(trace.steps) - 1
         msg = (f"step {n} {trace.steps[-1].label()} raised {error}" if kind == "exception"
                else f"step {n} {trace.steps[-1].label()} is not allowed by {prop}")
         return Violation(prop if kind != "exception" else "exception", kind, trace, msg)
+
+    def _failing_step(self, s, prop, kind):
+        """``(action, args, t, error)`` of the first step from ``s`` that raises (kind
+        ``exception``) or fails the step check ``prop``."""
+        model = self.model
+        if kind == "exception":
+            for name, args, thunk in model.each_call(s):
+                try:
+                    thunk()
+                except Exception as e:
+                    return name, args, None, f"{type(e).__name__}: {e}"
+        else:
+            if kind == "refinement":
+                check = next(ref for n, ref in self.refinements if n == prop)
+                fails = lambda t: not check.step_ok(s, t)  # noqa: E731
+            else:
+                cond = next(c for n, c in self.steps if n == prop)
+                fails = lambda t: not cond(model, s, t)  # noqa: E731
+            for name, args, t in model.successors(s):
+                if fails(t):
+                    return name, args, t, None
+        raise NondeterminismError(
+            f"{model.display_name()}: the step that failed {prop} during the search does not "
+            "fail when the model is run again; actions and properties must be functions of "
+            "(state, parameters)")
 
     def _path(self, fp):
         fps = []
@@ -321,4 +363,4 @@ class _Search:
                     "search saw. Actions must be functions of (state, parameters): does one "
                     "depend on randomness, time, a global variable or the iteration order of a "
                     "set?")
-        return Trace(model_spec(type(model)), model.params, prop, kind, steps)
+        return Trace(model_spec(type(model)), model.params, prop, kind, steps), current

@@ -18,21 +18,9 @@ swaps all fix the state need no enumeration.
 
 import itertools
 
-from models.types import Array, Id, Set
+from models.types import Array, Id, Set, total_order_key
 
-__all__ = ["Canonicalizer", "total_order_key"]
-
-
-def total_order_key(v):
-    """A string that orders states totally and is equal exactly for equal states.
-
-    Frozensets are written sorted, so the order does not depend on their layout in memory.
-    """
-    if isinstance(v, frozenset):
-        return "{" + ",".join(sorted(total_order_key(x) for x in v)) + "}"
-    if isinstance(v, tuple):
-        return "(" + ",".join(total_order_key(x) for x in v) + ")"
-    return repr(v)
+__all__ = ["Canonicalizer"]
 
 
 class Canonicalizer:
@@ -42,7 +30,7 @@ class Canonicalizer:
         self.n = len(domain.values(model))
         fields = list(model._types.values())
         self.state_cls = model.State
-        permuters = [(i, t.permuter(domain)) for i, t in enumerate(fields)]
+        permuters = [(i, t.permuter(domain, model)) for i, t in enumerate(fields)]
         self.permuters = [(i, f) for i, f in permuters if f is not None]
         # Signature parts: (field index, True) for an array indexed by the domain whose values
         # do not mention it; (field index, False) for a set of ids of the domain.

@@ -1,4 +1,4 @@
-"""The modelling API: ``TransitionSystem``, ``@action``, ``Param`` and the model registry.
+r"""The modelling API: ``TransitionSystem``, ``@action``, ``Param`` and the model registry.
 
 A model is a class, after Stateright's ``Model`` and TLA+'s ``Init /\\ [][Next]_vars``:
 
@@ -7,7 +7,9 @@ A model is a class, after Stateright's ``Model`` and TLA+'s ``Init /\\ [][Next]_
 * ``init()`` yields the initial states;
 * each ``@action`` method is one disjunct of Next. It returns the next state, ``None`` when it is
   not enabled, or a ``list`` of states when it has several outcomes. ``@action(each=RM)`` makes it
-  range over a finite domain (one argument per domain: ``each=(Server, Server)``);
+  range over a finite domain (one argument per domain: ``each=(Server, Server)``); the last entry
+  may name a method ``(s) -> iterable`` instead, for a domain that depends on the state (the
+  messages in flight: TLA+'s ``\E m \in msgs``);
 * ``properties`` lists the properties from ``specs/`` that hold of the model;
 * ``terminal(s)`` says which states may legitimately have no successor (not a deadlock);
 * a ``Domain(..., symmetric=True)`` used by the variables declares symmetry.
@@ -30,7 +32,7 @@ from pathlib import Path
 from checkers import speedups
 from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
-from models.types import Domain, Set, as_type, state_record
+from models.types import Domain, Set, as_type, encode_value, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
 
@@ -179,10 +181,19 @@ class TransitionSystem:
                 raise UnknownNameError(f"parameter of {self.display_name()}", key, self._params)
             setattr(self, key, self._params[key].validate(value))
         self.params = {n: getattr(self, n) for n in self._params}
-        self._calls = [(name, getattr(self, name), args)
-                       for name, spec in self._actions.items()
-                       for args in itertools.product(*(self._domain(d).values(self)
-                                                       for d in spec.each))]
+        self._calls, self._dynamic = [], {}
+        for name, spec in self._actions.items():
+            domains = [self._domain(d) for d in spec.each]
+            over = domains.pop() if domains and not isinstance(domains[-1], Domain) else None
+            if not all(isinstance(d, Domain) for d in domains):
+                raise DefinitionError(f"{type(self).__name__}.{name}: only the last entry of "
+                                      "each= may be a state-dependent domain")
+            method = getattr(self, name)
+            for args in itertools.product(*(d.values(self) for d in domains)):
+                fn = method if over is None else _over_each(method, over, args)
+                self._calls.append((name, fn, args))
+            if over is not None:
+                self._dynamic[name] = over
         self._check_fns = None
         for s in self.init():
             self.check_immutable(s)
@@ -196,24 +207,44 @@ class TransitionSystem:
         """May ``s`` have no successor? (Deadlock is reported for other states.)"""
         return False
 
+    def each_call(self, s):
+        """``(action, args, thunk)`` for every call of an action in ``s``, in a fixed order: an
+        action over a state-dependent domain gives one call per element (``args`` end with it)."""
+        for name, fn, args in self._calls:
+            over = self._dynamic.get(name)
+            if over is None:
+                yield name, args, (lambda fn=fn, args=args: fn(s, *args))
+                continue
+            method = getattr(self, name)
+            for v in over(s):
+                yield name, args + (v,), (lambda a=args + (v,): method(s, *a))
+
     def successors(self, s):
         """``(action, args, next_state)`` for every enabled action, in a fixed order."""
-        for name, fn, args in self._calls:
-            out = fn(s, *args)
+        for name, args, thunk in self.each_call(s):
+            out = thunk()
             if out is None:
                 continue
             for t in (out if type(out) is list else (out,)):
                 yield name, args, t
 
     def action_args(self, name, args):
-        """Name the arguments of an action call: ``{"rm": 1}``."""
+        """Name the arguments of an action call, as JSON: ``{"rm": 1}``."""
         params = list(inspect.signature(getattr(self, name)).parameters)[1:]
-        return dict(zip(params, args))
+        return {p: encode_value(a) for p, a in zip(params, args)}
 
-    def action_args_from(self, name, named):
-        """The positional arguments of an action call from their names (inverse of action_args)."""
+    def action_args_from(self, name, named, s):
+        """The arguments of a call recorded as ``named`` (JSON) in state ``s``: the inverse of
+        ``action_args``. Raises LookupError when a state-dependent argument is not on offer."""
         params = list(inspect.signature(getattr(self, name)).parameters)[1:]
-        return tuple(named[p] for p in params)
+        args = [named[p] for p in params]
+        over = self._dynamic.get(name)
+        if over is not None:
+            offered = [v for v in over(s) if encode_value(v) == args[-1]]
+            if not offered:
+                raise LookupError(f"{params[-1]}={args[-1]!r} is not among the values on offer")
+            args[-1] = offered[0]
+        return tuple(args)
 
     def symmetric_domain(self):
         """The domain the model declares symmetric, or None."""
@@ -238,7 +269,7 @@ class TransitionSystem:
         """A state as plain JSON (maps, lists, strings, numbers)."""
         if self.variables is not None:
             return {n: t.to_json(v) for (n, t), v in zip(self._types.items(), s)}
-        return _encode_untyped(s)
+        return encode_value(s)
 
     def check_immutable(self, s):
         """Reject a state that cannot be hashed or holds a mutable value, naming the field."""
@@ -271,16 +302,18 @@ class TransitionSystem:
         return [p.describe() for p in cls._params.values()]
 
     def _domain(self, d):
+        """A Domain, or a method giving a state-dependent domain, named in ``each``."""
         if isinstance(d, str):
             d = getattr(self, d)
-        if not isinstance(d, Domain):
-            raise DefinitionError(f"{type(self).__name__}: {d!r} is not a Domain")
+        if not isinstance(d, Domain) and not callable(d):
+            raise DefinitionError(f"{type(self).__name__}: {d!r} is neither a Domain nor a "
+                                  "method (s) -> iterable")
         return d
 
     def _domains(self):
         seen = []
         for spec in self._actions.values():
-            seen.extend(self._domain(d) for d in spec.each)
+            seen.extend(d for d in map(self._domain, spec.each) if isinstance(d, Domain))
         for t in (getattr(self, "_types", None) or {}).values():
             seen.extend(t.domains())
         return list(dict.fromkeys(seen))
@@ -318,18 +351,16 @@ def _find_mutable(value):
     return None
 
 
-def _encode_untyped(v):
-    """Best-effort JSON for an untyped quick model's state."""
-    if hasattr(v, "_asdict"):
-        return {k: _encode_untyped(x) for k, x in v._asdict().items()}
-    if isinstance(v, tuple):
-        return [_encode_untyped(x) for x in v]
-    if isinstance(v, frozenset):
-        from models.types import _json_sort_key
-        return sorted((_encode_untyped(x) for x in v), key=_json_sort_key)
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    return repr(v)
+def _over_each(method, over, args):
+    """One engine call for an action over a state-dependent domain: every element's outcomes."""
+    def each(s, *_):
+        out = []
+        for v in over(s):
+            t = method(s, *args, v)
+            if t is not None:
+                out.extend(t) if type(t) is list else out.append(t)
+        return out
+    return each
 
 
 def registry():

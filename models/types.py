@@ -20,6 +20,7 @@ Types::
     Array(RM, T)                           a tuple indexed by a domain (TLA+ [RM -> T])
     Set(T)                                 a frozenset of T (TLA+ SUBSET T)
     Seq(T, "max_log_len")                  a tuple of at most n elements
+    Bag(T, "max_msgs", fifo="ordered")     a multiset (messages in flight), canonically ordered
     OneOf(A, B, ...)                       a union of record types (message sets)
     record("Prepared", rm=RM)              a tagged record class: Prepared(rm=0) is
                                            ("Prepared", 0), JSON {"type": "Prepared", "rm": 0}
@@ -34,8 +35,8 @@ from checkers import speedups
 from checkers.errors import DefinitionError
 
 __all__ = [
-    "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "OneOf",
-    "record", "state_record", "as_type", "put",
+    "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
+    "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -102,7 +103,7 @@ class Type:
         """Do values of this type contain elements of ``domain``?"""
         return domain in self.domains()
 
-    def permuter(self, domain):
+    def permuter(self, domain, model):
         """A function ``(value, perm) -> value`` renaming ids of ``domain`` (None: unaffected)."""
         return None
 
@@ -184,7 +185,7 @@ class Id(Type):
     def domains(self):
         return [self.domain]
 
-    def permuter(self, domain):
+    def permuter(self, domain, model):
         return (lambda v, p: p[v]) if domain is self.domain else None
 
     def __repr__(self):
@@ -209,8 +210,8 @@ class Optional(Type):
     def domains(self):
         return self.inner.domains()
 
-    def permuter(self, domain):
-        inner = self.inner.permuter(domain)
+    def permuter(self, domain, model):
+        inner = self.inner.permuter(domain, model)
         if inner is None:
             return None
         return lambda v, p: None if v is None else inner(v, p)
@@ -241,8 +242,8 @@ class Array(Type):
     def domains(self):
         return [self.index] + self.value.domains()
 
-    def permuter(self, domain):
-        inner = self.value.permuter(domain)
+    def permuter(self, domain, model):
+        inner = self.value.permuter(domain, model)
         if domain is not self.index:
             if inner is None:
                 return None
@@ -267,8 +268,8 @@ class _Collection(Type):
     def domains(self):
         return self.elem.domains()
 
-    def permuter(self, domain):
-        inner, container = self.elem.permuter(domain), self.container
+    def permuter(self, domain, model):
+        inner, container = self.elem.permuter(domain, model), self.container
         if inner is None:
             return None
         return lambda v, p: container([inner(x, p) for x in v])
@@ -320,6 +321,50 @@ class Seq(_Collection):
         return f"Seq({self.elem!r}, <= {self.max_len})"
 
 
+class Bag(_Collection):
+    """A multiset of at most ``max_size`` elements (messages in flight), as a tuple in canonical
+    order, so that equal multisets are equal values.
+
+    Unordered (the default) the elements are sorted; with ``fifo`` (a bool, or the name of a
+    boolean parameter) they are kept in the order sent within each channel, the channel of a
+    message being its ``(src, dst)``, and the channels are sorted. ``bag_order`` gives the order.
+    """
+
+    container = tuple
+
+    def __init__(self, elem, max_size, fifo=False):
+        self.elem, self.max_size, self.fifo = as_type(elem), max_size, fifo
+
+    def checker(self, model):
+        n = _resolve(self.max_size, model)
+        elem = self.elem._subset_checker(model)
+        order = bag_order(_resolve(self.fifo, model))
+        return lambda v: (type(v) is tuple and len(v) <= n and all(map(elem, v))
+                          and list(v) == sorted(v, key=order))
+
+    def to_json(self, value):
+        return [self.elem.to_json(x) for x in value]
+
+    def permuter(self, domain, model):
+        inner = self.elem.permuter(domain, model)
+        if inner is None:
+            return None
+        # Renaming nodes renames channels; a stable sort keeps the order within each channel.
+        order = bag_order(_resolve(self.fifo, model))
+        return lambda v, p: tuple(sorted([inner(x, p) for x in v], key=order))
+
+    def __repr__(self):
+        return f"Bag({self.elem!r}, <= {self.max_size})"
+
+
+def bag_order(fifo):
+    """The sort key of a Bag's canonical order: the channel alone (FIFO: Python's sort is
+    stable, so the order within a channel is kept), or the whole message."""
+    if fifo:
+        return lambda m: (m.src, m.dst)
+    return total_order_key
+
+
 class RecordType(Type):
     """The type of a record class made by ``record`` or ``state_record``."""
 
@@ -352,8 +397,8 @@ class RecordType(Type):
     def domains(self):
         return [d for t in self.fields.values() for d in t.domains()]
 
-    def permuter(self, domain):
-        parts = [(i + self.offset, t.permuter(domain)) for i, t in enumerate(self.fields.values())]
+    def permuter(self, domain, model):
+        parts = [(i + self.offset, t.permuter(domain, model)) for i, t in enumerate(self.fields.values())]
         parts = [(i, f) for i, f in parts if f is not None]
         if not parts:
             return None
@@ -395,8 +440,8 @@ class OneOf(Type):
     def domains(self):
         return [d for a in self.alternatives for d in a.domains()]
 
-    def permuter(self, domain):
-        fns = {cls: a.permuter(domain) for cls, a in self.by_class.items()}
+    def permuter(self, domain, model):
+        fns = {cls: a.permuter(domain, model) for cls, a in self.by_class.items()}
         if all(f is None for f in fns.values()):
             return None
         return lambda v, p: v if fns[type(v)] is None else fns[type(v)](v, p)
@@ -421,6 +466,31 @@ def _strict(v):
     if isinstance(v, tuple):
         return all(map(_strict, v))
     return v is None or type(v) is str
+
+
+def total_order_key(v):
+    """A string that orders values totally and is equal exactly for equal values (frozensets
+    written sorted, so the order does not depend on their layout in memory)."""
+    if isinstance(v, frozenset):
+        return "{" + ",".join(sorted(total_order_key(x) for x in v)) + "}"
+    if isinstance(v, tuple):
+        return "(" + ",".join(total_order_key(x) for x in v) + ")"
+    return repr(v)
+
+
+def encode_value(v):
+    """Plain JSON for any value built from records, tuples, frozensets and scalars (action
+    arguments, untyped states): a tagged record as ``{"type": tag, field: ...}``."""
+    if isinstance(v, tuple) and hasattr(v, "_asdict"):
+        head = {"type": v._tag} if getattr(v, "_tag", None) is not None else {}
+        return dict(head, **{k: encode_value(x) for k, x in v._asdict().items()})
+    if isinstance(v, tuple):
+        return [encode_value(x) for x in v]
+    if isinstance(v, frozenset):
+        return sorted((encode_value(x) for x in v), key=_json_sort_key)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return repr(v)
 
 
 def _json_sort_key(v):

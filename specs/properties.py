@@ -6,6 +6,8 @@ that sees the model and a state:
 * ``invariant``: holds in every reachable state (TLC's INVARIANT);
 * ``sometimes``: holds in *some* reachable state. It guards against vacuity: an invariant that
   holds only because nothing ever happens is caught by a sometimes-property that fails;
+* ``step``: holds of every step ``s -> t`` (TLA+'s ``[][A]_vars``, an action property):
+  ``condition(model, s, t)``, e.g. Raft's leader_append_only;
 * ``refinement``: every step of the model, mapped to an abstract model's state, is a step of the
   abstract model or a stutter (TLA+'s ``Spec => Abstract!Spec`` for the safety part).
 
@@ -21,13 +23,13 @@ from operator import attrgetter
 
 from checkers.errors import DefinitionError
 
-__all__ = ["Property", "invariant", "sometimes", "Refinement", "RefinementCheck", "type_ok"]
+__all__ = ["Property", "invariant", "sometimes", "step", "Refinement", "RefinementCheck", "type_ok"]
 
 
 class Property:
     """A named property of a given kind; ``condition(model, state) -> bool``."""
 
-    kinds = ("invariant", "sometimes", "refinement")
+    kinds = ("invariant", "sometimes", "step", "refinement")
 
     def __init__(self, name, kind, condition, doc="", after=None):
         if kind not in self.kinds:
@@ -56,6 +58,11 @@ def invariant(fn=None, *, name=None):
 def sometimes(fn=None, *, name=None):
     """Decorate ``fn(model, state) -> bool`` as a reachability (sometimes) property."""
     return _property("sometimes", fn, name) if fn else lambda f: _property("sometimes", f, name)
+
+
+def step(fn=None, *, name=None):
+    """Decorate ``fn(model, s, t) -> bool`` as a property of every step ``s -> t``."""
+    return _property("step", fn, name) if fn else lambda f: _property("step", f, name)
 
 
 class Refinement(Property):

@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
 from checkers.explicit import check
-from models.symmetry import Canonicalizer, total_order_key
+from models.symmetry import Canonicalizer
+from models.types import total_order_key
 from models.system import TransitionSystem, action, load_model, registry
 from models.two_phase import RM, Prepared, TwoPhase
 from models.types import Array, Domain, Enum, Int, Set, put, record

@@ -145,9 +145,11 @@ def replay(trace):
             return ReplayResult(False, f"step {n}: the model has no action {step.action!r}", n)
         fn = getattr(model, step.action)
         try:
-            args = tuple(model.action_args_from(step.action, step.args))
+            args = model.action_args_from(step.action, step.args, current)
         except KeyError as e:
             return ReplayResult(False, f"step {n}: {step.label()} lacks argument {e}", n)
+        except LookupError as e:
+            return ReplayResult(False, f"step {n}: {step.label()} cannot be taken: {e}", n)
         if step.error is not None:
             try:
                 fn(current, *args)
