@@ -9,6 +9,7 @@ proves a property: without a violation the verdict is ``incomplete``.
 
 import random
 import time
+from functools import partial
 
 from checkers.explicit import select_properties
 from checkers.errors import KripkeError
@@ -25,6 +26,8 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
     props = select_properties(model, properties)
     invariants = [p for p in props if p.kind == "invariant"]
     refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
+    steps = [(name, "refinement", ref.step_ok) for name, ref in refinements]
+    steps += [(p.name, "step", partial(p.condition, model)) for p in props if p.kind == "step"]
     max_states, max_depth = max_states or 100_000, max_depth or 100
     rng = random.Random(seed)
     inits = list(model.init())
@@ -35,7 +38,10 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
     while visited < max_states and violation is None:
         s = rng.choice(inits)
         walk = [(None, (), s)]
-        violation = _check(model, invariants, refinements, walk, None)
+        violation = next((_violation(model, walk, name, "refinement", "the initial state maps to "
+                                     "no initial state of the abstract model")
+                          for name, ref in refinements if not ref.init_ok(s)), None)
+        violation = violation or _check(model, invariants, (), walk, None)
         while violation is None and len(walk) <= max_depth and visited < max_states:
             visited += 1
             seen.add(s)
@@ -57,7 +63,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
             if t not in seen:
                 coverage[name]["new"] += 1
             walk.append((name, args, t))
-            violation = _check(model, invariants, refinements, walk, s)
+            violation = _check(model, invariants, steps, walk, s)
             s = t
         longest = max(longest, len(walk))
     return Result(
@@ -69,15 +75,12 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         bound=None if violation else f"simulation of {visited:,} states (seed {seed})")
 
 
-def _check(model, invariants, refinements, walk, previous):
+def _check(model, invariants, steps, walk, previous):
+    """The first property the walk's last step or last state breaks, or None."""
     _, _, s = walk[-1]
-    if previous is None:
-        for name, ref in refinements:
-            if not ref.init_ok(s):
-                return _violation(model, walk, name, "refinement", "bad initial state")
-    for name, ref in refinements:
-        if previous is not None and not ref.step_ok(previous, s):
-            return _violation(model, walk, name, "refinement",
+    for name, kind, step_ok in steps:
+        if not step_ok(previous, s):
+            return _violation(model, walk, name, kind,
                               f"step {len(walk) - 1} is not allowed by {name}")
     for p in invariants:
         if not p.condition(model, s):
@@ -87,11 +90,12 @@ def _check(model, invariants, refinements, walk, previous):
 
 
 def _exception(model, s, walk, error):
-    text = f"{type(error).__name__}: {error}"
-    for name, fn, args in model._calls:
+    """The walk, ending with the call that raised ``error``."""
+    for name, args, thunk in model.each_call(s):
         try:
-            fn(s, *args)
-        except Exception:
+            thunk()
+        except Exception as e:
+            text = f"{type(e).__name__}: {e}"
             trace = _trace(model, walk, "exception", "exception")
             trace.steps.append(Step(name, model.action_args(name, args), None, text))
             return Violation("exception", "exception", trace,

@@ -19,7 +19,7 @@ from checkers.errors import KripkeError, TraceFormatError
 __all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
-KINDS = ("invariant", "refinement", "deadlock", "exception", "liveness")
+KINDS = ("invariant", "step", "refinement", "deadlock", "exception", "liveness")
 
 
 @dataclass
@@ -193,9 +193,12 @@ def _confirm(model, trace, previous, last):
         if prop.condition(model, last):
             return ReplayResult(False, f"step {n}: {trace.property} holds in the last state", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated after {n} steps")
-    if trace.kind == "refinement":
-        check = prop.checker(model)
-        broken = not (check.init_ok(last) if n == 0 else check.step_ok(previous, last))
+    if trace.kind in ("refinement", "step"):
+        if trace.kind == "refinement":
+            check = prop.checker(model)
+            broken = not (check.init_ok(last) if n == 0 else check.step_ok(previous, last))
+        else:
+            broken = n > 0 and not prop.condition(model, previous, last)
         if not broken:
             return ReplayResult(False, f"step {n}: the last step is allowed by {prop.name}", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated by step {n}")
