@@ -19,15 +19,17 @@ and ``max_val[a] = None`` until a votes). Values are ints ``0 .. values-1``. Mes
 tagged exactly like the spec's ``type`` field: ``"1a"``, ``"1b"``, ``"2a"``, ``"2b"``, so a
 message reads ``1b(acc=0, bal=1, mbal=-1, mval=None)`` and encodes as
 ``{"type": "1b", "acc": 0, ...}``. Quorums are the minimal majorities: every set of
-``acceptors // 2 + 1`` acceptors (MCPaxos.tla's ``{{a1, a2}, {a1, a3}, {a2, a3}}`` for three).
+``acceptors // 2 + 1`` acceptors (for three, the ``{{a1, a2}, {a1, a3}, {a2, a3}}`` that
+MCPaxos.tla offers in a comment beside its one-acceptor ``{{a1}}``).
 
 Counts follow TLC action for action: an action yields one successor per witness of each
-existential in its TLA+ definition (``\\E m \\in msgs``, ``\\E Q \\in Quorum``, the disjunction
-and ``\\E m \\in Q1bv`` inside Phase2a), even when two witnesses give the same next state, and a
-step that changes nothing (Phase1a(b) once its 1a message was sent, Phase2b(a) for the 2a message
-a voted on last) is a successor. Phase1a(b) is therefore always enabled and no state is a
-deadlock: the model declares no terminal states and checks with the default deadlock check, as
-MCPaxos.cfg does (it does not turn deadlock checking off).
+existential in its TLA+ definition (``\\E m \\in msgs``; in Phase2a ``\\E Q \\in Quorum``, the
+``\\E m \\in Q1b`` under ``\\A a \\in Q``, and the disjunction with ``\\E m \\in Q1bv``), even
+when two witnesses give the same next state, and a step that changes nothing (Phase1a(b) once its
+1a message was sent, Phase2b(a) for the 2a message a voted on last) is a successor. Phase1a(b)
+is therefore always enabled and no state is a deadlock: the model declares no terminal states
+and checks with the default deadlock check, as MCPaxos.cfg does (it does not turn deadlock
+checking off).
 
 Parameters: ``acceptors`` (TLA+ ``Acceptor``, symmetric), ``values`` (``Value``; TLC's
 MCSymmetry permutes values too, kripke reduces over the acceptors only) and ``max_ballot``.
@@ -35,7 +37,8 @@ At the defaults (3 acceptors, 2 values, ballots 0..1): 3,921 distinct states, 23
 depth 17; 857 orbits under permutations of the acceptors. With ballots 0..2 (``-p
 max_ballot=2``): 185,369 distinct states, 1,361,380 generated, depth 25; 34,113 orbits.
 MCPaxos.cfg's constants (one acceptor, one value, ballots 0..1; TLC's MCSymmetry is then the
-identity) give TLC's published counts: 25 distinct states, 82 generated, depth 9.
+identity) give TLC's published counts (specifications/Paxos/manifest.json): 25 distinct
+states, 82 generated, depth 9.
 
 Variant ``paxos-ignore-1b``: a ballot leader that, once a quorum has sent 1b messages, proposes
 any value, ignoring the votes the 1b messages report; the checker refutes ``agreement``.
