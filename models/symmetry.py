@@ -6,8 +6,10 @@ representative per orbit. The representative must be *canonical* (the same for e
 orbit), or the stored count is not the number of orbits and states may be explored twice: that is
 why Stateright's 665 for TwoPhase at 5 RMs is not the orbit count.
 
-The representative is the least state, in a fixed total order, among the *candidates*: the
-renamings that sort the ids by a signature that every renaming preserves (the id's entry in
+The representative is the least state among the *candidates*, by hash and then by a total order
+for states with equal hashes (so it is canonical within a run; strings hash with a per-process
+seed, so the representative may differ between runs, never the number of orbits). The
+candidates are the renamings that sort the ids by a signature that every renaming preserves (the id's entry in
 each array indexed by the domain, its membership in each set of ids). Sorting is cheap; only ids
 that tie on their signature need more work, and when every swap of two adjacent tied ids leaves
 the sorted state unchanged, the whole group of tie permutations does (adjacent transpositions
@@ -70,17 +72,17 @@ class Canonicalizer:
         unfixed = [g for g in groups if any(self._swap(t, k) != t for k in g[:-1])]
         if not unfixed:
             return t
-        best, best_key = t, total_order_key(t)
+        candidates = []
         for choice in itertools.product(*(itertools.permutations(g) for g in unfixed)):
             p = list(range(n))
             for g, image in zip(unfixed, choice):
                 for a, b in zip(g, image):
                     p[a] = b
-            c = self.permute(t, p)
-            key = total_order_key(c)
-            if key < best_key:
-                best, best_key = c, key
-        return best
+            candidates.append(self.permute(t, p))
+        # The least candidate by hash (computed in C), ties broken by the total order.
+        least = min(map(hash, candidates))
+        tied = {c for c in candidates if hash(c) == least}
+        return tied.pop() if len(tied) == 1 else min(tied, key=total_order_key)
 
     def _swap(self, t, k):
         p = list(range(self.n))

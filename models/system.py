@@ -268,7 +268,7 @@ class TransitionSystem:
     def encode(self, s):
         """A state as plain JSON (maps, lists, strings, numbers)."""
         if self.variables is not None:
-            return {n: t.to_json(v) for (n, t), v in zip(self._types.items(), s)}
+            return {n: t.to_json(v, self) for (n, t), v in zip(self._types.items(), s)}
         return encode_value(s)
 
     def check_immutable(self, s):

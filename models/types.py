@@ -60,8 +60,11 @@ _tuplegetter = type(namedtuple("_Probe", "x").x)
 
 
 def _resolve(bound, model):
-    """A bound is an int, or the name of one of the model's parameters."""
-    return getattr(model, bound) if isinstance(bound, str) else bound
+    """A bound is an int, the name of one of the model's parameters, or a function of the
+    model (``lambda m: m.max_log_len + 1``)."""
+    if isinstance(bound, str):
+        return getattr(model, bound)
+    return bound(model) if callable(bound) else bound
 
 
 class Domain:
@@ -92,7 +95,8 @@ class Type:
         """Every value of the type as a frozenset, or None when it is large or unbounded."""
         return None
 
-    def to_json(self, value):
+    def to_json(self, value, model=None):
+        """The value as plain JSON (``model`` resolves parameters some types depend on)."""
         return value
 
     def domains(self):
@@ -204,8 +208,8 @@ class Optional(Type):
         inner = self.inner.universe(model)
         return None if inner is None else inner | {None}
 
-    def to_json(self, value):
-        return None if value is None else self.inner.to_json(value)
+    def to_json(self, value, model=None):
+        return None if value is None else self.inner.to_json(value, model)
 
     def domains(self):
         return self.inner.domains()
@@ -236,8 +240,8 @@ class Array(Type):
         elem = self.value.checker(model)
         return lambda v: type(v) is tuple and len(v) == n and all(map(elem, v))
 
-    def to_json(self, value):
-        return [self.value.to_json(x) for x in value]
+    def to_json(self, value, model=None):
+        return [self.value.to_json(x, model) for x in value]
 
     def domains(self):
         return [self.index] + self.value.domains()
@@ -290,8 +294,8 @@ class Set(_Collection):
         elem = self.elem.checker(model)
         return lambda v: type(v) is frozenset and all(map(elem, v))
 
-    def to_json(self, value):
-        encoded = [self.elem.to_json(x) for x in value]
+    def to_json(self, value, model=None):
+        encoded = [self.elem.to_json(x, model) for x in value]
         return sorted(encoded, key=_json_sort_key)
 
     def __repr__(self):
@@ -314,8 +318,8 @@ class Seq(_Collection):
         elem = self.elem.checker(model)
         return lambda v: type(v) is tuple and len(v) <= n and all(map(elem, v))
 
-    def to_json(self, value):
-        return [self.elem.to_json(x) for x in value]
+    def to_json(self, value, model=None):
+        return [self.elem.to_json(x, model) for x in value]
 
     def __repr__(self):
         return f"Seq({self.elem!r}, <= {self.max_len})"
@@ -342,8 +346,12 @@ class Bag(_Collection):
         return lambda v: (type(v) is tuple and len(v) <= n and all(map(elem, v))
                           and list(v) == sorted(v, key=order))
 
-    def to_json(self, value):
-        return [self.elem.to_json(x) for x in value]
+    def to_json(self, value, model=None):
+        encoded = [self.elem.to_json(x, model) for x in value]
+        if model is None or not _resolve(self.fifo, model):
+            # Unordered: in a run-independent order (the canonical order is by hash).
+            encoded.sort(key=_json_sort_key)
+        return encoded
 
     def permuter(self, domain, model):
         inner = self.elem.permuter(domain, model)
@@ -359,10 +367,14 @@ class Bag(_Collection):
 
 def bag_order(fifo):
     """The sort key of a Bag's canonical order: the channel alone (FIFO: Python's sort is
-    stable, so the order within a channel is kept), or the whole message."""
+    stable, so the order within a channel is kept), or the message's hash (computed in C).
+
+    Equal messages have equal hashes, so a multiset has one representation; two different
+    messages with the same 64-bit hash could make two (explored twice: no state is missed).
+    Hashes of strings are seeded per process, so the JSON encoding sorts again."""
     if fifo:
         return lambda m: (m.src, m.dst)
-    return total_order_key
+    return hash
 
 
 class RecordType(Type):
@@ -388,10 +400,10 @@ class RecordType(Type):
             return None
         return frozenset(self.cls(*combo) for combo in itertools.product(*parts))
 
-    def to_json(self, value):
+    def to_json(self, value, model=None):
         out = {} if self.cls._tag is None else {"type": self.cls._tag}
         for (name, t), v in zip(self.fields.items(), value[self.offset:]):
-            out[name] = t.to_json(v)
+            out[name] = t.to_json(v, model)
         return out
 
     def domains(self):
@@ -434,8 +446,8 @@ class OneOf(Type):
             return None
         return frozenset().union(*parts)
 
-    def to_json(self, value):
-        return self.by_class[type(value)].to_json(value)
+    def to_json(self, value, model=None):
+        return self.by_class[type(value)].to_json(value, model)
 
     def domains(self):
         return [d for a in self.alternatives for d in a.domains()]
