@@ -109,7 +109,7 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     trace_file = None
     v = result.violation
     if v is not None and v.trace is not None and out:
-        trace_file = write_counterexample(v.trace, Path(out), cls.set_fields())
+        trace_file = write_counterexample(v.trace, Path(out), model)
     if as_json:
         click.echo(json.dumps(result.to_json(trace_file)))
     else:
@@ -117,15 +117,20 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     sys.exit(EXIT[result.verdict])
 
 
-def write_counterexample(trace, out, set_fields=()):
-    """trace.json, counterexample.dot and counterexample.svg in ``out``; returns the JSON path."""
+def write_counterexample(trace, out, model):
+    """trace.json, counterexample.dot and .svg in ``out`` (and, for a message-passing model, the
+    message sequence chart msc.dot and msc.svg); returns the JSON path."""
     from traces.render import to_dot, write_drawing
     out.mkdir(parents=True, exist_ok=True)
     trace_file = out / "trace.json"
     trace.save(trace_file)
-    graph = to_dot(trace, set_fields)
+    graph = to_dot(trace, model.set_fields())
     write_drawing(graph, out / "counterexample.dot")
     write_drawing(graph, out / "counterexample.svg")
+    if hasattr(model, "sequence_chart"):
+        chart = model.sequence_chart(trace)
+        write_drawing(chart, out / "msc.dot")
+        write_drawing(chart, out / "msc.svg")
     return str(trace_file)
 
 
@@ -197,30 +202,38 @@ def replay(trace_path):
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.dot, FILE.svg or FILE.html")
-def render(trace_path, output):
+@click.option("--msc", is_flag=True,
+              help="Draw a message sequence chart (message-passing models) instead of the path.")
+def render(trace_path, output, msc):
     """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report."""
     from traces.render import to_dot, write_drawing
     from traces.report import html_report
     from traces.trace import load
     trace = load(trace_path)
-    set_fields = _set_fields_of(trace.model)
+    model = _model_of(trace)
+    set_fields = model.set_fields() if model is not None else ()
     suffix = Path(output).suffix
-    if suffix == ".html":
+    if suffix not in (".dot", ".svg", ".html") or (msc and suffix == ".html"):
+        raise ParamError(f"-o {output}: the file must end in .dot, .svg"
+                         + ("" if msc else " or .html"))
+    if msc:
+        if not hasattr(model, "sequence_chart"):
+            raise ParamError(f"--msc: {trace.model} is not a message-passing model")
+        write_drawing(model.sequence_chart(trace), output)
+    elif suffix == ".html":
         Path(output).write_text(html_report(trace, set_fields))
-    elif suffix in (".dot", ".svg"):
-        write_drawing(to_dot(trace, set_fields), output)
     else:
-        raise ParamError(f"-o {output}: the file must end in .dot, .svg or .html")
+        write_drawing(to_dot(trace, set_fields), output)
     click.echo(f"wrote {output}")
 
 
-def _set_fields_of(model_name):
-    """The set-typed fields of a trace's model, when the model can still be loaded."""
+def _model_of(trace):
+    """The trace's model with its parameters, when it can still be built (else None)."""
     from models.system import load_model
     try:
-        return load_model(model_name).set_fields()
+        return load_model(trace.model)(**trace.params)
     except KripkeError:
-        return ()
+        return None
 
 
 @main.command()

@@ -32,7 +32,7 @@ from pathlib import Path
 from checkers import speedups
 from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
-from models.types import Domain, Set, as_type, encode_value, state_record
+from models.types import Bag, Domain, Set, as_type, encode_value, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
 
@@ -289,8 +289,10 @@ class TransitionSystem:
 
     @classmethod
     def set_fields(cls):
-        """Names of the variables declared as sets (their diffs show added / removed elements)."""
-        return {n for n, t in (getattr(cls, "_types", None) or {}).items() if isinstance(t, Set)}
+        """Names of the variables declared as sets or bags (their diffs show added / removed
+        elements)."""
+        return {n for n, t in (getattr(cls, "_types", None) or {}).items()
+                if isinstance(t, (Set, Bag))}
 
     # -- naming ------------------------------------------------------------------------------
     @classmethod

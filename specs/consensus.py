@@ -9,9 +9,10 @@ Ousterhout, "In Search of an Understandable Consensus Algorithm", Figure 3: Stat
 Safety).
 """
 
-from specs.properties import invariant, sometimes
+from specs.properties import invariant, sometimes, step
 
-__all__ = ["agreement", "validity", "decision_possible"]
+__all__ = ["agreement", "validity", "decision_possible", "election_safety", "leader_append_only",
+           "log_matching", "leader_completeness", "state_machine_safety", "leader_elected"]
 
 
 @invariant
@@ -38,3 +39,59 @@ def decision_possible(name):
         """Some reachable state has decided a value."""
         return any(True for _ in model.decisions(s))
     return sometimes(decided, name=name)
+
+
+# -- Raft: Figure 3 of "In Search of an Understandable Consensus Algorithm" --------------------
+# These read raft.tla's variables (state, current_term, log, commit_index) and two history
+# variables: elections (term, leader) and committed (index, entry, in_term).
+
+@invariant
+def election_safety(model, s):
+    """Election Safety: at most one leader can be elected in a given term."""
+    leaders = {}
+    return all(leaders.setdefault(e.term, e.leader) == e.leader for e in s.elections)
+
+
+@step
+def leader_append_only(model, s, t):
+    """Leader Append-Only: a leader never overwrites or deletes entries in its log; it only
+    appends new entries."""
+    return all(t.log[i][:len(s.log[i])] == s.log[i]
+               for i, role in enumerate(s.state)
+               if role == "leader" and t.state[i] == "leader"
+               and t.current_term[i] == s.current_term[i])
+
+
+@invariant
+def log_matching(model, s):
+    """Log Matching: if two logs contain an entry with the same index and term, then the logs
+    are identical in all entries up through the given index."""
+    logs = s.log
+    for a in range(len(logs)):
+        for b in range(a + 1, len(logs)):
+            for k in range(min(len(logs[a]), len(logs[b]))):
+                if logs[a][k].term == logs[b][k].term and logs[a][:k + 1] != logs[b][:k + 1]:
+                    return False
+    return True
+
+
+@invariant
+def leader_completeness(model, s):
+    """Leader Completeness: if a log entry is committed in a given term, that entry will be
+    present in the logs of the leaders for all higher-numbered terms."""
+    return all(len(s.log[i]) >= c.index and s.log[i][c.index - 1] == c.entry
+               for c in s.committed
+               for i, role in enumerate(s.state)
+               if role == "leader" and s.current_term[i] > c.in_term)
+
+
+#: State Machine Safety: if a server has applied a log entry at a given index to its state
+#: machine, no other server will ever apply a different log entry for the same index. This is
+#: ``agreement`` over the entries each server has committed: the same check as for Paxos.
+state_machine_safety = invariant(agreement.condition, name="state_machine_safety")
+
+
+@sometimes
+def leader_elected(model, s):
+    """Some server becomes leader."""
+    return "leader" in s.state

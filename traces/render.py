@@ -5,25 +5,13 @@ Both show, per step, only the fields that changed: an array entry that changed
 (``msgs: +Prepared(rm=0)``), a scalar's old and new value.
 """
 
+import json
+
 import graphviz
 
-__all__ = ["changes", "format_value", "format_trace", "to_dot", "write_drawing"]
+from traces.trace import format_value
 
-
-def format_value(v):
-    """Compact, readable text for a JSON value: records as ``Prepared(rm=0)``."""
-    if isinstance(v, dict):
-        if "type" in v and isinstance(v["type"], str):
-            body = ", ".join(f"{k}={format_value(x)}" for k, x in v.items() if k != "type")
-            return f"{v['type']}({body})"
-        return "{" + ", ".join(f"{k}: {format_value(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, list):
-        return "[" + ", ".join(format_value(x) for x in v) + "]"
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+__all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing"]
 
 
 def changes(old, new, set_fields=()):
@@ -42,8 +30,7 @@ def _diff(path, a, b, is_set, lines):
     if a == b:
         return
     if isinstance(a, list) and isinstance(b, list) and (is_set or len(a) != len(b)):
-        added = [x for x in b if x not in a]
-        removed = [x for x in a if x not in b]
+        added, removed = _minus(b, a), _minus(a, b)
         parts = [f"+{format_value(x)}" for x in added] + [f"-{format_value(x)}" for x in removed]
         lines.append(f"{path}: {' '.join(parts)}")
     elif isinstance(a, list) and isinstance(b, list):
@@ -54,6 +41,18 @@ def _diff(path, a, b, is_set, lines):
             _diff(f"{path}.{k}", a[k], b[k], False, lines)
     else:
         lines.append(f"{path}: {format_value(a)} -> {format_value(b)}")
+
+
+def _minus(xs, ys):
+    """The elements of list ``xs`` not matched by an equal element of ``ys`` (multisets)."""
+    rest = list(ys)
+    out = []
+    for x in xs:
+        if x in rest:
+            rest.remove(x)
+        else:
+            out.append(x)
+    return out
 
 
 def _params_text(params):
@@ -76,8 +75,13 @@ def format_trace(trace, set_fields=(), trace_file=None):
     for n, (step, label) in enumerate(zip(trace.steps, labels)):
         lines = ([f"raised {step.error}"] if step.error is not None
                  else changes(prev, step.state, set_fields) or ["(no change: a stutter step)"])
-        out.append(f"{n:>4}  {label:<{width}}  {lines[0]}")
-        out.extend(f"{'':>4}  {'':<{width}}  {line}" for line in lines[1:])
+        if len(label) > width:  # a long label gets a line of its own
+            out.append(f"{n:>4}  {label}")
+            lines_after = lines
+        else:
+            out.append(f"{n:>4}  {label:<{width}}  {lines[0]}")
+            lines_after = lines[1:]
+        out.extend(f"{'':>4}  {'':<{width}}  {line}" for line in lines_after)
         prev = step.state if step.state is not None else prev
     if trace.loop_start is not None:
         out.append(f"      (the steps from {trace.loop_start} on repeat forever)")
@@ -126,3 +130,95 @@ def write_drawing(graph, path):
     fmt = path.rsplit(".", 1)[-1]
     with open(path, "wb") as f:
         f.write(graph.pipe(format=fmt))
+
+
+def _msg_key(m):
+    return json.dumps(m, sort_keys=True)
+
+
+def _msg_label(m):
+    body = ", ".join(f"{k}={format_value(v)}" for k, v in m.items()
+                     if k not in ("type", "src", "dst"))
+    return f"{m.get('type', 'msg')}({body})"
+
+
+def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name="server"):
+    """The trace as a message sequence chart: one lifeline per node, one row per step, an arrow
+    from each message's send to its delivery (a cross where the network drops it, a dashed
+    arrow for one still in flight at the end), and on each lifeline the changes of the per-node
+    fields ``notes``; a change to a value in ``highlight[field]`` is drawn in red (Raft's
+    leaders)."""
+    highlight = highlight or {}
+    rows = len(trace.steps)
+    g = graphviz.Digraph("msc", graph_attr={
+        "label": _escape(headline(trace)), "labelloc": "t", "fontname": "Helvetica",
+        "nodesep": "1.6", "ranksep": "0.25", "newrank": "true"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    label_of, style_of = {}, {}
+    prev = None
+    for k, step in enumerate(trace.steps):
+        state = step.state if step.state is not None else prev
+        for field in notes:
+            if state is None or field not in state:
+                continue
+            for i in nodes:
+                new = state[field][i]
+                old = None if prev is None else prev[field][i]
+                if k == 0 or new != old:
+                    label_of.setdefault((i, k), []).append(f"{field}={format_value(new)}")
+                    if new in highlight.get(field, ()):
+                        style_of[(i, k)] = {"color": "red", "fontcolor": "red", "style": "bold"}
+        prev = state
+    # Lifelines and the step column, row by row.
+    for k in range(-1, rows):
+        with g.subgraph() as row:
+            row.attr(rank="same")
+            row.node(f"step_{k}", "" if k < 0 else _escape(f"{k}: {trace.steps[k].label()}"),
+                     shape="plaintext", fontsize="9")
+            for i in nodes:
+                name = f"n{i}_{k}"
+                if k < 0:
+                    row.node(name, f"{node_name} {i}", shape="box", style="filled",
+                             fillcolor="#eeeeee")
+                elif (i, k) in label_of:
+                    row.node(name, "\\n".join(map(_escape, label_of[(i, k)])), shape="box",
+                             fontsize="9",
+                             **style_of.get((i, k), {}))
+                else:
+                    row.node(name, "", shape="point", width="0.05")
+    for k in range(-1, rows - 1):
+        g.edge(f"step_{k}", f"step_{k + 1}", style="invis")
+        for i in nodes:
+            g.edge(f"n{i}_{k}", f"n{i}_{k + 1}", arrowhead="none", style="dashed",
+                   color="gray")
+    # Messages: match each removal with the earliest unmatched send of an equal message.
+    sent = {}
+    prev = []
+    for k, step in enumerate(trace.steps):
+        if step.state is None:
+            continue
+        now = step.state.get(network, [])
+        before, after = [_msg_key(m) for m in prev], [_msg_key(m) for m in now]
+        for key in dict.fromkeys(after):
+            for _ in range(after.count(key) - before.count(key)):
+                sent.setdefault(key, []).append(k)
+        for key in dict.fromkeys(before):
+            for _ in range(before.count(key) - after.count(key)):
+                m = json.loads(key)
+                k0 = sent[key].pop(0) if sent.get(key) else 0
+                if step.action == "drop_message":
+                    g.node(f"drop_{k}", "✕ dropped", shape="plaintext", fontcolor="gray")
+                    g.edge(f"n{m['src']}_{k0}", f"drop_{k}", label=_escape(_msg_label(m)),
+                           constraint="false", color="gray")
+                else:
+                    g.edge(f"n{m['src']}_{k0}", f"n{m['dst']}_{k}", label=_escape(_msg_label(m)),
+                           constraint="false")
+        prev = now
+    for key, ks in sent.items():
+        m = json.loads(key)
+        for k0 in ks:
+            g.edge(f"n{m['src']}_{k0}", f"n{m['dst']}_{rows - 1}",
+                   label=_escape(_msg_label(m) + " (in flight)"), constraint="false",
+                   style="dashed")
+    return g

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from checkers.errors import KripkeError, TraceFormatError
 
-__all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "FORMAT", "VERSION"]
+__all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "format_value", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
 KINDS = ("invariant", "step", "refinement", "deadlock", "exception", "liveness")
@@ -32,7 +32,7 @@ class Step:
     def label(self):
         if self.action is None:
             return "init"
-        args = ", ".join(f"{k}={_short(v)}" for k, v in self.args.items())
+        args = ", ".join(f"{k}={format_value(v)}" for k, v in self.args.items())
         return f"{self.action}({args})"
 
 
@@ -60,8 +60,20 @@ class Trace:
         Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
 
 
-def _short(v):
-    return json.dumps(v, separators=(",", ":")) if not isinstance(v, str) else v
+def format_value(v):
+    """Compact, readable text for a JSON value: records as ``Prepared(rm=0)``."""
+    if isinstance(v, dict):
+        if "type" in v and isinstance(v["type"], str):
+            body = ", ".join(f"{k}={format_value(x)}" for k, x in v.items() if k != "type")
+            return f"{v['type']}({body})"
+        return "{" + ", ".join(f"{k}: {format_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
 
 
 def load(path):
