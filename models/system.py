@@ -30,8 +30,8 @@ import sys
 from pathlib import Path
 
 from checkers import speedups
-from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
-                             UnknownNameError)
+from checkers.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
+                             ParamError, UnknownNameError)
 from models.types import Bag, Domain, Set, as_type, encode_value, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
@@ -369,7 +369,13 @@ def registry():
     """Every built-in model by its kebab-case name (importing the modules of ``models``)."""
     import models
     for info in pkgutil.iter_modules(models.__path__):
-        importlib.import_module(f"models.{info.name}")
+        try:
+            importlib.import_module(f"models.{info.name}")
+        except KripkeError:
+            raise
+        except Exception as e:  # one broken built-in module: name it, in one line
+            raise ModelLoadError(f"built-in module models.{info.name} failed to import: "
+                                 f"{type(e).__name__}: {e}") from None
     return dict(_REGISTRY)
 
 

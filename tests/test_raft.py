@@ -14,7 +14,7 @@ from models.types import total_order_key
 from tests.conftest import fixture_model
 from traces.trace import replay
 
-SMALL = dict(servers=2)  # 12,483 states, under a second
+SMALL = dict(servers=2, max_msgs=2)  # 12,483 states, under a second
 PROPERTIES = ["type_ok", "election_safety", "leader_append_only", "log_matching",
               "leader_completeness", "state_machine_safety", "leader_elected", "entry_committed"]
 
@@ -131,3 +131,20 @@ def test_a_raft_without_leaders_is_caught_by_leader_elected():
     model = load_model("tests/fixtures/raft_broken.py:NeverLeads")(servers=2, restarts=False)
     r = check(model)
     assert (r.violation.property, r.violation.kind) == ("leader_elected", "sometimes")
+
+
+def test_raft_holds_over_an_unreliable_network():
+    """Loss, FIFO channels, partitions and crashes: every property still holds (2 servers; one
+    message in flight, so nothing can be duplicated: tests/test_network.py covers that)."""
+    model = Raft(servers=2, lossy=True, duplicating=True, partitions=True, crashes=True,
+                 ordered=True)
+    r = check(model)
+    assert (r.verdict, r.distinct_states, r.states_generated) == ("ok", 6894, 36225)
+    for action in ("drop_message", "partition_network", "crash_node"):
+        assert r.coverage[action]["new"] > 0
+    assert r.coverage["heal_partition"]["fired"] > 0 and r.coverage["recover_node"]["fired"] > 0
+
+
+def test_without_room_in_the_log_nothing_is_committed():
+    r = check(Raft(servers=1, max_log_len=0))
+    assert (r.violation.property, r.violation.kind) == ("entry_committed", "sometimes")
