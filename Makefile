@@ -33,7 +33,12 @@ demo: setup
 	$(VENV)/bin/kripke render out/two-phase-eager/trace.json -o out/two-phase-eager/report.html
 	# ... and, one step earlier, its refinement of TCommit (an RM commits while others work).
 	$(VENV)/bin/kripke check two-phase-eager --out out/two-phase-eager-refinement; test $$? -eq 1
-	@echo "counterexample drawn: out/two-phase-eager/counterexample.svg, report.html"
+	# The article's Raft grants every vote: two leaders in one term, drawn as a message sequence chart.
+	$(VENV)/bin/kripke check raft-article --out out/raft-article; test $$? -eq 1
+	# Paxos as in Paxos.tla holds; a proposer that ignores the 1b reports breaks agreement.
+	$(VENV)/bin/kripke check paxos
+	$(VENV)/bin/kripke check paxos-ignore-1b --out out/paxos-ignore-1b; test $$? -eq 1
+	@echo "counterexamples drawn under out/: two-phase-eager/counterexample.svg and report.html, raft-article/msc.svg, paxos-ignore-1b/counterexample.svg"
 
 test: setup
 	$(PY) -m pytest -q
