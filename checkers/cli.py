@@ -60,7 +60,8 @@ def list_models():
         click.echo(f"{name}: {doc}")
         for p in cls.describe_params():
             click.echo(f"    -p {p}")
-        props = ", ".join(f"{p.name} ({p.kind})" for p in cls.properties)
+        props = ", ".join(f"{p.name} ({p.kind}{', expected to fail' * p.expected_to_fail})"
+                          for p in cls.properties)
         click.echo(f"    properties: {props}")
 
 

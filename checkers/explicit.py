@@ -84,10 +84,11 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
 
 
 def select_properties(model, names):
-    """The model's properties, or those named (an unknown name lists the available ones)."""
+    """The model's properties (but those expected to fail), or those named (an unknown name
+    lists the available ones)."""
     available = {p.name: p for p in model.properties}
     if names is None:
-        return list(model.properties)
+        return [p for p in model.properties if not p.expected_to_fail]
     for n in names:
         if n not in available:
             raise UnknownNameError(f"property of {model.display_name()}", n, available)
@@ -215,8 +216,8 @@ class _Search:
                 raise
             except Exception as e:  # the model raised: a finding, with its trace
                 return self._exception(s, fp, e)
-            if n < 0:
-                r, i, t = found
+            if n < 0:  # found = (check index, call index, t); the step is found again later
+                r = found[0]
                 name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
                               else (steps[r - len(refinements)][0], "step"))
                 return ("step", name, kind, fp)

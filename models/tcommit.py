@@ -15,7 +15,7 @@ legitimately terminal (TCommit.cfg sets CHECK_DEADLOCK FALSE): every RM committe
 
 from models.system import Param, TransitionSystem, action
 from models.types import Array, Domain, Enum, put
-from specs.commit import abort_possible, commit_possible, tc_consistent
+from specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
 from specs.properties import type_ok
 
 RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
@@ -29,7 +29,11 @@ class TCommit(TransitionSystem):
     rms = Param(3, "number of resource managers (TLA+ RM)", min=1, max=12)
 
     variables = {"rm_state": Array(RM, RM_STATE)}
-    properties = (type_ok, tc_consistent, commit_possible, abort_possible)
+    properties = (type_ok, tc_consistent, atomic_commit, commit_possible, abort_possible)
+
+    def outcome_table(self, s):
+        """One transaction, whose participants are the RMs (for specs.commit)."""
+        return {0: s.rm_state}
 
     def init(self):
         """TCInit: every RM is working."""

@@ -21,7 +21,7 @@ of them; the checker refutes ``tc_consistent``.
 from models.system import Param, TransitionSystem, action
 from models.tcommit import TCommit
 from models.types import Array, Domain, Enum, OneOf, Set, put, record
-from specs.commit import abort_possible, commit_possible, tc_consistent
+from specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
 from specs.properties import Refinement, type_ok
 
 RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
@@ -56,7 +56,12 @@ class TwoPhase(TransitionSystem):
         "tm_prepared": Set(RM),
         "msgs": Set(MESSAGE),
     }
-    properties = (type_ok, tc_consistent, refines_tcommit, commit_possible, abort_possible)
+    properties = (type_ok, tc_consistent, atomic_commit, refines_tcommit, commit_possible,
+                  abort_possible)
+
+    def outcome_table(self, s):
+        """One transaction, whose participants are the RMs (for specs.commit)."""
+        return {0: s.rm_state}
 
     def init(self):
         """TPInit: every RM working, the TM in its initial state, nothing sent."""

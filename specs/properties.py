@@ -31,10 +31,13 @@ class Property:
 
     kinds = ("invariant", "sometimes", "step", "refinement")
 
-    def __init__(self, name, kind, condition, doc="", after=None):
+    def __init__(self, name, kind, condition, doc="", after=None, expected_to_fail=False):
         if kind not in self.kinds:
             raise DefinitionError(f"property {name}: unknown kind {kind!r}")
         self.name, self.kind, self.condition, self.doc = name, kind, condition, doc
+        #: a known failure (like the TLA+ examples' expected violations): checked only when
+        #: asked for by name, and expected to be refuted
+        self.expected_to_fail = expected_to_fail
         #: optional ``after(model, s, t)``: the condition on ``t``, a successor of a state ``s``
         #: that satisfies it (lets an invariant look only at what a step changed)
         self.after = after
@@ -43,16 +46,19 @@ class Property:
         return f"<{self.kind} {self.name}>"
 
 
-def _property(kind, fn, name):
+def _property(kind, fn, name, **options):
     if not callable(fn):
         raise DefinitionError(f"a {kind} property needs a function (model, state) -> bool")
     doc = (fn.__doc__ or "").strip().split("\n")[0]
-    return Property(name or fn.__name__, kind, fn, doc)
+    return Property(name or fn.__name__, kind, fn, doc, **options)
 
 
-def invariant(fn=None, *, name=None):
-    """Decorate ``fn(model, state) -> bool`` as an invariant."""
-    return _property("invariant", fn, name) if fn else lambda f: _property("invariant", f, name)
+def invariant(fn=None, *, name=None, expected_to_fail=False):
+    """Decorate ``fn(model, state) -> bool`` as an invariant (``expected_to_fail`` for a known
+    violation that documents a limitation, like 2PC's blocking)."""
+    if fn:
+        return _property("invariant", fn, name)
+    return lambda f: _property("invariant", f, name, expected_to_fail=expected_to_fail)
 
 
 def sometimes(fn=None, *, name=None):

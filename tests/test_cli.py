@@ -119,7 +119,7 @@ def test_deadlock_switch():
     (["check", "two-phase", "-p", "rms=0"], "parameter rms: must be >= 1, got 0"),
     (["check", "two-phase", "-p", "rms"], "-p expects name=value"),
     (["check", "two-phase", "--property", "safety"],
-     "unknown property of two-phase 'safety'; available: abort_possible, commit_possible"),
+     "unknown property of two-phase 'safety'; available: abort_possible, atomic_commit"),
     (["check", "two-phase", "--workers", "2"], "--workers: this version searches with one"),
     (["check", "toy-grid", "--symmetry"], "toy-grid declares no symmetric domain"),
     (["check", fixture_model("NotAModel")], "NotAModel is not a model"),

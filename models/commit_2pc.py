@@ -1,0 +1,280 @@
+"""Two-phase commit with data, locks, crashes and recovery; and the article's coordinator.
+
+Sources: Gray, "Notes on Data Base Operating Systems" (1978) and Bernstein, Hadzilacos and Goodman,
+"Concurrency Control and Recovery in Database Systems" (1987), chapter 7 (2PC, its blocking
+problem, presumed abort); the article's TwoPhaseCommitCoordinator and TransactionParticipant,
+modelled as written in ``commit-2pc-article``. TwoPhase.tla abstracts all of this away; here the
+participants hold keyed data.
+
+``txs`` transactions each write one key (``t % keys``) at every one of ``participants``
+participants, so with one key every two transactions overlap. Coordinator and participants take
+steps one message exchange at a time (a prepare request and its vote are one step, as are a
+decision and its acknowledgement); the coordinator and each participant may crash and recover.
+
+The correct protocol (``commit-2pc``):
+
+* a participant prepares by taking the key's lock, writing an undo record (the old value) and
+  the new value, all durably; it votes no if another transaction holds the lock;
+* the coordinator logs its decision durably; commit when every participant voted yes, abort on a
+  no or when it stops waiting (a prepare timeout); after a crash it aborts the transactions it had
+  not decided (presumed abort) and resends its decisions;
+* a participant releases the lock only when it learns the decision (undoing on abort); locks,
+  undo records and prepared records survive its crashes.
+
+The article's version (``commit-2pc-article``), as written: prepare takes no lock and always votes
+yes (an unreachable participant counts as a no); the prepared operation and the undo record
+(the committed value at prepare time) live in memory and are lost in a crash; commit applies the
+prepared operation, or nothing if it is gone; abort writes the undo record back; the commit phase
+ignores participants that fail (``return_exceptions=True``) and reports the transaction committed
+anyway; the coordinator's transaction table is in memory too.
+
+History variables, for the properties: ``outcome`` (what each participant did with each
+transaction), ``last_commit`` (per participant and key, the transaction whose committed write
+should be the current value) and ``reported`` (what the coordinator told each client).
+
+Parameters: ``participants`` (2), ``txs`` (2), ``keys`` (1). Property ``participant_blocked``
+is expected to fail: it is the blocking problem (a prepared participant whose coordinator is down
+can neither commit nor abort), kept as a safety property until temporal properties arrive.
+"""
+
+from models.system import Param, TransitionSystem, action
+from models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
+from specs.commit import abort_possible, atomic_commit, commit_possible
+from specs.properties import invariant, type_ok
+
+Participant = Domain("Participant", "participants", doc="the resource managers")
+Tx = Domain("Tx", "txs", doc="the transactions")
+Key = Domain("Key", "keys", doc="the keys a participant holds")
+
+VALUE = Int(0, "txs")  # 0: the initial value; t + 1: written by transaction t
+TX_STATE = Enum("init", "preparing", "committed", "aborted", "forgotten")
+# "lost": the article's participant missed the decision or had lost the prepared operation
+OUTCOME = Enum("none", "prepared", "committed", "aborted", "lost")
+
+
+@invariant
+def no_lost_committed_write(model, s):
+    """Every participant's value of a key is the write of the last transaction committed there
+    (or, while a transaction holds the key's lock, that transaction's tentative write)."""
+    return all(s.lock[p][k] is not None or s.data[p][k] == model.value_of(s.last_commit[p][k])
+               for p in range(model.participants) for k in range(model.keys))
+
+
+@invariant(expected_to_fail=True)
+def participant_blocked(model, s):
+    """Expected to fail (the blocking problem): no prepared participant ever waits for a
+    coordinator that is down."""
+    return s.coordinator_up or not any(o == "prepared" for row in s.outcome for o in row)
+
+
+class Commit2PC(TransitionSystem):
+    """Two-phase commit with locks, durable prepare records and decisions, presumed abort."""
+
+    name = "commit-2pc"
+    participants = Param(2, "number of participants", min=1, max=3)
+    txs = Param(2, "number of transactions", min=1, max=3)
+    keys = Param(1, "keys per participant (transaction t writes key t % keys)", min=1, max=2)
+
+    variables = {
+        # the coordinator
+        "coordinator_up": Bool(),
+        "tx_state": Array(Tx, TX_STATE),
+        "votes": Array(Tx, Set(Participant)),
+        # the participants
+        "up": Array(Participant, Bool()),
+        "data": Array(Participant, Array(Key, VALUE)),
+        "lock": Array(Participant, Array(Key, Optional(Tx))),
+        "undo": Array(Participant, Array(Tx, Optional(VALUE))),
+        # history
+        "outcome": Array(Participant, Array(Tx, OUTCOME)),
+        "last_commit": Array(Participant, Array(Key, Optional(Tx))),
+        "reported": Array(Tx, Enum("none", "committed", "aborted")),
+    }
+    properties = (type_ok, atomic_commit, no_lost_committed_write, participant_blocked,
+                  commit_possible, abort_possible)
+
+    def init(self):
+        n, t, k = self.participants, self.txs, self.keys
+        yield self.State(
+            coordinator_up=True, tx_state=("init",) * t, votes=(frozenset(),) * t,
+            up=(True,) * n, data=((0,) * k,) * n, lock=((None,) * k,) * n,
+            undo=((None,) * t,) * n, outcome=(("none",) * t,) * n,
+            last_commit=((None,) * k,) * n, reported=("none",) * t)
+
+    def terminal(self, s):
+        """Every transaction reported to its client."""
+        return all(r != "none" for r in s.reported)
+
+    def key(self, t):
+        return t % self.keys
+
+    def value_of(self, t):
+        return 0 if t is None else t + 1
+
+    # -- what specs.commit reads ---------------------------------------------------------------
+    def outcome_table(self, s):
+        return {t: [s.outcome[p][t] for p in range(self.participants)] for t in range(self.txs)}
+
+    def lost_commits(self, s):
+        """Transactions reported committed whose write is missing at some participant."""
+        return [t for t in range(self.txs) if s.reported[t] == "committed"
+                and any(s.outcome[p][t] != "committed" for p in range(self.participants))]
+
+    def with_outcome(self, s, p, t, outcome):
+        return s.set(outcome=put(s.outcome, p, put(s.outcome[p], t, outcome)))
+
+    # -- the coordinator -----------------------------------------------------------------------
+    @action(each=Tx)
+    def begin(self, s, t):
+        """A client starts transaction t."""
+        if s.coordinator_up and s.tx_state[t] == "init":
+            return s.set(tx_state=put(s.tx_state, t, "preparing"))
+
+    @action(each=(Tx, Participant))
+    def prepare(self, s, t, p):
+        """Phase 1: the coordinator asks p to prepare t; p votes."""
+        if not (s.coordinator_up and s.up[p] and s.tx_state[t] == "preparing"
+                and s.outcome[p][t] == "none"):
+            return None
+        k = self.key(t)
+        if s.lock[p][k] is not None:  # another transaction holds the key: p votes no
+            return self.decided(s, t, "aborted")
+        s = s.set(lock=put(s.lock, p, put(s.lock[p], k, t)),
+                  undo=put(s.undo, p, put(s.undo[p], t, s.data[p][k])),
+                  data=put(s.data, p, put(s.data[p], k, self.value_of(t))),
+                  votes=put(s.votes, t, s.votes[t] | {p}))
+        return self.with_outcome(s, p, t, "prepared")
+
+    def decided(self, s, t, decision):
+        return s.set(tx_state=put(s.tx_state, t, decision))
+
+    @action(each=Tx)
+    def decide_commit(self, s, t):
+        """Every participant voted yes: the coordinator logs commit."""
+        if (s.coordinator_up and s.tx_state[t] == "preparing"
+                and len(s.votes[t]) == self.participants):
+            return self.decided(s, t, "committed")
+
+    @action(each=Tx)
+    def prepare_timeout(self, s, t):
+        """The coordinator stops waiting for votes and logs abort."""
+        if s.coordinator_up and s.tx_state[t] == "preparing":
+            return self.decided(s, t, "aborted")
+
+    @action(each=(Tx, Participant))
+    def send_decision(self, s, t, p):
+        """Phase 2: the coordinator tells p the decision; p applies it and releases the lock."""
+        decision = s.tx_state[t]
+        if not (s.coordinator_up and s.up[p] and decision in ("committed", "aborted")
+                and s.outcome[p][t] in ("none", "prepared")):
+            return None
+        k = self.key(t)
+        if s.outcome[p][t] == "prepared":
+            if decision == "aborted":  # undo the tentative write
+                s = s.set(data=put(s.data, p, put(s.data[p], k, s.undo[p][t])))
+            else:
+                s = s.set(last_commit=put(s.last_commit, p, put(s.last_commit[p], k, t)))
+            s = s.set(lock=put(s.lock, p, put(s.lock[p], k, None)),
+                      undo=put(s.undo, p, put(s.undo[p], t, None)))
+        return self.with_outcome(s, p, t, decision)
+
+    @action(each=Tx)
+    def report(self, s, t):
+        """Every participant has the decision: the coordinator answers the client."""
+        decision = s.tx_state[t]
+        if (s.coordinator_up and s.reported[t] == "none" and decision in ("committed", "aborted")
+                and all(s.outcome[p][t] == decision for p in range(self.participants))):
+            return s.set(reported=put(s.reported, t, decision))
+
+    # -- failures ------------------------------------------------------------------------------
+    @action
+    def crash_coordinator(self, s):
+        """The coordinator crashes: the votes it collected (volatile) are lost."""
+        if s.coordinator_up:
+            return s.set(coordinator_up=False, votes=(frozenset(),) * self.txs)
+
+    @action
+    def recover_coordinator(self, s):
+        """The coordinator recovers: undecided transactions are aborted (presumed abort)."""
+        if not s.coordinator_up:
+            states = tuple("aborted" if x == "preparing" else x for x in s.tx_state)
+            return s.set(coordinator_up=True, tx_state=states)
+
+    @action(each=Participant)
+    def crash_participant(self, s, p):
+        """A participant crashes; its data, locks and prepare records are durable."""
+        if s.up[p]:
+            return s.set(up=put(s.up, p, False))
+
+    @action(each=Participant)
+    def recover_participant(self, s, p):
+        """A participant recovers from its durable state."""
+        if not s.up[p]:
+            return s.set(up=put(s.up, p, True))
+
+
+class Commit2PCArticle(Commit2PC):
+    """The article's TwoPhaseCommitCoordinator and TransactionParticipant, as written."""
+
+    name = "commit-2pc-article"
+
+    @action(each=(Tx, Participant))
+    def prepare(self, s, t, p):
+        """prepare(): no lock; remember the operation and the committed value (in memory) and
+        vote yes. A participant that is down raises, which the coordinator counts as a no."""
+        if not (s.coordinator_up and s.tx_state[t] == "preparing"
+                and s.outcome[p][t] == "none"):
+            return None
+        if not s.up[p]:
+            return self.decided(s, t, "aborted")
+        s = s.set(undo=put(s.undo, p, put(s.undo[p], t, s.data[p][self.key(t)])),
+                  votes=put(s.votes, t, s.votes[t] | {p}))
+        return self.with_outcome(s, p, t, "prepared")
+
+    @action(each=(Tx, Participant))
+    def send_decision(self, s, t, p):
+        """commit() applies the prepared operation (nothing, if a crash lost it); abort() writes
+        the undo record back. A participant that is down misses the call: the commit phase
+        ignores the exception (``return_exceptions=True``)."""
+        decision = s.tx_state[t]
+        if not (s.coordinator_up and decision in ("committed", "aborted")
+                and s.outcome[p][t] in ("none", "prepared")):
+            return None
+        if not s.up[p]:
+            return self.with_outcome(s, p, t, "lost")
+        k, had = self.key(t), s.outcome[p][t] == "prepared"
+        if decision == "committed" and had:
+            s = s.set(data=put(s.data, p, put(s.data[p], k, self.value_of(t))),
+                      last_commit=put(s.last_commit, p, put(s.last_commit[p], k, t)))
+        elif decision == "aborted" and had and s.undo[p][t] is not None:
+            s = s.set(data=put(s.data, p, put(s.data[p], k, s.undo[p][t])))
+        s = s.set(undo=put(s.undo, p, put(s.undo[p], t, None)))
+        return self.with_outcome(s, p, t, decision if had or decision == "aborted" else "lost")
+
+    @action(each=Tx)
+    def report(self, s, t):
+        """The commit (or abort) phase returns once every call has returned or failed: the
+        transaction is reported with the coordinator's decision whatever happened."""
+        decision = s.tx_state[t]
+        if (s.coordinator_up and s.reported[t] == "none" and decision in ("committed", "aborted")
+                and all(s.outcome[p][t] not in ("none", "prepared")
+                        for p in range(self.participants))):
+            return s.set(reported=put(s.reported, t, decision))
+
+    @action(each=Participant)
+    def crash_participant(self, s, p):
+        """A participant crashes and loses what it kept in memory: the prepared operations and
+        the undo log ("would be durable in a real implementation")."""
+        if s.up[p]:
+            outcome = tuple("lost" if o == "prepared" else o for o in s.outcome[p])
+            return s.set(up=put(s.up, p, False), undo=put(s.undo, p, (None,) * self.txs),
+                         outcome=put(s.outcome, p, outcome))
+
+    @action
+    def recover_coordinator(self, s):
+        """The coordinator restarts with an empty transaction table: every transaction it had
+        not reported is forgotten, and its participants never hear the decision."""
+        if not s.coordinator_up:
+            states = tuple(x if x == "init" or r != "none" else "forgotten"
+                           for x, r in zip(s.tx_state, s.reported))
+            return s.set(coordinator_up=True, tx_state=states)
