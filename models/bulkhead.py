@@ -1,0 +1,180 @@
+"""The bulkhead: at most max_concurrent calls at once and max_queue callers waiting; the article's
+Bulkhead, and a correct one.
+
+Sources: the article's Bulkhead and BulkheadConfig ("CAP theorem explained",
+../shared/reference), modelled as written in ``bulkhead-article``; Nygard, "Release It!" (Pragmatic
+Bookshelf, 2007), chapter 5, "Bulkheads", for the pattern.
+
+``callers`` callers each make one call through the bulkhead. A caller that finds a free slot
+runs at once; one that finds every slot busy waits, or is turned away when max_queue callers are
+already waiting. A waiting caller takes a slot when one is freed, or gives up after
+``queue_timeout`` ticks of a discrete clock. The clock moves only while every slot is busy: a
+freed slot goes to a waiter (or to a newcomer) before time passes. A running call ends at any
+time. Which waiter gets a freed slot, and whether a newcomer may take it first, is left open:
+the properties do not depend on it. Left out: the metrics (``active_count`` and the totals, which
+no decision reads) and the decorator.
+
+The correct bulkhead (``bulkhead``) holds a semaphore of max_concurrent permits and counts the
+callers waiting for one; it turns a caller away when no permit is free and the count has reached
+max_queue.
+
+The article's (``bulkhead-article``) decides the same way (``semaphore.locked() and
+self._queue.full()``), but nothing is ever put in ``self._queue``: its size stays 0, so the queue
+is never full (with max_queue=0 asyncio's queue is unbounded anyway), the rejection is never
+raised, and every caller that finds the slots busy waits, however many they are.
+
+The callers' own states (``caller``, and ``waited``) are what the properties read; ``permits``
+and ``queued`` are the bulkhead's.
+
+Parameters: ``max_concurrent`` (2), ``max_queue`` (1), ``queue_timeout`` (1 tick), ``callers``
+(4, one more than the bulkhead holds). Callers are interchangeable (symmetry). At the defaults
+``bulkhead`` has 51 orbits (102 generated, depth 11; 592 states, 1,225 generated without
+symmetry), ``bulkhead-article`` 48 orbits (109 generated, depth 10; 516 states, 1,219 generated).
+"""
+
+from models.system import Param, TransitionSystem, action
+from models.types import Array, Domain, Enum, Int, put
+from specs.properties import invariant, sometimes, step, type_ok
+
+Caller = Domain("Caller", "callers", symmetric=True, doc="the callers, one call each")
+CALLER = Enum("idle", "waiting", "running", "done", "rejected", "timed_out")
+
+
+# -- properties (to move to specs/resilience.py) -----------------------------------------------
+
+@invariant
+def active_bounded(model, s):
+    """At most max_concurrent calls run at once."""
+    return s.caller.count("running") <= model.max_concurrent
+
+
+@invariant
+def queue_bounded(model, s):
+    """At most max_queue callers wait for a slot."""
+    return s.caller.count("waiting") <= model.max_queue
+
+
+@step
+def rejects_only_when_full(model, s, t):
+    """A caller is turned away only when max_concurrent calls run and max_queue callers wait."""
+    full = (s.caller.count("running") >= model.max_concurrent
+            and s.caller.count("waiting") >= model.max_queue)
+    return full or not any(a != "rejected" and b == "rejected" for a, b in zip(s.caller, t.caller))
+
+
+@sometimes
+def call_rejected_possible(model, s):
+    """Some caller is turned away."""
+    return "rejected" in s.caller
+
+
+# -- the bulkheads -------------------------------------------------------------------------------
+
+class Bulkhead(TransitionSystem):
+    """A bulkhead that counts its waiting callers and turns callers away when it is full."""
+
+    name = "bulkhead"
+    max_concurrent = Param(2, "calls running at once (BulkheadConfig.max_concurrent)",
+                           min=1, max=4)
+    max_queue = Param(1, "callers waiting for a slot (BulkheadConfig.max_queue)", min=0, max=4)
+    queue_timeout = Param(1, "ticks a caller waits for a slot (BulkheadConfig.queue_timeout)",
+                          min=0, max=4)
+    callers = Param(4, "callers, one call each", min=1, max=6)
+
+    variables = {
+        "permits": Int(0, "max_concurrent"),  # the semaphore's free permits
+        "queued": Int(0, "callers"),  # the bulkhead's count of waiting callers
+        "caller": Array(Caller, CALLER),
+        "waited": Array(Caller, Int(0, "queue_timeout")),  # ticks waited, while waiting
+    }
+    properties = (type_ok, active_bounded, queue_bounded, rejects_only_when_full,
+                  call_rejected_possible)
+
+    def init(self):
+        """Every permit free, nobody waiting, no caller has called yet."""
+        yield self.State(permits=self.max_concurrent, queued=0, caller=("idle",) * self.callers,
+                         waited=(0,) * self.callers)
+
+    def terminal(self, s):
+        """Every caller has had its answer."""
+        return all(c in ("done", "rejected", "timed_out") for c in s.caller)
+
+    def moved(self, s, c, status):
+        """``s`` with caller c in ``status``, its waiting time reset."""
+        return s.set(caller=put(s.caller, c, status), waited=put(s.waited, c, 0))
+
+    def queue_full(self, s):
+        """Have max_queue callers been counted waiting?"""
+        return s.queued >= self.max_queue
+
+    def joined(self, s):
+        """The count of waiting callers once one more waits."""
+        return s.queued + 1
+
+    def left(self, s):
+        """The count of waiting callers once one stops waiting."""
+        return s.queued - 1
+
+    @action(each=Caller)
+    def bulkhead_rejects_caller(self, s, c):
+        """A caller arrives to find every slot busy and the queue full: it is turned away."""
+        if s.caller[c] == "idle" and s.permits == 0 and self.queue_full(s):
+            return self.moved(s, c, "rejected")
+
+    @action(each=Caller)
+    def caller_takes_slot(self, s, c):
+        """A caller arrives to find a free slot: its call runs at once."""
+        if s.caller[c] == "idle" and s.permits > 0:
+            return self.moved(s, c, "running").set(permits=s.permits - 1)
+
+    @action(each=Caller)
+    def caller_joins_queue(self, s, c):
+        """A caller arrives to find every slot busy and the queue not full: it waits."""
+        if s.caller[c] == "idle" and s.permits == 0 and not self.queue_full(s):
+            return self.moved(s, c, "waiting").set(queued=self.joined(s))
+
+    @action(each=Caller)
+    def waiter_takes_slot(self, s, c):
+        """A waiting caller gets a freed slot: it leaves the queue and its call runs."""
+        if s.caller[c] == "waiting" and s.permits > 0:
+            return self.moved(s, c, "running").set(permits=s.permits - 1, queued=self.left(s))
+
+    @action(each=Caller)
+    def waiter_times_out(self, s, c):
+        """A caller has waited queue_timeout with every slot still busy: it leaves the queue,
+        rejected by the timeout."""
+        if s.caller[c] == "waiting" and s.waited[c] == self.queue_timeout and s.permits == 0:
+            return self.moved(s, c, "timed_out").set(queued=self.left(s))
+
+    @action(each=Caller)
+    def caller_finishes(self, s, c):
+        """A running call returns (or raises): its slot is released."""
+        if s.caller[c] == "running":
+            return self.moved(s, c, "done").set(permits=s.permits + 1)
+
+    @action
+    def clock_ticks(self, s):
+        """Time passes while callers wait, every slot is busy and none has reached its
+        timeout."""
+        waiting = [c for c, status in enumerate(s.caller) if status == "waiting"]
+        if waiting and s.permits == 0 and all(s.waited[c] < self.queue_timeout for c in waiting):
+            return s.set(waited=tuple(w + 1 if status == "waiting" else w
+                                      for status, w in zip(s.caller, s.waited)))
+
+
+class BulkheadArticle(Bulkhead):
+    """The article's Bulkhead: its queue is never used, so it never turns a caller away."""
+
+    name = "bulkhead-article"
+
+    def queue_full(self, s):
+        """``self._queue.full()``: an asyncio.Queue with maxsize 0 is unbounded, never full."""
+        return self.max_queue > 0 and s.queued >= self.max_queue
+
+    def joined(self, s):
+        """A caller that waits on the semaphore is not put in ``self._queue``."""
+        return s.queued
+
+    def left(self, s):
+        """Nothing is taken out of ``self._queue`` either."""
+        return s.queued

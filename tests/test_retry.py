@@ -1,0 +1,115 @@
+"""Retry with exponential backoff and jitter, and the article's retry_with_backoff, property by
+property."""
+
+import pytest
+
+from checkers.explicit import check
+from models.retry import Retry, RetryArticle
+from models.system import load_model
+from tests.oracles.commit import bfs
+from traces.trace import replay
+
+ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error",
+       "succeeds_after_retry"]
+
+
+def states(model):
+    """Every reachable state, by a plain BFS over the model's successors."""
+    init = next(iter(model.init()))
+    return bfs(init, lambda s: [t for _, _, t in model.successors(s)])[3]
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "dfs"])
+@pytest.mark.parametrize("model,props,counts", [
+    (Retry, None, (165, 165, 11)),
+    (RetryArticle, ["type_ok", "attempts_bounded", "succeeds_after_retry"], (147, 147, 9)),
+])
+def test_counts_at_the_defaults(model, props, counts, strategy):
+    """The states form a tree (each is reached one way): generated = distinct."""
+    r = check(model(), properties=props, strategy=strategy)
+    assert (r.verdict, r.distinct_states, r.states_generated, r.depth) == ("ok", *counts)
+    if props is None:
+        assert r.properties == ALL
+
+
+@pytest.mark.parametrize("model", [Retry, RetryArticle])
+def test_every_action_fires_at_the_defaults(model):
+    r = check(model(), properties=["type_ok"])
+    assert set(r.coverage) == {"downstream_succeeds", "downstream_fails", "retrier_backs_off",
+                               "retrier_gives_up"}
+    assert all(c["fired"] > 0 for c in r.coverage.values())
+
+
+def test_the_cap_binds_at_the_defaults():
+    """The fourth wait of ``retry`` is 8 s times a factor from 0.5 to 1.5, always capped to 3 s;
+    the article caps the third delay, 4 s, to 3 s before the jitter stretches it to 4.5 s."""
+    assert {s.waits[3] for s in states(Retry()) if len(s.waits) == 4} == {30}
+    assert {s.waits[2] for s in states(RetryArticle()) if len(s.waits) == 3} == {15, 30, 45}
+
+
+# (parameters, property, verdict, counterexample length): what the checker says of the article.
+ARTICLE = [
+    ({}, "type_ok", "ok", None),
+    ({}, "attempts_bounded", "ok", None),
+    ({}, "delay_bounded", "violated", 6),
+    ({}, "gives_up_with_last_error", "violated", 8),
+    ({}, "succeeds_after_retry", "ok", None),
+    ({"max_retries": 0}, "gives_up_with_last_error", "violated", 1),
+    ({"jitter": 0}, "delay_bounded", "ok", None),
+]
+
+
+@pytest.mark.parametrize("params,prop,verdict,length", ARTICLE)
+def test_what_the_checker_says_of_the_article(params, prop, verdict, length):
+    r = check(RetryArticle(**params), properties=[prop])
+    assert r.verdict == verdict
+    if length is not None:
+        v = r.violation
+        assert (v.property, len(v.trace.steps) - 1) == (prop, length)
+        assert replay(v.trace).ok
+
+
+def test_the_articles_wait_exceeds_max_delay():
+    """Three failures: the third delay (4 s) is capped to 3 s, then jittered to 4.5 s."""
+    r = check(RetryArticle(), properties=["delay_bounded"])
+    steps = r.violation.trace.steps
+    assert [s.action for s in steps[1:]] == ["downstream_fails", "retrier_backs_off"] * 3
+    assert steps[-1].state["waits"][-1] == 45  # 1.5 * max_delay, in tenths
+
+
+def test_the_article_gives_up_one_retry_early():
+    """max_retries=4: the article gives up after 4 attempts (3 retries), with attempt 4's error."""
+    r = check(RetryArticle(), properties=["gives_up_with_last_error"])
+    last = r.violation.trace.steps[-1]
+    assert last.action == "retrier_gives_up"
+    assert (last.state["attempts"], len(last.state["waits"])) == (4, 3)
+    assert last.state["raised"] == last.state["last_error"] == 4
+
+
+def test_the_article_with_no_retries_never_calls_and_raises_no_error():
+    """max_retries=0: range(0) is empty; RetryExhausted holds last_exception = None."""
+    r = check(RetryArticle(max_retries=0), properties=["gives_up_with_last_error"])
+    last = r.violation.trace.steps[-1].state
+    assert (last["phase"], last["attempts"], last["raised"]) == ("raised", 0, None)
+    # The correct retrier makes its one attempt (there is no retry to succeed after).
+    assert check(Retry(max_retries=0), properties=ALL[:-1]).verdict == "ok"
+
+
+@pytest.mark.parametrize("name,prop,length", [
+    ("Uncapped", "type_ok", 6),
+    ("OneRetryTooMany", "attempts_bounded", 11),
+    ("JitterAddedAfterCap", "delay_bounded", 6),
+    ("RaisesFirstError", "gives_up_with_last_error", 10),
+    ("NeverRetries", "succeeds_after_retry", None),
+])
+def test_every_property_can_fail(name, prop, length):
+    model = load_model(f"tests/fixtures/retry_broken.py:{name}")()
+    for strategy in ("bfs", "dfs"):
+        r = check(model, properties=[prop], strategy=strategy)
+        v = r.violation
+        assert (r.verdict, v.property) == ("violated", prop)
+        if length is None:
+            assert (v.kind, v.trace) == ("sometimes", None)
+        else:
+            assert len(v.trace.steps) - 1 == length
+            assert replay(v.trace).ok
