@@ -15,7 +15,9 @@ so ``atomic_commit`` is one definition checked on TCommit, TwoPhase and the cras
 
 from specs.properties import invariant, sometimes
 
-__all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible"]
+__all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible",
+           "semantic_atomicity", "compensation_order", "no_spurious_compensation",
+           "saga_completed_possible", "saga_aborted_possible"]
 
 
 @invariant
@@ -47,3 +49,41 @@ def commit_possible(model, s):
 def abort_possible(model, s):
     """Some transaction is aborted at every participant."""
     return any(all(o == "aborted" for o in row) for row in model.outcome_table(s).values())
+
+
+# -- Sagas (Garcia-Molina and Salem, "Sagas", SIGMOD 1987) -------------------------------------
+# These read a saga model's history: runs[i] and comps[i], how often step i ran and was
+# compensated, and compensated, the steps in the order they were compensated; and ended(s).
+
+@invariant
+def semantic_atomicity(model, s):
+    """When the saga ends, either every step completed once and none was compensated, or every
+    step that completed was compensated (T1..Tn, or T1..Tj Cj..C1)."""
+    if not model.ended(s):
+        return True
+    completed = all(r == 1 for r in s.runs) and not any(s.comps)
+    return completed or all(r == c for r, c in zip(s.runs, s.comps))
+
+
+@invariant
+def compensation_order(model, s):
+    """Compensations run in the reverse order of the steps."""
+    return all(a > b for a, b in zip(s.compensated, s.compensated[1:]))
+
+
+@invariant
+def no_spurious_compensation(model, s):
+    """A step is never compensated more often than it ran (in particular, not if it never ran)."""
+    return all(c <= r for r, c in zip(s.runs, s.comps))
+
+
+@sometimes
+def saga_completed_possible(model, s):
+    """The saga can end with every step completed."""
+    return model.ended(s) and all(r == 1 for r in s.runs) and not any(s.comps)
+
+
+@sometimes
+def saga_aborted_possible(model, s):
+    """The saga can end with a step failed and the earlier ones compensated."""
+    return model.ended(s) and any(s.comps)
