@@ -1,0 +1,82 @@
+"""Properties of resilience patterns, stated as the callers of a protected service see them.
+
+Sources: Nygard, "Release It!" (Pragmatic Bookshelf, 2007), chapter 5, "Circuit Breaker";
+Fowler, "CircuitBreaker" (martinfowler.com bliki, 2014); the article's ``CircuitBreaker`` and
+``CircuitBreakerConfig`` ("CAP theorem explained", ../shared/reference).
+
+The circuit-breaker properties read what a breaker model records of what its callers saw, never
+the breaker's own counters (a property that restates the counters would hold of any breaker).
+A breaker model provides, per state:
+
+* ``circuit``: the breaker's state, ``"closed"``, ``"open"`` or ``"half_open"`` (callers see it:
+  the article's ``metrics["state"]``);
+* ``calls``: per caller, ``"idle"`` or the call it has outstanding, let through while the breaker
+  was closed (``"normal"``) or half-open (``"trial"``);
+* ``now``: real time;
+* ``service``: ``"healthy"`` or ``"failing"``;
+* history: ``failure_streak``, the calls in a row that failed (at most ``failure_threshold``);
+  ``opened_at``, the real time the breaker last opened (None: never); ``trial_successes``, the
+  trial calls let through since the breaker last opened or went half-open that succeeded;
+
+and the parameters ``failure_threshold``, ``recovery_timeout``, ``half_open_max_calls`` and
+``success_threshold``.
+"""
+
+from specs.properties import invariant, sometimes, step
+
+__all__ = ["opens_after_threshold_failures", "rejects_while_open", "half_open_trials_bounded",
+           "closes_after_threshold_successes", "recovers_to_closed"]
+
+
+@step
+def opens_after_threshold_failures(model, s, t):
+    """A closed breaker opens only after failure_threshold calls in a row have failed.
+
+    Nygard 2007: the breaker trips once failures pass a threshold; Fowler: the failure
+    threshold; the article: ``CircuitBreakerConfig.failure_threshold``."""
+    if s.circuit == "closed" and t.circuit == "open":
+        return t.failure_streak >= model.failure_threshold
+    return True
+
+
+@step
+def rejects_while_open(model, s, t):
+    """No call gets through an opened breaker until recovery_timeout has passed.
+
+    Unless it has closed since (going half-open early counts as letting a call through). Nygard
+    2007: an open breaker fails calls at once, without calling the service; Fowler: the reset
+    timeout; the article: ``CircuitBreakerConfig.timeout``."""
+    if s.circuit == "closed" or s.now - s.opened_at >= model.recovery_timeout:
+        return True
+    return all(a != "idle" or b == "idle" for a, b in zip(s.calls, t.calls))
+
+
+@invariant
+def half_open_trials_bounded(model, s):
+    """While half-open, at most half_open_max_calls trial calls are outstanding.
+
+    Whichever half-open period let them through: a recovering service sees them all. Nygard
+    2007 and Fowler: half-open lets a trial call through; the article:
+    ``CircuitBreakerConfig.half_open_max_calls``."""
+    return s.circuit != "half_open" or s.calls.count("trial") <= model.half_open_max_calls
+
+
+@step
+def closes_after_threshold_successes(model, s, t):
+    """The breaker closes again only after success_threshold of its trial calls succeeded.
+
+    Trials let through since it last opened or went half-open: a call let through before, which
+    happens to succeed now, tested nothing. Nygard 2007 and Fowler: a successful trial resets the
+    breaker; the article: ``CircuitBreakerConfig.success_threshold``."""
+    if s.circuit != "closed" and t.circuit == "closed":
+        return t.trial_successes >= model.success_threshold
+    return True
+
+
+@sometimes
+def recovers_to_closed(model, s):
+    """The breaker can close again after it opened, once the service is healthy.
+
+    Nygard 2007 and Fowler: the breaker resets itself when the service works again (without an
+    operator); it guards the other properties against a breaker that never leaves open."""
+    return s.circuit == "closed" and s.opened_at is not None and s.service == "healthy"
