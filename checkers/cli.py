@@ -82,10 +82,12 @@ def list_models():
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of --strategy simulate.")
+@click.option("--walks", type=click.IntRange(min=1), help="simulate: number of random walks.")
+@click.option("--time-limit", type=click.FloatRange(min=0), help="simulate: seconds to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--out", type=click.Path(file_okay=False), help="Write the counterexample here.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
-          workers, seed, as_json, out):
+          workers, seed, walks, time_limit, as_json, out):
     """Check MODEL (a registered name or path/to/file.py:ClassName)."""
     from checkers.explicit import check as explicit_check
     from models.system import load_model
@@ -99,7 +101,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
         if strategy == "simulate":
             from checkers.simulate import simulate
             result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
-                              max_depth=max_depth, deadlock=deadlock, symmetry=symmetry)
+                              max_depth=max_depth, deadlock=deadlock, symmetry=symmetry,
+                              walks=walks, time_limit=time_limit)
         else:
             result = explicit_check(model, properties=properties or None, strategy=strategy,
                                     symmetry=symmetry, max_states=max_states,

@@ -1,10 +1,15 @@
 """Random simulation (``--strategy simulate``): random walks from the initial states.
 
 Like TLC's ``-simulate``: each walk starts at a random initial state and follows random enabled
-actions for at most ``max_depth`` steps (default 100), checking invariants, refinement, deadlock
-and exceptions on the way, until ``max_states`` states have been visited in all (default
-100,000). A walk *is* its own trace, so a violation is reported with it at once. Simulation never
-proves a property: without a violation the verdict is ``incomplete``.
+actions for at most ``max_depth`` steps (default 100), checking invariants, step properties,
+refinement, deadlock and exceptions on the way, until ``max_states`` states have been visited in
+all (default 100,000), ``walks`` walks have been made, or ``time_limit`` seconds have passed. A
+walk *is* its own trace, so a violation is reported with it at once. Simulation never proves a
+property: without a violation the verdict is ``incomplete``.
+
+Runs repeat exactly for a seed: the enabled steps are put in an order that does not depend on
+the process (messages in flight are kept in hash order, and strings hash with a per-process
+seed) before one is drawn.
 """
 
 import random
@@ -15,13 +20,14 @@ from checkers.explicit import select_properties
 from checkers.errors import KripkeError
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
 from models.system import model_spec
+from models.types import total_order_key
 from traces.trace import Step, Trace
 
 __all__ = ["simulate"]
 
 
 def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None, deadlock=True,
-             symmetry=None):
+             symmetry=None, walks=None, time_limit=None):
     """Run random walks over ``model``; return a ``Result`` (violated or incomplete)."""
     props = select_properties(model, properties)
     invariants = [p for p in props if p.kind == "invariant"]
@@ -34,8 +40,11 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
     seen, visited, longest = set(), 0, 0
     coverage = {name: {"fired": 0, "new": 0} for name in model._actions}
     started = time.perf_counter()
-    violation = None
-    while visited < max_states and violation is None:
+    deadline = started + time_limit if time_limit is not None else float("inf")
+    violation, walked = None, 0
+    while (visited < max_states and violation is None and walked < (walks or float("inf"))
+           and time.perf_counter() < deadline):
+        walked += 1
         s = rng.choice(inits)
         walk = [(None, (), s)]
         violation = next((_violation(model, walk, name, "refinement", "the initial state maps to "
@@ -46,7 +55,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
             visited += 1
             seen.add(s)
             try:
-                options = list(model.successors(s))
+                options = sorted(model.successors(s), key=_stable)
             except KripkeError:
                 raise
             except Exception as e:  # the model raised: find which action, report the walk
@@ -72,7 +81,13 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         distinct_states=len(seen), states_generated=visited, depth=longest,
         elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
         coverage=coverage, violation=violation,
-        bound=None if violation else f"simulation of {visited:,} states (seed {seed})")
+        bound=None if violation else f"simulation: {walked:,} walks, {visited:,} states (seed {seed})")
+
+
+def _stable(option):
+    """A run-independent sort key for an enabled step: its action and arguments."""
+    name, args, _ = option
+    return name, total_order_key(args)
 
 
 def _check(model, invariants, steps, walk, previous):
