@@ -1,4 +1,4 @@
-"""The ``kripke`` command: list, check, replay, render, bench.
+"""The ``kripke`` command: list, check, replay, render, graph, bench.
 
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
 violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
@@ -238,6 +238,29 @@ def _model_of(trace):
         return load_model(trace.model)(**trace.params)
     except KripkeError:
         return None
+
+
+@main.command()
+@click.argument("model_name", metavar="MODEL")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FILE.dot or FILE.svg")
+@click.option("--cluster", metavar="VARIABLE", help="Group the states by this variable.")
+@click.option("--field", "fields", multiple=True, metavar="VARIABLE",
+              help="Show only these variables in each state (repeatable).")
+@click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True)
+def graph(model_name, params, output, cluster, fields, max_states):
+    """Draw every reachable state of MODEL and the steps between them."""
+    from models.system import load_model
+    from traces.graph import state_graph
+    from traces.render import write_drawing
+    if Path(output).suffix not in (".dot", ".svg"):
+        raise ParamError(f"-o {output}: the file must end in .dot or .svg")
+    cls = load_model(model_name)
+    drawing = state_graph(cls(**parse_params(cls, params)), cluster=cluster,
+                          fields=fields or None, max_states=max_states)
+    write_drawing(drawing, output)
+    click.echo(f"wrote {output}")
 
 
 @main.command()

@@ -194,3 +194,11 @@ def test_progress_is_reported_for_long_searches(monkeypatch):
     shown = _Progress()
     shown(reports[-1])
     shown.close()
+
+
+def test_graph_draws_every_state(tmp_path):
+    out = tmp_path / "breaker.svg"
+    r = kripke("graph", "circuit-breaker", "--cluster", "circuit", "--field", "now", "-o", out)
+    assert r.exit_code == 0 and "cluster" in out.read_text()
+    r = kripke("graph", "two-phase", "-o", tmp_path / "x.svg", "--max-states", "100")
+    assert r.exit_code == 2 and "more than 100 reachable states" in r.output
