@@ -1,0 +1,670 @@
+"""Consistency levels of a replicated key-value store, checked on histories of client operations.
+
+The article's table ("CAP theorem explained": strong, causal, read-your-writes, session) made
+precise, each level from its paper, with Viotti and Vukolić, "Consistency in Non-Transactional
+Distributed Storage Systems" (ACM Computing Surveys 49(1), 2016) as the common reference:
+
+* ``linearizability`` (the article's *strong*): Herlihy and Wing, "Linearizability: a
+  correctness condition for concurrent objects" (TOPLAS 12(3), 1990);
+* ``sequential_consistency``: Lamport, "How to make a multiprocessor computer that correctly
+  executes multiprocess programs" (IEEE Trans. Computers C-28(9), 1979);
+* ``causal_consistency``: Ahamad, Neiger, Burns, Kohli and Hutto, "Causal memory: definitions,
+  implementation, and programming" (Distributed Computing 9(1), 1995);
+* ``read_your_writes``, ``monotonic_reads`` and ``session_consistency``: Terry, Demers,
+  Petersen, Spreitzer, Theimer and Welch, "Session guarantees for weakly consistent replicated
+  data" (PDIS 1994).
+
+A history is a sequence of operations with the fields ``session`` (the client; a session's
+operations are sequential), ``kind`` (``"write"`` or ``"read"``), ``key`` (an int), ``value`` (the
+value written, or the value a read returned: None is the initial value), ``invoked`` and
+``completed`` (positions in one real-time order of events, all distinct; ``completed`` is None
+while the operation is pending). Any objects with these attributes will do: a model records
+``record("Op", session=..., kind=..., ...)`` in its state, ``load_history`` gives ``Operation``s
+from a JSON file::
+
+    {"format": "kripke-history", "version": 1, "operations": [
+        {"session": 0, "kind": "write", "key": 0, "value": 1, "invoked": 0, "completed": 1}, ...]}
+
+Every key is an independent register whose initial value is None. Written values are unique per
+key (the "differentiated histories" of Bouajjani, Enea, Guerraoui and Hamza, "On verifying causal
+consistency", POPL 2017), so a read's value names the write it read from; a history that writes
+a value twice to one key, or writes None, is rejected. A read of a value that no write wrote
+violates every level. A pending read returned nothing and is left out; a pending write may or
+may not have taken effect.
+
+Each level implies the next (the tests check it on random histories)::
+
+    linearizability => sequential_consistency => causal_consistency => session_consistency
+    session_consistency => read_your_writes,  session_consistency => monotonic_reads
+
+and none of the converses holds (the hand-written histories in ``tests/histories`` separate
+them); read_your_writes and monotonic_reads are incomparable.
+
+Use it two ways: ``check_history(ops, level)`` on a recorded history (as Porcupine and Knossos
+check Jepsen histories), or ``consistency_invariant(level)``, an invariant over the history a
+model keeps in a state field.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
+from checkers.result import OK, VIOLATED
+from specs.properties import Property
+
+__all__ = ["Operation", "ConsistencyResult", "HistoryError", "BudgetExhausted", "LEVELS",
+           "UNKNOWN", "check_history", "load_history", "consistency_invariant", "describe",
+           "FORMAT", "VERSION"]
+
+FORMAT, VERSION = "kripke-history", 1
+#: the third verdict: the budget ran out before the check could tell (Porcupine's Unknown)
+UNKNOWN = "unknown"
+FIELDS = ("session", "kind", "key", "value", "invoked", "completed")
+
+
+class HistoryError(KripkeError, ValueError):
+    """A history that is not well formed (overlapping operations of one session, a time used
+    twice, a value written twice to one key, ...); the message names the operation."""
+
+
+class BudgetExhausted(KripkeError):
+    """A consistency invariant could not decide within its time budget (never a pass).
+
+    A ``KripkeError``, so the search stops and ``kripke check`` reports it in one line (exit
+    code 2): the remedy is a larger ``budget_s`` or a shorter history.
+    """
+
+
+class _OutOfTime(Exception):
+    """The budget of one ``check_history`` call ran out (becomes the verdict ``unknown``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    """One client operation of a history loaded from JSON."""
+
+    session: int
+    kind: str  # "write" | "read"
+    key: int = 0
+    value: object  # None: the initial value
+    invoked: int
+    completed: int  # None: pending, never returned
+
+    def __str__(self):
+        return describe(self)
+
+
+def describe(op):
+    """``s0 write k0=1 [0,1]``: an operation on one line (``[4,-]`` while pending)."""
+    end = "-" if op.completed in (None, math.inf) else op.completed
+    return f"s{op.session} {op.kind} k{op.key}={op.value!r} [{op.invoked},{end}]"
+
+
+@dataclass
+class ConsistencyResult:
+    """What ``check_history`` says about a history and one level.
+
+    ``verdict`` is ``ok``, ``violated`` or ``unknown`` (the budget ran out: never a pass). When
+    violated, ``violation`` is a minimal violating subset of the operations (the caller's
+    objects, in invocation order): it violates the level, and removing any one of its operations
+    makes it satisfy the level, except a write that one of its reads returns (without the write
+    that read would return a value out of thin air: a violation of every level, which explains
+    nothing). ``minimal`` is False when the budget ran out while shrinking it (it still
+    violates). ``explanation`` says why in one line.
+    """
+
+    level: str
+    verdict: str
+    violation: tuple = ()
+    explanation: str = ""
+    minimal: bool = True
+    elapsed_s: float = 0.0
+
+    def __str__(self):
+        head = f"{self.level}: {self.verdict}" + (f": {self.explanation}" if self.explanation
+                                                  else "")
+        return "\n".join([head] + [f"  {describe(op)}" for op in self.violation])
+
+
+class _Op(NamedTuple):
+    """An operation as the checks see it; ``index`` is its position in the caller's history."""
+
+    index: int
+    session: int
+    write: bool
+    key: int
+    value: object
+    invoked: int
+    completed: float  # math.inf while pending
+
+    @property
+    def kind(self):
+        return "write" if self.write else "read"
+
+
+class _Budget:
+    """A deadline, looked at every 64 steps of a search."""
+
+    def __init__(self, seconds):
+        self.start = time.monotonic()
+        self.deadline, self.steps = self.start + seconds, 0
+
+    def step(self):
+        self.steps += 1
+        if not self.steps & 63 and time.monotonic() > self.deadline:
+            raise _OutOfTime
+
+
+# -- Reading and validating histories ------------------------------------------------------------
+
+def load_history(path):
+    """Read a ``kripke-history`` JSON file as a tuple of ``Operation``.
+
+    The file is parsed as JSON and its shape checked; nothing in it is evaluated. Any defect is
+    a ``TraceFormatError`` whose one-line message names it.
+    """
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise TraceFormatError(f"cannot read history {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise TraceFormatError(f"{path} is not text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TraceFormatError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
+    return _from_json(data, path)
+
+
+def _from_json(data, path):
+    def bad(why):
+        return TraceFormatError(f"{path}: {why}")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise bad(f"not a kripke history (no \"format\": \"{FORMAT}\")")
+    if data.get("version") != VERSION:
+        raise bad(f"history version {data.get('version')!r}; this kripke reads version {VERSION}")
+    if not isinstance(data.get("operations"), list):
+        raise bad("field 'operations' is missing or not a list")
+    ops = []
+    for n, item in enumerate(data["operations"]):
+        if not isinstance(item, dict):
+            raise bad(f"operation {n} is not an object")
+        # "key" may be left out, so a misspelt field must not pass silently as key 0
+        unknown = sorted(set(item) - set(FIELDS))
+        if unknown:
+            raise bad(f"operation {n} has an unknown field {unknown[0]!r}")
+        missing = [f for f in FIELDS if f != "key" and f not in item]
+        if missing:
+            raise bad(f"operation {n} lacks the field {missing[0]!r}")
+        if item["value"] is not None and type(item["value"]) not in (int, str):
+            raise bad(f"operation {n}: value {item['value']!r} is not an integer, a string or null")
+        ops.append(Operation(**item))
+    try:
+        _normalised(ops)
+    except HistoryError as e:
+        raise bad(str(e)) from None
+    return tuple(ops)
+
+
+def _normalised(operations):
+    """The history as ``_Op``s in invocation order; ``HistoryError`` if it is not well formed."""
+    ops = []
+    for n, op in enumerate(operations):
+        try:
+            session, kind, key, value, invoked, completed = (getattr(op, f) for f in FIELDS)
+        except AttributeError as e:
+            raise HistoryError(f"operation {n} has no field {e.name!r}") from None
+        if kind not in ("write", "read"):
+            raise HistoryError(f"operation {n}: kind {kind!r} is neither 'write' nor 'read'")
+        for name, v in (("session", session), ("key", key), ("invoked", invoked)):
+            if type(v) is not int:
+                raise HistoryError(f"operation {n}: {name} {v!r} is not an integer")
+        if completed is not None and (type(completed) is not int or completed <= invoked):
+            raise HistoryError(f"operation {n}: completed {completed!r} is neither null nor an "
+                               f"integer after invoked ({invoked})")
+        if kind == "write" and value is None:
+            raise HistoryError(f"operation {n} writes None, which stands for the initial value")
+        try:
+            hash(value)
+        except TypeError:
+            raise HistoryError(f"operation {n}: value {value!r} cannot be hashed") from None
+        ops.append(_Op(n, session, kind == "write", key, value, invoked,
+                       math.inf if completed is None else completed))
+    seen = set()
+    for t in (t for o in ops for t in (o.invoked, o.completed) if t != math.inf):
+        if t in seen:
+            raise HistoryError(f"time {t} is used twice: times are positions in one order of "
+                               f"events")
+        seen.add(t)
+    ops.sort(key=lambda o: o.invoked)
+    last, writer = {}, {}
+    for o in ops:
+        before = last.get(o.session)
+        if before is not None and before.completed > o.invoked:
+            raise HistoryError(f"session {o.session} invokes operation {o.index} before operation "
+                               f"{before.index} has returned: a session's operations are "
+                               f"sequential")
+        last[o.session] = o
+        if o.write and writer.setdefault((o.key, o.value), o.index) != o.index:
+            raise HistoryError(f"operations {writer[o.key, o.value]} and {o.index} both write "
+                               f"{o.value!r} to key {o.key}: written values must be unique per key")
+    return ops
+
+
+# -- Helpers shared by the levels ----------------------------------------------------------------
+
+def _effective(ops):
+    """The operations that took effect or may have: all but the pending reads."""
+    return [o for o in ops if o.write or o.completed != math.inf]
+
+
+def _by_key(ops):
+    groups = {}
+    for o in ops:
+        groups.setdefault(o.key, []).append(o)
+    return groups
+
+
+def _thin_air(ops):
+    """A read of a value that no write wrote to its key, as a sentence (None if there is none)."""
+    written = {(o.key, o.value) for o in ops if o.write}
+    for o in ops:
+        if not o.write and o.completed != math.inf and o.value is not None \
+                and (o.key, o.value) not in written:
+            return f"{describe(o)} returns a value that no write wrote"
+    return None
+
+
+def _members(mask):
+    i = 0
+    while mask:
+        if mask & 1:
+            yield i
+        mask >>= 1
+        i += 1
+
+
+def _serializable(ops, preds, budget):
+    """Is there an order of ``ops`` that extends ``preds`` and is legal for registers?
+
+    ``preds[i]`` is the bitmask of the operations that must come before ``ops[i]``. An order is
+    legal when every read returns the value of the latest write to its key before it (None if
+    none). Pending writes may be left out. The search is Wing and Gong's ("Testing and
+    verifying concurrent objects", JPDC 1993) with Lowe's memoisation ("Testing for
+    linearizability", CCPE 2017): a configuration is the set of operations placed and the values
+    of the registers, and each configuration is explored once. A read that may come next and
+    returns the current value is placed at once and alone: in any legal order it can be moved
+    forward to here, so no other branch is needed.
+    """
+    slots = {k: i for i, k in enumerate(sorted({o.key for o in ops}))}
+    slot = [slots[o.key] for o in ops]
+    required = sum(1 << i for i, o in enumerate(ops) if o.completed != math.inf)
+    start = (0, (None,) * len(slots))
+    seen, stack = {start}, [start]
+    while stack:
+        placed, values = stack.pop()
+        if placed & required == required:
+            return True
+        budget.step()
+        successors = []
+        for i, o in enumerate(ops):
+            bit = 1 << i
+            if placed & bit or preds[i] & ~placed:
+                continue
+            if o.write:
+                successors.append((placed | bit, values[:slot[i]] + (o.value,)
+                                   + values[slot[i] + 1:]))
+            elif values[slot[i]] == o.value:
+                successors = [(placed | bit, values)]
+                break
+        for state in reversed(successors):  # the earliest invoked is explored first
+            if state not in seen:
+                seen.add(state)
+                stack.append(state)
+    return False
+
+
+def _session_order(ops):
+    """``preds`` for ``_serializable``: each operation after the earlier ones of its session."""
+    before, preds = {}, []
+    for i, o in enumerate(ops):
+        preds.append(before.get(o.session, 0))
+        before[o.session] = preds[-1] | 1 << i
+    return preds
+
+
+def _causal_past(ops):
+    """Causal order (Ahamad et al. 1995: session order and reads-from, closed transitively) as,
+    for each operation, the bitmask of the operations before it; None if it is cyclic."""
+    writer = {(o.key, o.value): i for i, o in enumerate(ops) if o.write}
+    direct = _session_order(ops)
+    # session order is covered by its last link: keep only the previous operation of the session
+    direct = [1 << max(_members(m)) if m else 0 for m in direct]
+    for i, o in enumerate(ops):
+        if not o.write and (o.key, o.value) in writer:
+            direct[i] |= 1 << writer[o.key, o.value]
+    past, done = [0] * len(ops), 0
+    while done != (1 << len(ops)) - 1:
+        ready = [i for i in range(len(ops)) if not done >> i & 1 and direct[i] & ~done == 0]
+        if not ready:
+            return None
+        for i in ready:
+            for p in _members(direct[i]):
+                past[i] |= past[p] | 1 << p
+            done |= 1 << i
+    return past
+
+
+# -- The levels: each returns None when the history satisfies it, else why not -------------------
+
+def _linearizability(ops, budget):
+    """Linearizability (Herlihy and Wing 1990): one order of the operations, respecting real
+    time, in which every read returns the latest write.
+
+    There is a total order of the completed operations and of some pending writes such that an
+    operation that completed before another was invoked comes first, and every read returns the
+    value of the latest write to its key before it (None if none). Linearizability is local
+    (Herlihy and Wing's locality theorem), so each key is checked on its own, as Porcupine
+    partitions a history (Horn and Kroening's P-compositionality, FORTE 2015).
+    """
+    why = _thin_air(ops)
+    if why:
+        return why
+    for key, group in _by_key(_effective(ops)).items():
+        preds = [sum(1 << j for j, p in enumerate(group) if p.completed < o.invoked)
+                 for o in group]
+        if not _serializable(group, preds, budget):
+            return (f"key {key}: no order of its {len(group)} operations that respects real time "
+                    f"has every read return the latest write")
+    return None
+
+
+def _sequential_consistency(ops, budget):
+    """Sequential consistency (Lamport 1979): one order of the operations, respecting each
+    session's order, in which every read returns the latest write.
+
+    As linearizability, but the order need only keep each session's operations in the order
+    the session issued them. It is not local (Herlihy and Wing 1990 give a history whose every
+    object is sequentially consistent but not the whole), so the keys are checked together.
+    Sequential consistency implies causal consistency, so a bad pattern of the latter refutes
+    it without a search (which is exponential in the number of sessions).
+    """
+    ops = _effective(ops)
+    why = _thin_air(ops) or _causal_anomaly(ops, _causal_past(ops))
+    if why:
+        return why
+    if _serializable(ops, _session_order(ops), budget):
+        return None
+    return (f"no order of the {len(ops)} operations that keeps each session's order has every "
+            f"read return the latest write")
+
+
+def _causal_consistency(ops, budget):
+    """Causal consistency (Ahamad et al. 1995, causal memory): each session sees every write
+    in an order that respects causality.
+
+    Causal order is session order and reads-from (a write before every read that returns its
+    value), closed transitively. For each session there must be an order of all the writes and
+    of that session's reads that extends causal order and in which every read returns the
+    latest write to its key before it; sessions may order concurrent writes differently.
+    Bouajjani et al. (POPL 2017) call this CM. Their bad patterns (a cyclic causal order, a read
+    of the initial value or of an overwritten value although a later write to the key causally
+    precedes it) refute it at once; otherwise each session's order is searched for.
+    """
+    ops = _effective(ops)
+    past = _causal_past(ops)
+    why = _thin_air(ops) or _causal_anomaly(ops, past)
+    if why:
+        return why
+    for s in sorted({o.session for o in ops if not o.write}):
+        view = [i for i, o in enumerate(ops) if o.write or o.session == s]
+        local = {i: j for j, i in enumerate(view)}
+        preds = [sum(1 << local[p] for p in _members(past[i]) if p in local) for i in view]
+        if not _serializable([ops[i] for i in view], preds, budget):
+            return (f"session {s} has no causal view: no order of every write and of its reads "
+                    f"that extends causal order has each read return the latest write")
+    return None
+
+
+def _causal_anomaly(ops, past):
+    """CyclicCO, WriteCOInitRead or WriteCORead of Bouajjani et al. 2017 as a sentence, or None
+    (``past`` is ``_causal_past(ops)``; reads out of thin air are ``_thin_air``'s)."""
+    if past is None:
+        return "causal order is cyclic: a read returns a write that causally follows it"
+    writer = {(o.key, o.value): i for i, o in enumerate(ops) if o.write}
+    for i, r in enumerate(ops):
+        if r.write:
+            continue
+        source = writer.get((r.key, r.value))
+        for w in _members(past[i]):
+            if not ops[w].write or ops[w].key != r.key or w == source:
+                continue
+            if source is None:
+                return (f"{describe(r)} returns the initial value though {describe(ops[w])} "
+                        f"causally precedes it")
+            if past[w] >> source & 1:
+                return (f"{describe(r)} returns {describe(ops[source])} though "
+                        f"{describe(ops[w])} overwrites it and causally precedes the read")
+    return None
+
+
+def _write_order(ops):
+    """What every session must take as the order of the writes in ``ops`` (one key's).
+
+    Terry et al.'s monotonic writes and writes-follow-reads, for their order part: a write comes
+    after every value of its key that its own session wrote or read before it. Edges
+    ``(older, newer, reason)``; None, the initial value, comes before every write.
+    """
+    edges, seen = [], {}
+    for o in ops:
+        if o.completed == math.inf and not o.write:
+            continue
+        if o.write:
+            edges += [(p.value, o.value, _then(p, o)) for p in seen.get(o.session, ())]
+            seen[o.session] = [o]
+        else:
+            seen.setdefault(o.session, []).append(o)
+    return edges
+
+
+def _then(a, b):
+    verb = {True: "wrote", False: "read"}
+    return f"session {a.session} {verb[a.write]} {a.value!r} then {verb[b.write]} {b.value!r}"
+
+
+def _session_guarantee(ops, read_your_writes, monotonic_reads):
+    """Why ``ops`` breaks read-your-writes and/or monotonic reads (as asked), or None.
+
+    Each session must be able to order the writes of each key, extending ``_write_order``, so
+    that each of its reads returns a value no older than the session's own earlier writes to the
+    key (read-your-writes) and than the values its earlier reads of the key returned (monotonic
+    reads). "Older" is judged in the session's own order: sessions may order concurrent writes
+    differently, as causal memory allows, and an order of invocation would reject linearizable
+    histories (a write invoked first can take effect last).
+    """
+    why = _thin_air(ops)
+    if why:
+        return why
+    for key, group in _by_key(ops).items():
+        order = _write_order(group)
+        for s in sorted({o.session for o in group if not o.write}):
+            edges, last = list(order), {}
+            for o in group:
+                if o.session != s or o.completed == math.inf:
+                    continue
+                if not o.write:
+                    edges += [(last[w].value, o.value, _then(last[w], o))
+                              for w in (True, False) if w in last
+                              and (read_your_writes if w else monotonic_reads)]
+                last[o.write] = o
+            why = _going_back(edges)
+            if why:
+                return f"session {s} sees key {key} go back: {why}"
+    return None
+
+
+def _going_back(edges):
+    """The reasons along a cycle of ``edges`` (``a`` must come before ``b``), or an edge back to
+    the initial value, joined as one sentence; None if some order satisfies every edge."""
+    graph = {}
+    for a, b, why in edges:
+        if a == b:
+            continue
+        if b is None:
+            return f"{why}, the initial value"
+        graph.setdefault(a, []).append((b, why))
+    state = {}
+    for root in graph:
+        if root in state:
+            continue
+        stack, reasons, depth = [(root, iter(graph[root]))], [], {root: 0}
+        state[root] = "open"
+        while stack:
+            node, successors = stack[-1]
+            for nxt, why in successors:
+                if state.get(nxt) == "open":
+                    return "; ".join(reasons[depth[nxt]:] + [why])
+                if nxt not in state:
+                    state[nxt], depth[nxt] = "open", len(stack)
+                    reasons.append(why)
+                    stack.append((nxt, iter(graph.get(nxt, ()))))
+                    break
+            else:
+                state[node] = "closed"
+                stack.pop()
+                if reasons:
+                    reasons.pop()
+    return None
+
+
+def _read_your_writes(ops, budget):
+    """Read-your-writes (Terry et al. 1994): a session's read never returns a value older than
+    the session's own earlier writes to the key."""
+    return _session_guarantee(ops, read_your_writes=True, monotonic_reads=False)
+
+
+def _monotonic_reads(ops, budget):
+    """Monotonic reads (Terry et al. 1994): a session's successive reads of a key never return
+    an older value."""
+    return _session_guarantee(ops, read_your_writes=False, monotonic_reads=True)
+
+
+def _session_consistency(ops, budget):
+    """Session consistency (Terry et al. 1994): read-your-writes and monotonic reads, judged
+    in one order of the writes per session and key.
+
+    With ``_write_order`` (the order part of monotonic writes and writes-follow-reads), this is
+    all four of Terry et al.'s guarantees as one session observes one key: the values it writes
+    and reads never go back. What those two guarantees say across keys is part of causal
+    consistency.
+    """
+    return _session_guarantee(ops, read_your_writes=True, monotonic_reads=True)
+
+
+_LEVELS = {
+    "linearizability": _linearizability,
+    "sequential_consistency": _sequential_consistency,
+    "causal_consistency": _causal_consistency,
+    "read_your_writes": _read_your_writes,
+    "monotonic_reads": _monotonic_reads,
+    "session_consistency": _session_consistency,
+}
+LEVELS = tuple(_LEVELS)
+
+
+def _level(name):
+    if name not in _LEVELS:
+        raise UnknownNameError("consistency level", name, LEVELS)
+    return _LEVELS[name]
+
+
+# -- The two front doors -------------------------------------------------------------------------
+
+def check_history(operations, level, budget_s=10.0):
+    """Check ``operations`` against ``level`` (one of ``LEVELS``) within ``budget_s`` seconds.
+
+    Returns a ``ConsistencyResult``; the budget covers the verdict and the shrinking of a
+    violation to a minimal violating subset. A history that is not well formed raises
+    ``HistoryError``; an unknown level raises ``UnknownNameError``.
+    """
+    operations = tuple(operations)
+    check, ops, budget = _level(level), _normalised(operations), _Budget(budget_s)
+    try:
+        why = check(ops, budget)
+    except _OutOfTime:
+        return ConsistencyResult(level, UNKNOWN, explanation=f"the budget of {budget_s} s ran "
+                                 f"out", elapsed_s=time.monotonic() - budget.start)
+    if why is None:
+        return ConsistencyResult(level, OK, elapsed_s=time.monotonic() - budget.start)
+    subset, why, minimal = _shrink(check, ops, why, budget)
+    return ConsistencyResult(level, VIOLATED, tuple(operations[o.index] for o in subset), why,
+                             minimal, time.monotonic() - budget.start)
+
+
+def _shrink(check, ops, why, budget):
+    """``(subset, why, minimal)``: a minimal violating subset of ``ops`` by greedy deletion.
+
+    A violation within one key is looked for first (it is all linearizability can have). Then
+    blocks of operations are dropped, latest first, while the rest still violates, the blocks
+    halving down to single operations (coarse to fine, after Zeller and Hildebrandt's delta
+    debugging, TSE 2002: a few operations explain most violations); single drops repeat until
+    none keeps a violation.
+    """
+    try:
+        for group in _by_key(ops).values():
+            narrow = check(group, budget) if len(group) < len(ops) else None
+            if narrow:
+                ops, why = group, narrow
+                break
+        size = max(1, len(ops) // 2)
+        while True:
+            dropped, end = False, len(ops)
+            while end > 0:
+                rest = _without(ops, ops[max(0, end - size):end])
+                smaller = check(rest, budget) if len(rest) < len(ops) else None
+                if smaller:
+                    ops, why, dropped = rest, smaller, True
+                end -= size
+            if size == 1 and not dropped:
+                return ops, why, True
+            size = max(1, size // 2)
+    except _OutOfTime:
+        return ops, why, False
+
+
+def _without(ops, block):
+    """``ops`` but ``block``, keeping the writes of ``block`` that a kept read returns."""
+    block = set(block)
+    read = {(o.key, o.value) for o in ops
+            if not o.write and o.completed != math.inf and o not in block}
+    return [o for o in ops if o not in block or o.write and (o.key, o.value) in read]
+
+
+def consistency_invariant(level, field="history", budget_s=1.0):
+    """An invariant named ``level`` over the history a model records in the state field ``field``.
+
+    Its condition is True when the history satisfies the level and False when it violates it.
+    When ``budget_s`` seconds are not enough to decide, it raises ``BudgetExhausted``, which
+    stops the search: never a silent pass. Verdicts are cached per history, since many states
+    share one.
+    """
+    check = _level(level)
+
+    @lru_cache(maxsize=1 << 16)
+    def satisfied(history):
+        try:
+            return check(_normalised(history), _Budget(budget_s)) is None
+        except _OutOfTime:
+            raise BudgetExhausted(f"{level}: the budget of {budget_s} s ran out before a verdict "
+                                  f"on the {len(history)} operations in field {field!r}") from None
+
+    def condition(model, s):
+        return satisfied(getattr(s, field))
+
+    summary = " ".join(check.__doc__.split("\n\n")[0].split())  # the docstring's first paragraph
+    return Property(level, "invariant", condition, summary)
