@@ -1,4 +1,4 @@
-"""The ``kripke`` command: list, check, replay, render, graph, bench.
+"""The ``kripke`` command: list, check, replay, render, graph, history, bench.
 
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
 violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
@@ -238,6 +238,36 @@ def _model_of(trace):
         return load_model(trace.model)(**trace.params)
     except KripkeError:
         return None
+
+
+@main.command()
+@click.argument("history_path", metavar="HISTORY.json", type=click.Path())
+@click.option("--level", "levels", multiple=True, metavar="LEVEL",
+              help="A consistency level to check (repeatable; default: all of them).")
+@click.option("--budget", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds per level; when they run out the verdict is unknown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def history(history_path, levels, budget, as_json):
+    """Check a recorded history of client operations against consistency levels.
+
+    Exit code: 0 every level holds, 1 one is violated, 3 one is unknown, 2 bad input.
+    """
+    from specs.consistency import LEVELS, check_history, describe, load_history
+    operations = load_history(history_path)
+    results = {level: check_history(operations, level, budget_s=budget)
+               for level in (levels or LEVELS)}
+    if as_json:
+        click.echo(json.dumps({level: {
+            "verdict": r.verdict, "explanation": r.explanation,
+            "violation": [operations.index(op) for op in r.violation or ()]}
+            for level, r in results.items()}))
+    else:
+        for level, r in results.items():
+            click.echo(f"{level}: {r.verdict}" + (f" ({r.explanation})" if r.explanation else ""))
+            for op in r.violation or ():
+                click.echo(f"    {describe(op)}")
+    verdicts = {r.verdict for r in results.values()}
+    sys.exit(1 if "violated" in verdicts else 3 if "unknown" in verdicts else 0)
 
 
 @main.command()

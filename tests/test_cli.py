@@ -202,3 +202,18 @@ def test_graph_draws_every_state(tmp_path):
     assert r.exit_code == 0 and "cluster" in out.read_text()
     r = kripke("graph", "two-phase", "-o", tmp_path / "x.svg", "--max-states", "100")
     assert r.exit_code == 2 and "more than 100 reachable states" in r.output
+
+
+def test_history_checks_a_recorded_history(tmp_path):
+    r = kripke("history", "tests/histories/stale_read.json")
+    assert r.exit_code == 1
+    assert r.output.splitlines()[0].startswith("linearizability: violated (key 0")
+    assert "sequential_consistency: ok" in r.output
+    r = kripke("history", "tests/histories/stale_read.json", "--level", "sequential_consistency",
+               "--json")
+    assert (r.exit_code, json.loads(r.output)["sequential_consistency"]["verdict"]) == (0, "ok")
+    (tmp_path / "bad.json").write_text('{"format": "kripke-history", "version": 9}')
+    r = kripke("history", tmp_path / "bad.json")
+    assert r.exit_code == 2 and r.output.startswith("kripke: error: ")
+    r = kripke("history", "tests/histories/stale_read.json", "--level", "strong")
+    assert r.exit_code == 2 and "unknown consistency level 'strong'" in r.output
