@@ -185,7 +185,13 @@ class _Search:
             for name, ref in refinements:
                 if not ref.init_ok(s):
                     return ("init", name, fp)
-            found = self._check_state(s, fp)
+            try:
+                found = self._check_state(s, fp)
+            except KripkeError:
+                raise
+            except Exception as e:  # a property raised on an initial state
+                self.error = f"{type(e).__name__}: {e}"
+                return ("state", "exception", "exception", fp)
             if found:
                 return found
             push((s, fp, 1))
@@ -212,35 +218,35 @@ class _Search:
                 checks += [partial(cond, model, s) for _, cond in steps]
             try:
                 n, found = expand(s, calls, fired, seen, fingerprint, checks)
+                if n < 0:  # found = (check index, call index, t); the step is found again later
+                    r = found[0]
+                    name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
+                                  else (steps[r - len(refinements)][0], "step"))
+                    return ("step", name, kind, fp)
+                for i, t, f in found:
+                    if f in seen:  # two steps from s reached the same new state
+                        continue
+                    if d >= max_depth:
+                        self.bound = f"max_depth={self.max_depth}"
+                        continue
+                    seen[f] = fp
+                    new[i] += 1
+                    for name, cond, after in invariants:
+                        if not (cond(model, t) if after is None else after(model, s, t)):
+                            return ("state", name, "invariant", f)
+                    if pending:
+                        for name, cond in pending:
+                            if cond(model, t):
+                                self._witness(t)
+                                break
+                    push((t, f, d + 1))
+                    if len(seen) >= max_states:
+                        self.bound = f"max_states={self.max_states}"
+                        return None
             except KripkeError:
                 raise
-            except Exception as e:  # the model raised: a finding, with its trace
+            except Exception as e:  # the model (or a property) raised: a finding, with its trace
                 return self._exception(s, fp, e)
-            if n < 0:  # found = (check index, call index, t); the step is found again later
-                r = found[0]
-                name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
-                              else (steps[r - len(refinements)][0], "step"))
-                return ("step", name, kind, fp)
-            for i, t, f in found:
-                if f in seen:  # two steps from s reached the same new state
-                    continue
-                if d >= max_depth:
-                    self.bound = f"max_depth={self.max_depth}"
-                    continue
-                seen[f] = fp
-                new[i] += 1
-                for name, cond, after in invariants:
-                    if not (cond(model, t) if after is None else after(model, s, t)):
-                        return ("state", name, "invariant", f)
-                if pending:
-                    for name, cond in pending:
-                        if cond(model, t):
-                            self._witness(t)
-                            break
-                push((t, f, d + 1))
-                if len(seen) >= max_states:
-                    self.bound = f"max_states={self.max_states}"
-                    return None
             if not n and self.deadlock and not model.terminal(s):
                 return ("state", "deadlock", "deadlock", fp)
         return None
@@ -294,7 +300,7 @@ class _Search:
             trace, _ = self._trace(prop, kind, self._path(fp))
             n = len(trace.steps) - 1
             msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
-                   else f"checking the successors of the state after {n} steps raised "
+                   else f"checking the state after {n} steps, or its successors, raised "
                         f"{self.error}" if kind == "exception"
                    else f"{prop} is violated after {n} steps")
             return Violation(prop, kind, trace, msg)

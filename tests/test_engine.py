@@ -103,3 +103,11 @@ def test_counts_are_identical_on_every_run():
     first = [counts(run("toy-bits", procs=5, symmetry=s)) for s in (True, False)]
     again = [counts(run("toy-bits", procs=5, symmetry=s)) for s in (True, False)]
     assert first == again
+
+
+def test_a_property_that_raises_is_a_finding_not_a_crash():
+    from tests.conftest import fixture_model
+    r = check(load_model(fixture_model("PropertyRaises"))())
+    v = r.violation
+    assert (r.verdict, v.kind) == ("violated", "exception")
+    assert "ZeroDivisionError" in v.message and len(v.trace.steps) - 1 == 1
