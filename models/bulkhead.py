@@ -34,41 +34,15 @@ symmetry), ``bulkhead-article`` 48 orbits (109 generated, depth 10; 516 states, 
 
 from models.system import Param, TransitionSystem, action
 from models.types import Array, Domain, Enum, Int, put
-from specs.properties import invariant, sometimes, step, type_ok
+from specs.properties import type_ok
+from specs.resilience import (active_bounded, call_rejected_possible, queue_bounded,
+                              rejects_only_when_full)
 
 Caller = Domain("Caller", "callers", symmetric=True, doc="the callers, one call each")
 CALLER = Enum("idle", "waiting", "running", "done", "rejected", "timed_out")
 
 
-# -- properties (to move to specs/resilience.py) -----------------------------------------------
-
-@invariant
-def active_bounded(model, s):
-    """At most max_concurrent calls run at once."""
-    return s.caller.count("running") <= model.max_concurrent
-
-
-@invariant
-def queue_bounded(model, s):
-    """At most max_queue callers wait for a slot."""
-    return s.caller.count("waiting") <= model.max_queue
-
-
-@step
-def rejects_only_when_full(model, s, t):
-    """A caller is turned away only when max_concurrent calls run and max_queue callers wait."""
-    full = (s.caller.count("running") >= model.max_concurrent
-            and s.caller.count("waiting") >= model.max_queue)
-    return full or not any(a != "rejected" and b == "rejected" for a, b in zip(s.caller, t.caller))
-
-
-@sometimes
-def call_rejected_possible(model, s):
-    """Some caller is turned away."""
-    return "rejected" in s.caller
-
-
-# -- the bulkheads -------------------------------------------------------------------------------
+# -- the bulkheads ------------------------------------------------------------------------------
 
 class Bulkhead(TransitionSystem):
     """A bulkhead that counts its waiting callers and turns callers away when it is full."""

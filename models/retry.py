@@ -33,7 +33,9 @@ failure on (4 s > 3 s); ``retry`` has 165 states (165 generated: the states form
 
 from models.system import Param, TransitionSystem, action
 from models.types import Enum, Int, Optional, Seq
-from specs.properties import invariant, sometimes, type_ok
+from specs.properties import type_ok
+from specs.resilience import (attempts_bounded, delay_bounded, gives_up_with_last_error,
+                              succeeds_after_retry)
 
 PHASE = Enum("calling", "failed", "returned", "raised")
 # Counts leave room for one attempt more than max_retries allows, so that a retrier making it
@@ -43,35 +45,7 @@ ERROR = Int(1, lambda m: m.max_retries + 2)  # error n: the failure of attempt n
 WAIT = Int(0, lambda m: (10 + m.jitter) * m.max_delay)
 
 
-# -- properties (to move to specs/resilience.py) -----------------------------------------------
-
-@invariant
-def attempts_bounded(model, s):
-    """A call makes at most 1 + max_retries attempts: the first and max_retries retries."""
-    return s.attempts <= 1 + model.max_retries
-
-
-@invariant
-def delay_bounded(model, s):
-    """Every wait between two attempts is at most max_delay."""
-    return all(w <= 10 * model.max_delay for w in s.waits)
-
-
-@invariant
-def gives_up_with_last_error(model, s):
-    """A call gives up only once all 1 + max_retries attempts have failed, and raises the error
-    of the last one."""
-    return s.phase != "raised" or (s.attempts == 1 + model.max_retries
-                                   and s.raised is not None and s.raised == s.last_error)
-
-
-@sometimes
-def succeeds_after_retry(model, s):
-    """Some call returns after a failed attempt and a wait."""
-    return s.phase == "returned" and s.attempts > 1
-
-
-# -- the retriers --------------------------------------------------------------------------------
+# -- the retriers -------------------------------------------------------------------------------
 
 class Retry(TransitionSystem):
     """Up to max_retries retries, with jittered exponential backoff capped at max_delay."""

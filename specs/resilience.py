@@ -1,4 +1,5 @@
-"""Properties of resilience patterns, stated as the callers of a protected service see them.
+"""Properties of resilience patterns, stated as the callers of a protected service see them:
+the circuit breaker, retry with backoff, the bulkhead (each section names what it reads).
 
 Sources: Nygard, "Release It!" (Pragmatic Bookshelf, 2007), chapter 5, "Circuit Breaker";
 Fowler, "CircuitBreaker" (martinfowler.com bliki, 2014); the article's ``CircuitBreaker`` and
@@ -25,7 +26,9 @@ and the parameters ``failure_threshold``, ``recovery_timeout``, ``half_open_max_
 from specs.properties import invariant, sometimes, step
 
 __all__ = ["opens_after_threshold_failures", "rejects_while_open", "half_open_trials_bounded",
-           "closes_after_threshold_successes", "recovers_to_closed"]
+           "closes_after_threshold_successes", "recovers_to_closed", "attempts_bounded",
+           "delay_bounded", "gives_up_with_last_error", "succeeds_after_retry", "active_bounded",
+           "queue_bounded", "rejects_only_when_full", "call_rejected_possible"]
 
 
 @step
@@ -80,3 +83,63 @@ def recovers_to_closed(model, s):
     Nygard 2007 and Fowler: the breaker resets itself when the service works again (without an
     operator); it guards the other properties against a breaker that never leaves open."""
     return s.circuit == "closed" and s.opened_at is not None and s.service == "healthy"
+
+
+# -- Retry with exponential backoff and jitter ----------------------------------------------------
+# The article; Brooker, "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015).
+
+@invariant
+def attempts_bounded(model, s):
+    """A call makes at most 1 + max_retries attempts: the first and max_retries retries."""
+    return s.attempts <= 1 + model.max_retries
+
+
+@invariant
+def delay_bounded(model, s):
+    """Every wait between two attempts is at most max_delay."""
+    return all(w <= 10 * model.max_delay for w in s.waits)
+
+
+@invariant
+def gives_up_with_last_error(model, s):
+    """A call gives up only once all 1 + max_retries attempts have failed, and raises the error
+    of the last one."""
+    return s.phase != "raised" or (s.attempts == 1 + model.max_retries
+                                   and s.raised is not None and s.raised == s.last_error)
+
+
+@sometimes
+def succeeds_after_retry(model, s):
+    """Some call returns after a failed attempt and a wait."""
+    return s.phase == "returned" and s.attempts > 1
+
+
+
+
+# -- The bulkhead ---------------------------------------------------------------------------------
+# Nygard, "Release It!" (2007), chapter 5; the article.
+
+@invariant
+def active_bounded(model, s):
+    """At most max_concurrent calls run at once."""
+    return s.caller.count("running") <= model.max_concurrent
+
+
+@invariant
+def queue_bounded(model, s):
+    """At most max_queue callers wait for a slot."""
+    return s.caller.count("waiting") <= model.max_queue
+
+
+@step
+def rejects_only_when_full(model, s, t):
+    """A caller is turned away only when max_concurrent calls run and max_queue callers wait."""
+    full = (s.caller.count("running") >= model.max_concurrent
+            and s.caller.count("waiting") >= model.max_queue)
+    return full or not any(a != "rejected" and b == "rejected" for a, b in zip(s.caller, t.caller))
+
+
+@sometimes
+def call_rejected_possible(model, s):
+    """Some caller is turned away."""
+    return "rejected" in s.caller
