@@ -21,3 +21,10 @@ def fixture_model(name):
 
 #: the largest rms the slow exhaustive tests run (CI runs the default; raise it locally)
 MAX_RMS = int(os.environ.get("KRIPKE_MAX_RMS", "6"))
+
+
+def reachable_states(model):
+    """Every reachable state of ``model``, by the plain search of traces/graph.py."""
+    from traces.graph import reachable
+    states, _ = reachable(model, max_states=10**7)
+    return set(states)

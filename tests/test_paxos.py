@@ -8,7 +8,6 @@ every permutation of the acceptors.
 
 import itertools
 import json
-from collections import deque
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from checkers.explicit import check
 from models.paxos import Msg1a, Msg1b, Paxos
 from models.system import load_model
+from tests.oracles.bfs import bfs
 from traces.trace import from_json, replay
 
 PUBLISHED = json.loads((Path(__file__).parent / "oracles" / "published.json").read_text())
@@ -72,21 +72,6 @@ def paxos_successors(acceptors, values, max_ballot):
                     yield (at(max_bal, a, m[1]), at(max_vbal, a, m[1]), at(max_val, a, m[2]),
                            msgs | {("2b", a, m[1], m[2])})
     return init, succ
-
-
-def bfs(init, succ):
-    """(distinct, generated, depth, states), TLC's way: init at level 1, every successor counted."""
-    level = {init: 1}
-    queue = deque([init])
-    generated = 1
-    while queue:
-        s = queue.popleft()
-        for t in succ(s):
-            generated += 1
-            if t not in level:
-                level[t] = level[s] + 1
-                queue.append(t)
-    return len(level), generated, max(level.values()), list(level)
 
 
 def _rename(s, p):

@@ -11,7 +11,7 @@ from models.raft import Raft
 from models.symmetry import Canonicalizer
 from models.system import load_model
 from models.types import total_order_key
-from tests.conftest import fixture_model
+from tests.conftest import fixture_model, reachable_states
 from traces.trace import replay
 
 SMALL = dict(servers=2, max_msgs=2)  # 12,483 states, under a second
@@ -19,16 +19,6 @@ PROPERTIES = ["type_ok", "election_safety", "leader_append_only", "log_matching"
               "leader_completeness", "state_machine_safety", "leader_elected", "entry_committed"]
 
 
-def reachable(model):
-    """Every reachable state, by a plain search through the model's successors."""
-    todo = list(model.init())
-    seen = set(todo)
-    while todo:
-        for _, _, t in model.successors(todo.pop()):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return seen
 
 
 def test_properties_are_raft_figure_3():
@@ -44,7 +34,7 @@ def test_small_raft_holds_and_strategies_agree(strategy):
 
 def test_symmetry_counts_the_orbits():
     model = Raft(**SMALL)
-    states = reachable(model)
+    states = reachable_states(model)
     assert len(states) == 12483
     canon = Canonicalizer(model, model.symmetric_domain())
     perms = list(itertools.permutations(range(model.servers)))
@@ -57,7 +47,7 @@ def test_renaming_servers_maps_reachable_states_to_reachable_states():
     """The permutation code is right for Raft's nested types: the reachable set is closed under
     renaming, and renaming changes no property's verdict."""
     model = Raft(**SMALL)
-    states = reachable(model)
+    states = reachable_states(model)
     canon = Canonicalizer(model, model.symmetric_domain())
     swapped = {canon.permute(s, [1, 0]) for s in states}
     assert swapped == states

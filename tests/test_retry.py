@@ -6,7 +6,7 @@ import pytest
 from checkers.explicit import check
 from models.retry import Retry, RetryArticle
 from models.system import load_model
-from tests.oracles.commit import bfs
+from tests.oracles.bfs import bfs
 from traces.trace import replay
 
 ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error",

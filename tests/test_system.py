@@ -13,7 +13,7 @@ from models.types import total_order_key
 from models.system import TransitionSystem, action, load_model, registry
 from models.two_phase import RM, Prepared, TwoPhase
 from models.types import Array, Domain, Enum, Int, Set, put, record
-from tests.conftest import fixture_model
+from tests.conftest import fixture_model, reachable_states
 
 
 def test_records_are_tuples_with_named_fields():
@@ -118,20 +118,10 @@ def test_nondeterministic_model_is_explained_when_the_path_cannot_be_rebuilt():
 
 # -- symmetry ---------------------------------------------------------------------------------
 
-def _reachable(model):
-    """Every reachable state, by a plain search through the model's successors."""
-    todo = list(model.init())
-    seen = set(todo)
-    while todo:
-        for _, _, t in model.successors(todo.pop()):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return sorted(seen, key=total_order_key)
 
 
 TWO_PHASE_4 = TwoPhase(rms=4)
-STATES_4 = _reachable(TWO_PHASE_4)
+STATES_4 = sorted(reachable_states(TWO_PHASE_4), key=total_order_key)
 CANON_4 = Canonicalizer(TWO_PHASE_4, RM)
 
 

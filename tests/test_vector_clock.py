@@ -13,6 +13,7 @@ from models.system import load_model
 from models.types import total_order_key
 from models.vector_clock import (Edge, VectorClocks, compare, concurrent, happened_before,
                                  increment, merge)
+from tests.conftest import reachable_states
 from traces.trace import replay
 
 # -- the clock value ---------------------------------------------------------------------------
@@ -124,16 +125,6 @@ PROPERTIES = ["type_ok", "clocks_match_causality", "concurrent_events_possible",
               "causality_across_processes"]
 
 
-def reachable(model):
-    """Every reachable state, by a plain search through the model's successors."""
-    todo = list(model.init())
-    seen = set(todo)
-    while todo:
-        for _, _, t in model.successors(todo.pop()):
-            if t not in seen:
-                seen.add(t)
-                todo.append(t)
-    return seen
 
 
 @pytest.mark.parametrize("symmetry,counts", [(False, (4250, 8305)), (True, (725, 1442))])
@@ -153,7 +144,7 @@ def test_symmetry_counts_the_orbits():
     """Renaming processes maps reachable states to reachable states, and the search under
     symmetry stores exactly one state per orbit."""
     model = VectorClocks()
-    states = reachable(model)
+    states = reachable_states(model)
     assert len(states) == 4250
     canon = Canonicalizer(model, model.symmetric_domain())
     perms = list(itertools.permutations(range(model.procs)))

@@ -6,7 +6,8 @@ RMs. The tests compare kripke's results with these for every size they run.
 """
 
 import itertools
-from collections import deque
+
+from tests.oracles.bfs import bfs
 
 W, P, C, A = "working", "prepared", "committed", "aborted"
 
@@ -53,21 +54,6 @@ def two_phase_successors(n):
             if ("Abort",) in msgs:
                 yield _set(rm, r, A), tm, tp, msgs
     return ((W,) * n, "init", frozenset(), frozenset()), succ
-
-
-def bfs(init, succ):
-    """(distinct, generated, depth, states) of a plain BFS, depth counting init as level 1."""
-    level = {init: 1}
-    queue = deque([init])
-    generated = 1
-    while queue:
-        s = queue.popleft()
-        for t in succ(s):
-            generated += 1
-            if t not in level:
-                level[t] = level[s] + 1
-                queue.append(t)
-    return len(level), generated, max(level.values()), list(level)
 
 
 def _permute_two_phase(s, p):
