@@ -56,7 +56,6 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
                      progress)
     started = time.perf_counter()
     found = search.run()
-    elapsed = time.perf_counter() - started
 
     violation = None
     if found is not None:
@@ -66,6 +65,10 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         first = search.pending[0]
         violation = Violation(first[0], "sometimes",
                               message=f"no reachable state satisfies {first[0]}")
+    elif search.bound is None:
+        possible = [p for p in props if p.kind == "always_possible"]
+        violation = search.always_possible(possible) if possible else None
+    elapsed = time.perf_counter() - started
     verdict = VIOLATED if violation else INCOMPLETE if search.bound else OK
     generated = search.n_init + sum(search.fired)
     distinct = len(search.seen)
@@ -286,6 +289,48 @@ class _Search:
                         self.model.check_immutable(t)  # raises, naming the field
         # Not an action: a property (or the fingerprint) raised while a successor was checked.
         return ("state", "exception", "exception", fp)
+
+    def always_possible(self, props):
+        """Check AG EF p for each property p: explore the reachable graph again, keeping every
+        edge, then search backwards from the states where p holds. A state not reached is one
+        from which p can never hold again: the violation, with the path to it."""
+        model, fingerprint = self.model, self.fingerprint
+        parent, preds, good = {}, {}, {p.name: set() for p in props}
+        frontier = deque()
+        for s in model.init():
+            f = fingerprint(s)
+            if f not in parent:
+                parent[f] = None
+                frontier.append((s, f))
+        while frontier:
+            s, f = frontier.popleft()
+            for p in props:
+                if p.condition(model, s):
+                    good[p.name].add(f)
+            for _, _, t in model.successors(s):
+                g = fingerprint(t)
+                preds.setdefault(g, set()).add(f)
+                if g not in parent:
+                    parent[g] = f
+                    frontier.append((t, g))
+        for p in props:
+            reach, todo = set(good[p.name]), list(good[p.name])
+            while todo:
+                for q in preds.get(todo.pop(), ()):
+                    if q not in reach:
+                        reach.add(q)
+                        todo.append(q)
+            stuck = next((f for f in parent if f not in reach), None)  # BFS order: shortest
+            if stuck is not None:
+                fps = []
+                while stuck is not None:
+                    fps.append(stuck)
+                    stuck = parent[stuck]
+                trace, _ = self._trace(p.name, "always_possible", fps[::-1])
+                return Violation(p.name, "always_possible", trace,
+                                 f"after {len(trace.steps) - 1} steps no state satisfying "
+                                 f"{p.name} can be reached any more")
+        return None
 
     # -- counterexamples ---------------------------------------------------------------------
     def violation(self, found):

@@ -40,7 +40,7 @@ can neither commit nor abort), kept as a safety property until temporal properti
 from models.system import Param, TransitionSystem, action
 from models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
 from specs.commit import abort_possible, atomic_commit, commit_possible
-from specs.properties import invariant, type_ok
+from specs.properties import always_possible, invariant, type_ok
 
 Participant = Domain("Participant", "participants", doc="the resource managers")
 Tx = Domain("Tx", "txs", doc="the transactions")
@@ -58,6 +58,13 @@ def no_lost_committed_write(model, s):
     (or, while a transaction holds the key's lock, that transaction's tentative write)."""
     return all(s.lock[p][k] is not None or s.data[p][k] == model.value_of(s.last_commit[p][k])
                for p in range(model.participants) for k in range(model.keys))
+
+
+@always_possible
+def termination_possible(model, s):
+    """AC5 (Bernstein et al.): once failures are repaired, every transaction can still reach a
+    decision known to every participant and reported to its client."""
+    return all(r != "none" for r in s.reported)
 
 
 @invariant(expected_to_fail=True)
@@ -91,7 +98,7 @@ class Commit2PC(TransitionSystem):
         "reported": Array(Tx, Enum("none", "committed", "aborted")),
     }
     properties = (type_ok, atomic_commit, no_lost_committed_write, participant_blocked,
-                  commit_possible, abort_possible)
+                  termination_possible, commit_possible, abort_possible)
 
     def init(self):
         n, t, k = self.participants, self.txs, self.keys

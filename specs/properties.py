@@ -6,6 +6,8 @@ that sees the model and a state:
 * ``invariant``: holds in every reachable state (TLC's INVARIANT);
 * ``sometimes``: holds in *some* reachable state. It guards against vacuity: an invariant that
   holds only because nothing ever happens is caught by a sometimes-property that fails;
+* ``always_possible``: from every reachable state a state where it holds can still be reached
+  (checked backwards over the whole reachable graph once the search is complete);
 * ``step``: holds of every step ``s -> t`` (TLA+'s ``[][A]_vars``, an action property):
   ``condition(model, s, t)``, e.g. Raft's leader_append_only;
 * ``refinement``: every step of the model, mapped to an abstract model's state, is a step of the
@@ -23,13 +25,13 @@ from operator import attrgetter
 
 from checkers.errors import DefinitionError
 
-__all__ = ["Property", "invariant", "sometimes", "step", "Refinement", "RefinementCheck", "type_ok"]
+__all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement", "RefinementCheck", "type_ok"]
 
 
 class Property:
     """A named property of a given kind; ``condition(model, state) -> bool``."""
 
-    kinds = ("invariant", "sometimes", "step", "refinement")
+    kinds = ("invariant", "sometimes", "always_possible", "step", "refinement")
 
     def __init__(self, name, kind, condition, doc="", after=None, expected_to_fail=False):
         if kind not in self.kinds:
@@ -64,6 +66,14 @@ def invariant(fn=None, *, name=None, expected_to_fail=False):
 def sometimes(fn=None, *, name=None):
     """Decorate ``fn(model, state) -> bool`` as a reachability (sometimes) property."""
     return _property("sometimes", fn, name) if fn else lambda f: _property("sometimes", f, name)
+
+
+def always_possible(fn=None, *, name=None):
+    """Decorate ``fn(model, state) -> bool``: from every reachable state, some state where it
+    holds is still reachable (CTL's AG EF p: "the breaker can always get back to closed")."""
+    if fn:
+        return _property("always_possible", fn, name)
+    return lambda f: _property("always_possible", f, name)
 
 
 def step(fn=None, *, name=None):

@@ -13,7 +13,7 @@ def test_2pc_commits_atomically_and_loses_no_write(strategy):
     r = check(Commit2PC(), strategy=strategy)
     assert (r.verdict, r.distinct_states, r.states_generated) == ("ok", 5800, 23993)
     assert r.properties == ["type_ok", "atomic_commit", "no_lost_committed_write",
-                            "commit_possible", "abort_possible"]
+                            "termination_possible", "commit_possible", "abort_possible"]
 
 
 def test_2pc_blocks_when_the_coordinator_is_down_after_prepare():
@@ -69,3 +69,12 @@ def test_every_property_can_fail(name, params, prop, kind, length):
     v = r.violation
     assert (v.property, v.kind) == (prop, kind)
     assert (len(v.trace.steps) - 1 if v.trace else 0) == length
+
+
+def test_ac5_every_transaction_can_still_be_decided():
+    assert check(Commit2PC(), properties=["termination_possible"]).verdict == "ok"
+    r = check(Commit2PCArticle(), properties=["termination_possible"])
+    v = r.violation
+    assert (v.kind, [s.action for s in v.trace.steps[1:]]) == (
+        "always_possible", ["begin", "crash_coordinator"])
+    assert replay(v.trace).ok

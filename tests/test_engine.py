@@ -111,3 +111,15 @@ def test_a_property_that_raises_is_a_finding_not_a_crash():
     v = r.violation
     assert (r.verdict, v.kind) == ("violated", "exception")
     assert "ZeroDivisionError" in v.message and len(v.trace.steps) - 1 == 1
+
+
+def test_always_possible_is_checked_backwards_over_the_whole_graph():
+    from tests.conftest import fixture_model
+    from traces.trace import replay
+    r = check(load_model(fixture_model("OneWay"))())
+    v = r.violation
+    assert (v.property, v.kind, [s.state["x"] for s in v.trace.steps]) == (
+        "back_home", "always_possible", [0, 2])
+    assert replay(v.trace).ok
+    # Incomplete searches cannot decide it.
+    assert check(load_model(fixture_model("OneWay"))(), max_states=2).verdict == "incomplete"

@@ -19,7 +19,8 @@ from checkers.errors import KripkeError, TraceFormatError
 __all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "format_value", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
-KINDS = ("invariant", "step", "refinement", "deadlock", "exception", "liveness")
+KINDS = ("invariant", "step", "refinement", "always_possible", "deadlock", "exception",
+         "liveness")
 
 
 @dataclass
@@ -205,6 +206,11 @@ def _confirm(model, trace, previous, last):
         if prop.condition(model, last):
             return ReplayResult(False, f"step {n}: {trace.property} holds in the last state", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated after {n} steps")
+    if trace.kind == "always_possible":
+        if _can_reach(model, last, prop):
+            return ReplayResult(False, f"step {n}: a state satisfying {prop.name} is still "
+                                       "reachable from the last state", n)
+        return ReplayResult(True, f"reproduced: after {n} steps {prop.name} can never hold again")
     if trace.kind in ("refinement", "step"):
         if trace.kind == "refinement":
             check = prop.checker(model)
@@ -215,3 +221,17 @@ def _confirm(model, trace, previous, last):
             return ReplayResult(False, f"step {n}: the last step is allowed by {prop.name}", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated by step {n}")
     return ReplayResult(False, f"cannot confirm a violation of kind {trace.kind}", n)
+
+
+def _can_reach(model, s, prop):
+    """Is a state satisfying ``prop`` reachable from ``s``? (A plain search of what follows s.)"""
+    seen, todo = {s}, [s]
+    while todo:
+        u = todo.pop()
+        if prop.condition(model, u):
+            return True
+        for _, _, t in model.successors(u):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return False
