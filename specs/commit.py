@@ -30,13 +30,11 @@ def tc_consistent(model, s):
 def atomic_commit(model, s):
     """AC1/AC2: no participant commits a transaction that another aborts, and a transaction
     reported committed has its writes applied at every participant."""
-    if any("committed" in row and "aborted" in row for row in model.outcome_table(s).values()):
-        return False
-    return not any(True for _ in getattr(model, "lost_commits", _none)(s))
-
-
-def _none(s):
-    return ()
+    for row in model.outcome_table(s).values():
+        if "committed" in row and "aborted" in row:
+            return False
+    lost = getattr(model, "lost_commits", None)
+    return lost is None or not lost(s)
 
 
 @sometimes
