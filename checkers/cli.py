@@ -1,4 +1,4 @@
-"""The ``kripke`` command: list, check, replay, render, graph, history, bench.
+"""The ``kripke`` command: list, check, replay, render, review, graph, history, bench.
 
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
 violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
@@ -238,6 +238,32 @@ def _model_of(trace):
         return load_model(trace.model)(**trace.params)
     except KripkeError:
         return None
+
+
+@main.command()
+@click.argument("model_name", metavar="MODEL")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="FILE.md or FILE.html (default: Markdown on stdout)")
+def review(model_name, params, output):
+    """Spec review of MODEL: variables, actions, properties, what the checker found, coverage
+    and (HTML, small models) the state diagram."""
+    from checkers.explicit import check as explicit_check
+    from models.system import load_model
+    from traces.review import review_html, review_markdown
+    cls = load_model(model_name)
+    model = cls(**parse_params(cls, params))
+    if output and Path(output).suffix not in (".md", ".html"):
+        raise ParamError(f"-o {output}: the file must end in .md or .html")
+    result = explicit_check(model, symmetry=False)  # the counts of the diagram, and TLC's
+    if output and output.endswith(".html"):
+        Path(output).write_text(review_html(model, result))
+    elif output:
+        Path(output).write_text(review_markdown(model, result))
+    else:
+        click.echo(review_markdown(model, result))
+    if output:
+        click.echo(f"wrote {output}")
 
 
 @main.command()

@@ -21,6 +21,7 @@ Write them with decorators::
         return not ("committed" in s.rm_state and "aborted" in s.rm_state)
 """
 
+import inspect
 from operator import attrgetter
 
 from checkers.errors import DefinitionError
@@ -51,7 +52,7 @@ class Property:
 def _property(kind, fn, name, **options):
     if not callable(fn):
         raise DefinitionError(f"a {kind} property needs a function (model, state) -> bool")
-    doc = (fn.__doc__ or "").strip().split("\n")[0]
+    doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
     return Property(name or fn.__name__, kind, fn, doc, **options)
 
 

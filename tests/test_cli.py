@@ -217,3 +217,18 @@ def test_history_checks_a_recorded_history(tmp_path):
     assert r.exit_code == 2 and r.output.startswith("kripke: error: ")
     r = kripke("history", "tests/histories/stale_read.json", "--level", "strong")
     assert r.exit_code == 2 and "unknown consistency level 'strong'" in r.output
+
+
+def test_review_documents_a_model(tmp_path):
+    r = kripke("review", "tcommit")
+    assert r.exit_code == 0
+    assert r.output.startswith("# Spec review: tcommit")
+    assert "**OK**: 34 distinct states, 94 generated, depth 7" in r.output
+    assert "| prepare | Prepare(rm): a working RM prepares. | 27 | 7 |" in r.output
+    assert "| decide | Decide(rm): commit if every RM can commit; abort if nobody has committed. | 66 | 26 |" in r.output
+    assert "| tc_consistent | invariant |" in r.output
+    out = tmp_path / "review.html"
+    assert kripke("review", "tcommit", "-o", out).exit_code == 0
+    page = out.read_text()
+    assert "<h2>State diagram</h2>" in page and "<svg" in page
+    assert kripke("review", "tcommit", "-o", tmp_path / "x.pdf").exit_code == 2
