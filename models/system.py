@@ -147,6 +147,14 @@ class TransitionSystem:
                 elif attr in actions and callable(value):
                     raise DefinitionError(f"{cls.__name__}.{attr} overrides an action without "
                                           "@action; decorate it or rename it")
+        for attr in vars(cls):
+            if attr in actions:
+                hidden = next((k for k in cls.__mro__[1:] if attr in vars(k)
+                               and getattr(vars(k)[attr], "_kripke_action", None) is None), None)
+                if hidden is not None:
+                    raise DefinitionError(f"{cls.__name__}.{attr} is an action that hides "
+                                          f"{hidden.__name__}.{attr}; give the action another "
+                                          "name")
         for attr, spec in actions.items():
             fn = getattr(cls, attr)
             params = list(inspect.signature(fn).parameters)[2:]

@@ -162,3 +162,13 @@ def test_symmetric_domain_must_be_single():
 
     with pytest.raises(DefinitionError, match="2 symmetric domains"):
         check(Two(), symmetry=True)
+
+
+def test_an_action_may_not_hide_a_helper_of_its_base_class():
+    from models.network import MessagePassing
+    with pytest.raises(DefinitionError, match="Chatty.send is an action that hides "
+                                              "MessagePassing.send"):
+        class Chatty(MessagePassing):
+            @action
+            def send(self, s):
+                return None
