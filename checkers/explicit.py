@@ -216,7 +216,7 @@ class _Search:
                                    "elapsed": now - started})
             # The checks of every step from s: a refinement's (image, image of s, allowed
             # images), or a step property bound to s.
-            checks = [ref.context(ref.image(s)) for _, ref in refinements]
+            checks = [ref.context_of(s) for _, ref in refinements]
             if steps:
                 checks += [partial(cond, model, s) for _, cond in steps]
             try:

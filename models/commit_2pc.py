@@ -119,8 +119,8 @@ class Commit2PC(TransitionSystem):
         return 0 if t is None else t + 1
 
     # -- what specs.commit reads ---------------------------------------------------------------
-    def outcome_table(self, s):
-        return {t: [s.outcome[p][t] for p in range(self.participants)] for t in range(self.txs)}
+    def outcome_rows(self, s):
+        return [tuple(row[t] for row in s.outcome) for t in range(self.txs)]
 
     def lost_commits(self, s):
         """Transactions reported committed whose write is missing at some participant."""

@@ -202,7 +202,9 @@ class TransitionSystem:
                 self._calls.append((name, fn, args))
             if over is not None:
                 self._dynamic[name] = over
-        self._check_fns = None
+        #: one predicate per variable: is its value inside the declared type?
+        self.type_checks = [t.checker(self) for t in self._types.values()] if self.variables \
+            is not None else None
         for s in self.init():
             self.check_immutable(s)
 
@@ -268,9 +270,7 @@ class TransitionSystem:
         With ``parent`` (a state whose fields are known to be well typed), a field that is the
         very same object as the parent's is not checked again.
         """
-        if self._check_fns is None:
-            self._check_fns = [t.checker(self) for t in self._types.values()]
-        k = first_bad_field(s, self._check_fns, parent)
+        k = first_bad_field(s, self.type_checks, parent)
         return None if k < 0 else self.State._fields[k]
 
     def encode(self, s):

@@ -31,9 +31,9 @@ class TCommit(TransitionSystem):
     variables = {"rm_state": Array(RM, RM_STATE)}
     properties = (type_ok, tc_consistent, atomic_commit, commit_possible, abort_possible)
 
-    def outcome_table(self, s):
+    def outcome_rows(self, s):
         """One transaction, whose participants are the RMs (for specs.commit)."""
-        return {0: s.rm_state}
+        return (s.rm_state,)
 
     def init(self):
         """TCInit: every RM is working."""

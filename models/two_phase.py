@@ -59,9 +59,9 @@ class TwoPhase(TransitionSystem):
     properties = (type_ok, tc_consistent, atomic_commit, refines_tcommit, commit_possible,
                   abort_possible)
 
-    def outcome_table(self, s):
+    def outcome_rows(self, s):
         """One transaction, whose participants are the RMs (for specs.commit)."""
-        return {0: s.rm_state}
+        return (s.rm_state,)
 
     def init(self):
         """TPInit: every RM working, the TM in its initial state, nothing sent."""

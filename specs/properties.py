@@ -25,6 +25,7 @@ import inspect
 from operator import attrgetter
 
 from checkers.errors import DefinitionError
+from models.system import first_bad_field
 
 __all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement", "RefinementCheck", "type_ok"]
 
@@ -138,6 +139,10 @@ class RefinementCheck:
     def allowed(self, a):
         return self.context(a)[2]
 
+    def context_of(self, s):
+        """``context(image(s))``, in one call (the engine asks once per state)."""
+        return self.context(self.image(s))
+
     def context(self, a):
         """``(image, a, allowed(a))``: what checking the steps from a state with image ``a``
         needs (the engine asks once per state; built once per abstract state)."""
@@ -164,7 +169,7 @@ def _type_ok(model, s):
 
 def _type_ok_after(model, s, t):
     """TypeOK of a successor of a state where it holds: only the changed fields are checked."""
-    return model.type_ok(t, s) is None
+    return first_bad_field(t, model.type_checks, s) < 0
 
 
 type_ok = Property("type_ok", "invariant", _type_ok, _type_ok.__doc__, after=_type_ok_after)
