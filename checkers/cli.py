@@ -71,8 +71,8 @@ def list_models():
               help="Set a model parameter.")
 @click.option("--property", "properties", multiple=True, metavar="NAME",
               help="Check only this property (repeatable). Default: all the model's.")
-@click.option("--strategy", type=click.Choice(["bfs", "dfs", "simulate"]), default="bfs",
-              show_default=True)
+@click.option("--strategy", type=click.Choice(["bfs", "dfs", "simulate", "hypothesis"]),
+              default="bfs", show_default=True)
 @click.option("--symmetry/--no-symmetry", default=None,
               help="Reduce by the model's symmetric domain (default: when it declares one).")
 @click.option("--deadlock/--no-deadlock", default=True, show_default=True,
@@ -81,9 +81,11 @@ def list_models():
 @click.option("--max-depth", type=click.IntRange(min=1), help="Explore this many levels.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed of --strategy simulate.")
-@click.option("--walks", type=click.IntRange(min=1), help="simulate: number of random walks.")
-@click.option("--time-limit", type=click.FloatRange(min=0), help="simulate: seconds to run.")
+              help="Random seed of --strategy simulate and hypothesis.")
+@click.option("--walks", type=click.IntRange(min=1),
+              help="simulate: number of random walks; hypothesis: runs (max_examples, 100).")
+@click.option("--time-limit", type=click.FloatRange(min=0),
+              help="simulate, hypothesis: seconds to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--out", type=click.Path(file_okay=False), help="Write the counterexample here.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
@@ -103,6 +105,12 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
             result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
                               max_depth=max_depth, deadlock=deadlock, symmetry=symmetry,
                               walks=walks, time_limit=time_limit)
+        elif strategy == "hypothesis":
+            from checkers.stateful import hypothesis_check
+            result = hypothesis_check(model, properties=properties or None, seed=seed,
+                                      max_examples=walks, max_depth=max_depth,
+                                      max_states=max_states, time_limit=time_limit,
+                                      deadlock=deadlock, symmetry=symmetry)
         else:
             result = explicit_check(model, properties=properties or None, strategy=strategy,
                                     symmetry=symmetry, max_states=max_states,
@@ -154,7 +162,7 @@ def _print_result(result, cls, trace_file):
     click.echo("  coverage: " + ", ".join(f"{a} {c['fired']:,}/{c['new']:,}"
                                          for a, c in result.coverage.items())
                + "  (fired/new)")
-    if unfired:
+    if unfired and result.verdict == "ok":  # after a violation or a bound: not yet reached
         click.echo(f"  never enabled: {', '.join(unfired)}")
     v = result.violation
     if v is None:
