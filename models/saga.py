@@ -24,7 +24,7 @@ Parameters: ``steps`` (3). Each model at its defaults: a few dozen states.
 
 from models.network import MessagePassing, network_variables
 from models.system import Param, TransitionSystem, action
-from models.types import Array, Bool, Domain, Enum, Int, Seq, Set, put, record
+from models.types import Array, Domain, Enum, Int, Seq, Set, put, record
 from specs.commit import (compensation_order, no_spurious_compensation, saga_aborted_possible,
                           saga_completed_possible, semantic_atomicity)
 from specs.properties import type_ok

@@ -1,7 +1,6 @@
 """CAP, demonstrated by the checker: during a partition, cp keeps linearizability and loses
 availability; ap keeps availability and loses linearizability."""
 
-import json
 
 import pytest
 
