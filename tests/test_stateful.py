@@ -14,8 +14,8 @@ from hypothesis import settings
 
 from checkers.cli import main
 from checkers.stateful import PropertyViolation, hypothesis_check, state_machine
-from tests.conftest import ROOT
 from models.system import load_model, registry
+from tests.conftest import ROOT
 from traces.render import format_trace
 from traces.trace import from_json, replay
 
@@ -119,8 +119,8 @@ def test_the_derived_machine_is_a_test_of_its_own():
     assert [n for n in dir(ok) if n.startswith("invariant_")] == [
         "invariant_00_type_ok", "invariant_01_tc_consistent", "invariant_02_atomic_commit"]
     ok.TestCase.settings = quick
-    assert unittest.TextTestRunner(stream=open(os.devnull, "w")).run(
-        ok.TestCase("runTest")).wasSuccessful()
+    with open(os.devnull, "w") as quiet:
+        assert unittest.TextTestRunner(stream=quiet).run(ok.TestCase("runTest")).wasSuccessful()
     broken = state_machine(load_model("two-phase-eager")(rms=2), properties=["tc_consistent"])
     broken.TestCase.settings = settings(quick, max_examples=200)
     with pytest.raises(PropertyViolation) as caught:

@@ -1,0 +1,10 @@
+"""Real implementations connected to kripke models, as a user would connect their own code.
+
+``circuit_breaker.py``, ``retry.py`` and ``bulkhead.py`` each hold an implementation of a
+resilience pattern from the article ("CAP theorem explained", ../shared/reference), written
+correctly, asyncio-ready and with its clock, sleeps and random source injectable, and an
+``Adapter`` (``checkers.conformance``) that maps the model's actions to calls on it and its
+observable state back to the model's: ``circuit-breaker``, ``retry`` and ``bulkhead``.
+``lockstep.py`` runs real callers one step at a time (asyncio tasks on a virtual clock, or
+threads). ``tests/test_conformance.py`` shows each conforming, and a mutant of each caught.
+"""

@@ -1,0 +1,342 @@
+"""A circuit breaker, as a user would write it, and its adapter to the kripke model
+``circuit-breaker``.
+
+``CircuitBreaker`` guards calls to a downstream service: closed it lets every call through and
+counts failures in a row, opening at ``failure_threshold``; open it rejects calls
+(``CircuitOpenError``) until ``recovery_timeout`` seconds have passed on its clock (monotonic by
+default, never the wall clock); then it goes half-open and lets ``half_open_max_calls`` trial
+calls be outstanding at once. ``success_threshold`` trial successes close it; any failure answered
+while half-open opens it again. A caller's call holds a ``Permit`` that says whether it is a
+trial, and hands it back when the call is answered, so a trial's place is freed then, and only
+the successes of the current period's trials count towards closing (it does not go half-open
+again while a trial of the last period is outstanding). These are the places where the article's
+``CircuitBreaker`` goes wrong (see ``models/circuit_breaker.py``).
+
+Every decision is one short critical section under a ``threading.Lock`` with no ``await`` in it,
+so the same breaker serves threads (``call``, ``with breaker.guard():``) and asyncio tasks
+(``await call_async``, ``async with breaker.guard():``), and decorates either kind of function.
+The clock is injectable (``clock=``), which is how the adapter runs it on the model's ticks.
+
+``BreakerAdapter`` connects it to the model for ``checkers.conformance``: each of the model's
+callers is a real caller on the async path (a task) or the sync path (a thread); the service is a
+fake whose calls wait until the model's ``caller_complete`` answers them, with a success while
+the fake service is healthy and a ``ServiceError`` while it is failing (``service_fail``,
+``service_recover``); ``tick`` moves the breaker's clock; ``clock_set_forward`` moves only the
+wall clock, which the breaker does not read. The abstraction: the breaker's ``state`` and
+counters, each caller's call (``"trial"`` when the breaker let it through half-open), the fake
+environment's clock and service; the model's history variables are left to the model.
+"""
+
+import asyncio
+import functools
+import threading
+import time
+from contextlib import contextmanager
+
+from checkers.conformance import Adapter
+from examples.lockstep import Lockstep
+
+__all__ = ["CircuitBreaker", "CircuitOpenError", "Permit", "BreakerAdapter", "ServiceError"]
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+class CircuitOpenError(Exception):
+    """The breaker rejected the call; ``retry_after``: seconds until it may let one through."""
+
+    def __init__(self, name, retry_after):
+        super().__init__(f"circuit {name} is open; retry after {retry_after:.1f} s")
+        self.name, self.retry_after = name, retry_after
+
+
+class Permit:
+    """A call let through: hand it back with ``success()`` or ``failure()`` (once)."""
+
+    __slots__ = ("breaker", "trial", "returned")
+
+    def __init__(self, breaker, trial):
+        self.breaker, self.trial, self.returned = breaker, trial, False
+
+    def success(self):
+        self.breaker._answered(self, ok=True)
+
+    def failure(self):
+        self.breaker._answered(self, ok=False)
+
+    def release(self):
+        """Hand the permit back without counting the call (an excluded exception)."""
+        self.breaker._answered(self, ok=None)
+
+
+class CircuitBreaker:
+    """Closed, open, half-open; thread-safe and asyncio-ready (see the module docstring)."""
+
+    def __init__(self, name="breaker", *, failure_threshold=5, success_threshold=2,
+                 recovery_timeout=60.0, half_open_max_calls=1, excluded_exceptions=(),
+                 clock=time.monotonic):
+        self.name = name
+        self.failure_threshold, self.success_threshold = failure_threshold, success_threshold
+        self.recovery_timeout, self.half_open_max_calls = recovery_timeout, half_open_max_calls
+        self.excluded_exceptions, self.clock = tuple(excluded_exceptions), clock
+        self._lock = threading.Lock()
+        self.state = CLOSED
+        self.failure_count = 0  # failures in a row, while closed
+        self.success_count = 0  # trial successes, while half-open
+        self.trials_out = 0  # trials let through and not yet answered
+        self.retry_at = None  # clock time from which an open breaker may try again
+        self.total_calls = self.total_rejections = 0
+
+    # -- the decisions, each one critical section ---------------------------------------------
+    def acquire(self):
+        """Let a call through (a ``Permit``) or raise ``CircuitOpenError``."""
+        with self._lock:
+            if self.state == OPEN:
+                now = self.clock()
+                if now < self.retry_at or self.trials_out:
+                    self.total_rejections += 1
+                    raise CircuitOpenError(self.name, max(0.0, self.retry_at - now))
+                self.state, self.success_count = HALF_OPEN, 0
+            if self.state == HALF_OPEN:
+                if self.trials_out >= self.half_open_max_calls:
+                    self.total_rejections += 1
+                    raise CircuitOpenError(self.name, 0.0)
+                self.trials_out += 1
+            self.total_calls += 1
+            return Permit(self, trial=self.state == HALF_OPEN)
+
+    def _answered(self, permit, ok):
+        with self._lock:
+            if permit.returned:
+                raise RuntimeError("a permit is handed back once")
+            permit.returned = True
+            if permit.trial:
+                self.trials_out -= 1
+            if ok is None:
+                return
+            if ok:
+                self._on_success(permit)
+            else:
+                self._on_failure(permit)
+
+    def _on_success(self, permit):
+        if self.state == CLOSED:
+            self.failure_count = 0
+        elif self.state == HALF_OPEN and permit.trial:
+            self.success_count += 1
+            if self.success_count >= self.success_threshold:
+                self._close()
+
+    def _on_failure(self, permit):
+        if self.state == HALF_OPEN:
+            self._trip()
+        elif self.state == CLOSED:
+            self.failure_count += 1
+            if self.failure_count >= self.failure_threshold:
+                self._trip()
+
+    def _trip(self):
+        self.state, self.failure_count, self.success_count = OPEN, 0, 0
+        self.retry_at = self.clock() + self.recovery_timeout
+
+    def _close(self):
+        self.state, self.failure_count, self.success_count, self.retry_at = CLOSED, 0, 0, None
+
+    # -- the ways to call through it ----------------------------------------------------------
+    def _settle(self, permit, error):
+        if error is None:
+            permit.success()
+        elif isinstance(error, self.excluded_exceptions):
+            permit.release()
+        else:
+            permit.failure()
+
+    def call(self, func, *args, **kwargs):
+        """``func(*args, **kwargs)`` through the breaker (sync)."""
+        permit = self.acquire()
+        try:
+            result = func(*args, **kwargs)
+        except Exception as e:
+            self._settle(permit, e)
+            raise
+        except BaseException:  # cancelled or interrupted: no answer from the service
+            permit.release()
+            raise
+        permit.success()
+        return result
+
+    async def call_async(self, func, *args, **kwargs):
+        """``await func(*args, **kwargs)`` through the breaker (func may also be sync)."""
+        permit = self.acquire()
+        try:
+            result = func(*args, **kwargs)
+            if asyncio.iscoroutine(result):
+                result = await result
+        except Exception as e:
+            self._settle(permit, e)
+            raise
+        except BaseException:  # asyncio.CancelledError: no answer from the service
+            permit.release()
+            raise
+        permit.success()
+        return result
+
+    @contextmanager
+    def _guard(self):
+        permit = self.acquire()
+        try:
+            yield permit
+        except Exception as e:
+            self._settle(permit, e)
+            raise
+        except BaseException:
+            permit.release()
+            raise
+        permit.success()
+
+    def guard(self):
+        """``with breaker.guard():`` or ``async with breaker.guard():`` around a call."""
+        return _Guard(self)
+
+    def __call__(self, func):
+        """Decorate a function or a coroutine function."""
+        if asyncio.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                return await self.call_async(func, *args, **kwargs)
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return self.call(func, *args, **kwargs)
+        return wrapper
+
+
+class _Guard:
+    """The context manager of ``guard()``, for ``with`` and ``async with``."""
+
+    def __init__(self, breaker):
+        self.breaker, self._cm = breaker, None
+
+    def __enter__(self):
+        self._cm = self.breaker._guard()
+        return self._cm.__enter__()
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+    async def __aenter__(self):
+        return self.__enter__()
+
+    async def __aexit__(self, *exc):
+        return self.__exit__(*exc)
+
+
+# -- the adapter ---------------------------------------------------------------------------------
+
+class ServiceError(Exception):
+    """The fake service's failure."""
+
+
+class BreakerAdapter(Adapter):
+    """``circuit-breaker`` <-> ``CircuitBreaker``, on the ``"async"`` or ``"sync"`` path (each
+    caller alternates between ``call``/``call_async`` and ``guard()``, so both are exercised).
+    ``breaker_class`` lets a test connect another breaker (a mutant)."""
+
+    TICK = 1.0  # seconds per model tick
+
+    def __init__(self, model, path="async", breaker_class=CircuitBreaker):
+        super().__init__(model)
+        self.path, self.breaker_class = path, breaker_class
+        self.lockstep = None
+
+    def reset(self):
+        m = self.model
+        self.now, self.wall_offset, self.service, self.outages = 0, 0, "healthy", 0
+        self.breaker = self.breaker_class(
+            "model", failure_threshold=m.failure_threshold, success_threshold=m.success_threshold,
+            recovery_timeout=m.recovery_timeout * self.TICK,
+            half_open_max_calls=m.half_open_max_calls, clock=lambda: self.now * self.TICK)
+        self.lockstep = Lockstep(self.path)
+        self.calls = [None] * m.callers  # per caller: (Caller, Gate or None, kind) or None
+        self.made = [0] * m.callers
+
+    def close(self):
+        if self.lockstep is not None:
+            self.lockstep.close()
+            self.lockstep = None
+
+    def refusable(self, action, args, state):
+        """A call the model's breaker rejects is tried too: the real one must reject it."""
+        return action == "caller_call" and state.calls[args[0]] == "idle"
+
+    # -- the model's actions on the implementation and its environment -------------------------
+    def apply(self, action, args):
+        getattr(self, "do_" + action)(*args)
+
+    def do_caller_call(self, c):
+        ls, self.made[c] = self.lockstep, self.made[c] + 1
+        holder = {}
+
+        def request(me):  # the fake service: the call waits until caller_complete answers it
+            holder["gate"] = ls.gate(me, f"service call of caller {c}")
+            return holder["gate"]
+
+        breaker = self.breaker
+        if self.path == "async":
+            if self.made[c] % 2:
+                async def body(me):
+                    return await breaker.call_async(lambda: request(me).wait_async())
+            else:
+                async def body(me):
+                    async with breaker.guard():
+                        return await request(me).wait_async()
+        else:
+            if self.made[c] % 2:
+                def body(me):
+                    return breaker.call(lambda: request(me).wait())
+            else:
+                def body(me):
+                    with breaker.guard():
+                        return request(me).wait()
+        caller = ls.start(body, f"caller {c}")
+        ls.settle()
+        if caller.done:  # rejected (or worse: observe() tells)
+            self.calls[c] = None if isinstance(caller.error, CircuitOpenError) else (
+                caller, None, "broken")
+        else:
+            kind = "trial" if self.breaker.state == HALF_OPEN else "normal"
+            self.calls[c] = (caller, holder["gate"], kind)
+
+    def do_caller_complete(self, c):
+        caller, gate, _ = self.calls[c]
+        if self.service == "healthy":
+            gate.open(value="ok")
+        else:
+            gate.open(error=ServiceError("the service is failing"))
+        self.lockstep.settle()
+        if caller.done and (caller.error is None or isinstance(caller.error, ServiceError)):
+            self.calls[c] = None
+
+    def do_service_fail(self):
+        self.service, self.outages = "failing", self.outages + 1
+
+    def do_service_recover(self):
+        self.service = "healthy"
+
+    def do_tick(self):
+        self.now += 1
+
+    def do_clock_set_forward(self):
+        self.wall_offset = self.model.wall_clock_step  # datetime.now(): the breaker never reads it
+
+    # -- the abstraction function ----------------------------------------------------------------
+    def observe(self):
+        b = self.breaker
+        retry_at = None if b.retry_at is None else round(b.retry_at / self.TICK)
+        return {
+            "now": self.now, "wall_offset": self.wall_offset, "service": self.service,
+            "outages": self.outages,
+            "calls": tuple("idle" if call is None else call[2] for call in self.calls),
+            "circuit": b.state, "failures": b.failure_count, "successes": b.success_count,
+            "trials_out": b.trials_out, "retry_at": retry_at,
+        }
