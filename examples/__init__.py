@@ -8,3 +8,21 @@ observable state back to the model's: ``circuit-breaker``, ``retry`` and ``bulkh
 ``lockstep.py`` runs real callers one step at a time (asyncio tasks on a virtual clock, or
 threads). ``tests/test_conformance.py`` shows each conforming, and a mutant of each caught.
 """
+
+import asyncio
+import functools
+
+
+def sync_or_async(func, call_sync, call_async):
+    """Decorate ``func`` to run through ``call_async`` when it is a coroutine function, through
+    ``call_sync`` otherwise: the decorator each resilience pattern offers."""
+    if asyncio.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args, **kwargs):
+            return await call_async(func, *args, **kwargs)
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return call_sync(func, *args, **kwargs)
+    return wrapper

@@ -28,12 +28,12 @@ waited.
 """
 
 import asyncio
-import functools
 import threading
 from collections import deque
 from contextlib import asynccontextmanager, contextmanager
 
 from checkers.conformance import Adapter
+from examples import sync_or_async
 from examples.lockstep import Lockstep
 
 __all__ = ["Bulkhead", "BulkheadFull", "BulkheadTimeout", "BulkheadAdapter", "WorkError"]
@@ -194,16 +194,7 @@ class Bulkhead:
 
     def __call__(self, func):
         """Decorate a function or a coroutine function."""
-        if asyncio.iscoroutinefunction(func):
-            @functools.wraps(func)
-            async def async_wrapper(*args, **kwargs):
-                return await self.call(func, *args, **kwargs)
-            return async_wrapper
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return self.call_sync(func, *args, **kwargs)
-        return wrapper
+        return sync_or_async(func, self.call_sync, self.call)
 
 
 # -- the adapter ---------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ environment's clock and service; the model's history variables are left to the m
 """
 
 import asyncio
-import functools
 import threading
 import time
 from contextlib import contextmanager
 
 from checkers.conformance import Adapter
+from examples import sync_or_async
 from examples.lockstep import Lockstep
 
 __all__ = ["CircuitBreaker", "CircuitOpenError", "Permit", "BreakerAdapter", "ServiceError"]
@@ -199,16 +199,7 @@ class CircuitBreaker:
 
     def __call__(self, func):
         """Decorate a function or a coroutine function."""
-        if asyncio.iscoroutinefunction(func):
-            @functools.wraps(func)
-            async def async_wrapper(*args, **kwargs):
-                return await self.call_async(func, *args, **kwargs)
-            return async_wrapper
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return self.call(func, *args, **kwargs)
-        return wrapper
+        return sync_or_async(func, self.call, self.call_async)
 
 
 class _Guard:

@@ -26,11 +26,11 @@ whether the retrier holds a failure it has not yet acted on (the model's ``faile
 """
 
 import asyncio
-import functools
 import random as _random
 import time
 
 from checkers.conformance import Adapter
+from examples import sync_or_async
 from examples.lockstep import Lockstep
 
 __all__ = ["Retry", "RetryExhausted", "RetryAdapter", "DownstreamError"]
@@ -91,16 +91,7 @@ class Retry:
 
     def __call__(self, func):
         """Decorate a function or a coroutine function."""
-        if asyncio.iscoroutinefunction(func):
-            @functools.wraps(func)
-            async def async_wrapper(*args, **kwargs):
-                return await self.call_async(func, *args, **kwargs)
-            return async_wrapper
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return self.call(func, *args, **kwargs)
-        return wrapper
+        return sync_or_async(func, self.call, self.call_async)
 
 
 # -- the adapter ---------------------------------------------------------------------------------

@@ -245,3 +245,20 @@ def test_the_bulkhead_on_both_paths():
     leave.set()
     worker.join(5)
     assert bulkhead.call_sync(lambda: "free") == "free" and bulkhead.available == 1
+
+
+def test_each_pattern_decorates_sync_and_async_functions():
+    import asyncio
+    from examples.bulkhead import Bulkhead
+    from examples.circuit_breaker import CircuitBreaker
+    from examples.retry import Retry
+    for pattern in (CircuitBreaker(), Retry(), Bulkhead()):
+        @pattern
+        def add_one(x):
+            return x + 1
+
+        @pattern
+        async def double(x):
+            return x * 2
+        assert (add_one(1), asyncio.run(double(3))) == (2, 6)
+        assert add_one.__name__ == "add_one" and asyncio.iscoroutinefunction(double)
