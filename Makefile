@@ -38,7 +38,17 @@ demo: setup
 	# Paxos as in Paxos.tla holds; a proposer that ignores the 1b reports breaks agreement.
 	$(VENV)/bin/kripke check paxos
 	$(VENV)/bin/kripke check paxos-ignore-1b --out out/paxos-ignore-1b; test $$? -eq 1
-	@echo "counterexamples drawn under out/: two-phase-eager/counterexample.svg and report.html, raft-article/msc.svg, paxos-ignore-1b/counterexample.svg"
+	# The article's eventually consistent store: with clock skew, a replica loses its own write.
+	$(VENV)/bin/kripke check lww-store-article -p max_skew=1 --out out/lww-store-article; test $$? -eq 1
+	# CAP: during a partition, cp refuses (availability fails), ap answers stale (linearizability fails).
+	$(VENV)/bin/kripke check cap-register -p mode=cp --out out/cap-cp; test $$? -eq 1
+	$(VENV)/bin/kripke check cap-register -p mode=ap --out out/cap-ap; test $$? -eq 1
+	# The article's 2PC reports a commit that a crashed participant never applied.
+	$(VENV)/bin/kripke check commit-2pc-article --out out/commit-2pc-article; test $$? -eq 1
+	# The article's circuit breaker, and the whole state graph of the correct one.
+	$(VENV)/bin/kripke check circuit-breaker-article --out out/circuit-breaker-article; test $$? -eq 1
+	$(VENV)/bin/kripke graph circuit-breaker --cluster circuit --field now --field service --field calls -o out/circuit-breaker-graph.svg
+	@echo "counterexamples drawn under out/ (counterexample.svg, msc.svg for message passing, trace.json)"
 
 test: setup
 	$(PY) -m pytest -q
