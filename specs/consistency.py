@@ -45,17 +45,16 @@ check Jepsen histories), or ``consistency_invariant(level)``, an invariant over 
 model keeps in a state field.
 """
 
-import json
 import math
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import NamedTuple
 
 from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
 from checkers.result import OK, VIOLATED
 from specs.properties import Property
+from traces.trace import read_json
 
 __all__ = ["Operation", "ConsistencyResult", "HistoryError", "BudgetExhausted", "LEVELS",
            "UNKNOWN", "check_history", "load_history", "consistency_invariant", "describe",
@@ -168,17 +167,7 @@ def load_history(path):
     The file is parsed as JSON and its shape checked; nothing in it is evaluated. Any defect is
     a ``TraceFormatError`` whose one-line message names it.
     """
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise TraceFormatError(f"cannot read history {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise TraceFormatError(f"{path} is not text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TraceFormatError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
-    return _from_json(data, path)
+    return _from_json(read_json(path, "history"), path)
 
 
 def _from_json(data, path):

@@ -146,3 +146,9 @@ def test_drawings():
     assert 'label="rm_prepare(rm=0)"' in dot and "color=red" in dot
     page = html_report(trace)
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "tm_commit()" in page
+
+
+def test_a_file_that_is_not_text(tmp_path):
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(TraceFormatError, match="is not text"):
+        load(tmp_path / "binary.json")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from checkers.errors import KripkeError, TraceFormatError
 
-__all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "format_value", "FORMAT", "VERSION"]
+__all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
 KINDS = ("invariant", "step", "refinement", "always_possible", "deadlock", "exception",
@@ -77,17 +77,24 @@ def format_value(v):
     return str(v)
 
 
-def load(path):
-    """Read and validate a trace file; any defect is a ``TraceFormatError`` naming it."""
+def read_json(path, what):
+    """Parse the JSON file ``path`` (a ``what``: "trace", "history"), evaluating nothing; a
+    file that cannot be read, is not text or is not JSON is a ``TraceFormatError``."""
     try:
         text = Path(path).read_text()
     except OSError as e:
-        raise TraceFormatError(f"cannot read trace {path}: {e.strerror}") from None
+        raise TraceFormatError(f"cannot read {what} {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise TraceFormatError(f"{path} is not text") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise TraceFormatError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
-    return from_json(data, path)
+
+
+def load(path):
+    """Read and validate a trace file; any defect is a ``TraceFormatError`` naming it."""
+    return from_json(read_json(path, "trace"), path)
 
 
 def from_json(data, path="trace"):
