@@ -28,3 +28,17 @@ def reachable_states(model):
     from traces.graph import reachable
     states, _ = reachable(model, max_states=10**7)
     return set(states)
+
+
+def expect_property(model, prop, verdict, length=None):
+    """Check one property of ``model``; assert the verdict and, for a violation with a trace of
+    ``length`` steps, the violated property, the length, and that the trace replays."""
+    from checkers.explicit import check
+    from traces.trace import replay
+    r = check(model, properties=[prop])
+    assert r.verdict == verdict
+    if length is not None:
+        v = r.violation
+        assert (v.property, len(v.trace.steps) - 1) == (prop, length)
+        assert replay(v.trace).ok
+    return r

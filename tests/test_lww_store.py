@@ -5,7 +5,7 @@ import pytest
 from checkers.explicit import check
 from models.lww_store import LwwStore, LwwStoreArticle
 from models.system import load_model
-from traces.trace import replay
+from tests.conftest import expect_property
 
 ALL = ["type_ok", "convergence", "quiescent_agreement", "read_your_writes",
        "no_lost_causal_update", "converged_possible"]
@@ -42,12 +42,7 @@ ARTICLE = [
 
 @pytest.mark.parametrize("params,prop,verdict,length", ARTICLE)
 def test_what_the_articles_store_gets_wrong(params, prop, verdict, length):
-    r = check(LwwStoreArticle(**params), properties=[prop])
-    assert r.verdict == verdict
-    if length is not None:
-        v = r.violation
-        assert (v.property, len(v.trace.steps) - 1) == (prop, length)
-        assert replay(v.trace).ok
+    expect_property(LwwStoreArticle(**params), prop, verdict, length)
 
 
 def test_a_later_clock_beats_a_causally_later_write():

@@ -8,6 +8,7 @@ from models.retry import Retry, RetryArticle
 from models.system import load_model
 from tests.oracles.bfs import bfs
 from traces.trace import replay
+from tests.conftest import expect_property
 
 ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error",
        "succeeds_after_retry"]
@@ -61,12 +62,7 @@ ARTICLE = [
 
 @pytest.mark.parametrize("params,prop,verdict,length", ARTICLE)
 def test_what_the_checker_says_of_the_article(params, prop, verdict, length):
-    r = check(RetryArticle(**params), properties=[prop])
-    assert r.verdict == verdict
-    if length is not None:
-        v = r.violation
-        assert (v.property, len(v.trace.steps) - 1) == (prop, length)
-        assert replay(v.trace).ok
+    expect_property(RetryArticle(**params), prop, verdict, length)
 
 
 def test_the_articles_wait_exceeds_max_delay():
