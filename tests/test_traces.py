@@ -18,7 +18,7 @@ CASES = [
     ("toy-stuck-counter", {"n": 2}, None, "deadlock"),
     ("toy-raises", {"crash_at": 2}, None, "exception"),
     ("toy-counter", {"n": 9, "limit": 6}, None, "invariant"),
-    (fixture_model("OutOfType"), {}, None, "invariant"),
+    (fixture_model("OutOfType"), {}, None, "type"),
     (fixture_model("Untyped"), {"bound": 5}, None, "invariant"),
 ]
 

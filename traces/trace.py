@@ -5,22 +5,38 @@ Format (DESIGN.md)::
     {"format": "kripke-trace", "version": 1, "model", "params", "property", "kind",
      "steps": [{"action", "args", "state"}...], "loop_start": null|int}
 
-Step 0 is the initial state (``action`` null). States are plain JSON, one key per variable. A
-step whose action raised has ``"state": null`` and an ``"error"``. Loading parses JSON and checks
-its shape; it never executes anything from the file.
+Step 0 is the initial state (``action`` null). States are plain JSON, one key per variable. Only
+the last step may carry an ``"error"`` (``"Type: message"``): with ``"state": null`` when its action
+raised, with the state when a property (named by ``property``) or ``terminal()`` raised on it.
+Loading parses JSON and checks its shape; it never executes anything from the file.
+
+Replay (issue 9, "replay cannot be fooled") re-executes the steps, comparing states and arguments
+as typed JSON (``true`` is not ``1``, ``1`` is not ``1.0``), and confirms the violation by the rules
+of the property's own kind; a trace whose kind does not fit its property is bad input.
 """
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checkers.errors import KripkeError, TraceFormatError
+from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
+from models.types import encode_value
 
-__all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value", "FORMAT", "VERSION"]
+__all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value",
+           "json_equal", "encode_any", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
-KINDS = ("invariant", "step", "refinement", "always_possible", "deadlock", "exception",
-         "liveness")
+#: the kinds of violation a trace may record (DESIGN.md, ``kripke check --json``)
+KINDS = ("invariant", "sometimes", "always_possible", "step", "refinement", "deadlock", "type",
+         "liveness", "exception")
+#: the kinds named after a property of the model, whose kind they must be
+PROPERTY_KINDS = ("invariant", "always_possible", "step", "refinement")
+#: the property of a trace made by ``kripke conformance`` (checkers/conformance.py): the
+#: implementation's last step, which the model cannot take, so replay diverges there
+CONFORMANCE = "conformance"
+SOMETIMES = ("a sometimes violation (no reachable state satisfies it) cannot be confirmed by a "
+             "trace; run kripke check")
 
 
 @dataclass
@@ -118,13 +134,29 @@ def from_json(data, path="trace"):
             raise bad(f"step {n} needs action, args and state")
         if (raw["action"] is None) != (n == 0) or not isinstance(raw["args"], dict):
             raise bad(f"step {n} has a malformed action or args")
-        if raw["state"] is None and "error" not in raw:
-            raise bad(f"step {n} has no state")
         steps.append(Step(raw["action"], raw["args"], raw["state"], raw.get("error")))
+    why = _malformed_steps(steps)
+    if why:
+        raise bad(why)
     loop = data.get("loop_start")
     if loop is not None and not (isinstance(loop, int) and 0 <= loop < len(steps)):
         raise bad(f"loop_start {loop!r} is not a step index")
     return Trace(data["model"], data["params"], data["property"], data["kind"], steps, loop)
+
+
+def _malformed_steps(steps):
+    """What is wrong with the shape of ``steps``, or None: every step records a state, but the
+    last may record an error instead (its action raised); only the last step records an error."""
+    last = len(steps) - 1
+    for n, step in enumerate(steps):
+        if step.error is not None and not isinstance(step.error, str):
+            return f"step {n} has an error that is not a string \"Type: message\""
+        if step.error is not None and n < last:
+            return (f"step {n} records an error but is not the last step (the step that raised "
+                    "ends its trace)")
+        if step.state is None and (step.error is None or n == 0):
+            return f"step {n} has no state"
+    return None
 
 
 @dataclass
@@ -134,10 +166,58 @@ class ReplayResult:
     step: int = None  # where it diverged
 
 
+def json_equal(a, b):
+    """Are ``a`` and ``b`` the same JSON value, types included?
+
+    Python's ``==`` says ``True == 1 == 1.0``; a trace that records ``1`` where the model has
+    ``true`` (or ``1.0``) records another state (issue 9, item 5). Objects compare key by key,
+    arrays element by element; a tuple is an array, as ``json.dumps`` writes it.
+
+    >>> json_equal({"x": [1, True]}, {"x": (1, True)}), json_equal(1, True), json_equal(1, 1.0)
+    (True, False, False)
+    """
+    ta, tb = _json_type(a), _json_type(b)
+    if ta is not tb:
+        return False
+    if ta is list:
+        return len(a) == len(b) and all(map(json_equal, a, b))
+    if ta is dict:
+        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    return a == b
+
+
+def encode_any(model, t):
+    """A state as JSON even when it is not well typed (the last state of a ``type`` trace): each
+    field by ``encode_value`` rather than by its declared type, which may not fit the value."""
+    if model.variables is not None and type(t) is model.State:
+        return {n: encode_value(v) for n, v in zip(t._fields, t)}
+    return encode_value(t)
+
+
+def _encodings(model, t, loose):
+    """The JSON a trace may record for ``t``: ``model.encode(t)``; with ``loose`` (the last state
+    of a ``type`` trace), or when the declared types cannot encode ``t``, also ``encode_any``."""
+    try:
+        found = [model.encode(t)]
+    except Exception:  # a value the declared type cannot encode: only an ill-typed state
+        found, loose = [], True
+    return found + [encode_any(model, t)] if loose else found
+
+
+def _json_type(v):
+    for t in (bool, int, float, str, dict):  # bool first: True is an int to isinstance
+        if isinstance(v, t):
+            return t
+    return list if isinstance(v, (list, tuple)) else type(v)
+
+
 def replay(trace):
     """Re-execute ``trace`` against its model: does it reproduce every step and the violation?
 
-    Bad input (unknown model or parameters, states of another model) raises ``KripkeError``.
+    States and arguments are compared as typed JSON (``json_equal``); the violation is confirmed
+    by the rules of its property's kind. Bad input (unknown model or parameters, states of another
+    model, a kind that does not fit the property, a violation no trace can show) raises
+    ``KripkeError``.
     """
     from models.system import load_model
     cls = load_model(trace.model)
@@ -145,6 +225,9 @@ def replay(trace):
         model = cls(**trace.params)
     except KripkeError as e:
         raise TraceFormatError(f"trace parameters do not fit {trace.model}: {e}") from None
+    why = _malformed_steps(trace.steps)
+    if why:
+        raise TraceFormatError(f"the trace's {why}")
     first = trace.steps[0].state
     expected = model.encode(next(iter(model.init())))
     if isinstance(expected, dict) and (not isinstance(first, dict) or set(first) != set(expected)):
@@ -152,82 +235,253 @@ def replay(trace):
         raise TraceFormatError(
             f"the trace's states have fields {fields}, but {trace.model} has "
             f"{sorted(expected)}: a trace of another model?")
-    previous = current = None
-    for s in model.init():
-        if model.encode(s) == first:
-            current = s
-            break
+    prop = _property_of(model, trace)
+    last = len(trace.steps) - 1
+    loose = trace.kind == "type"  # the last state, outside its types, as encode_any writes it
+    previous = None
+    current = next((s for s in model.init() if any(
+        json_equal(e, first) for e in _encodings(model, s, loose and last == 0))), None)
     if current is None:
         return ReplayResult(False, "step 0: the trace's initial state is not an initial state "
                                    "of the model", 0)
     for n, step in enumerate(trace.steps[1:], start=1):
-        if step.action not in model._actions:
-            return ReplayResult(False, f"step {n}: the model has no action {step.action!r}", n)
-        fn = getattr(model, step.action)
-        try:
-            args = model.action_args_from(step.action, step.args, current)
-        except KeyError as e:
-            return ReplayResult(False, f"step {n}: {step.label()} lacks argument {e}", n)
-        except LookupError as e:
-            return ReplayResult(False, f"step {n}: {step.label()} cannot be taken: {e}", n)
-        if step.error is not None:
-            try:
-                fn(current, *args)
-            except Exception as e:  # the finding being replayed
-                got = f"{type(e).__name__}: {e}"
-                if got == step.error:
-                    return ReplayResult(True, f"reproduced: step {n} {step.label()} raises {got}")
-                return ReplayResult(False, f"step {n}: {step.label()} raised {got}, the trace "
+        call = _call(model, step, current, n)
+        if isinstance(call, ReplayResult):
+            return call
+        out, error = _run(call)
+        if step.state is None:  # the action raised: the finding being replayed
+            if error is None:
+                return ReplayResult(False, f"step {n}: {step.label()} no longer raises "
+                                           f"{step.error}", n)
+            if error != step.error:
+                return ReplayResult(False, f"step {n}: {step.label()} raised {error}, the trace "
                                            f"records {step.error}", n)
-            return ReplayResult(False, f"step {n}: {step.label()} no longer raises "
-                                       f"{step.error}", n)
-        out = fn(current, *args)
+            return ReplayResult(True, f"reproduced: step {n} {step.label()} raises {error}")
+        if error is not None:
+            return ReplayResult(False, f"step {n}: {step.label()} raised {error}; the trace "
+                                       "records the state it led to", n)
         outs = [] if out is None else out if type(out) is list else [out]
         if not outs:
             return ReplayResult(False, f"step {n}: {step.label()} is not enabled in the state "
                                        f"of step {n - 1}", n)
-        match = next((t for t in outs if model.encode(t) == step.state), None)
-        if match is None:
-            got = model.encode(outs[0])
-            diff = ([k for k in got if got[k] != step.state.get(k)] if isinstance(got, dict)
-                    else ["state"])
+        encoded = [_encodings(model, t, loose and n == last) for t in outs]
+        k = next((i for i, es in enumerate(encoded) if any(json_equal(e, step.state)
+                                                             for e in es)), None)
+        if k is None:
             return ReplayResult(False, f"step {n}: {step.label()} leads to a different state "
-                                       f"(fields {', '.join(diff)} differ from the trace)", n)
-        previous, current = current, match
-    return _confirm(model, trace, previous, current)
+                                       f"({_difference(encoded[0][0], step.state)})", n)
+        previous, current = current, outs[k]
+    return _confirm(model, trace, prop, previous, current)
 
 
-def _confirm(model, trace, previous, last):
-    """The trace's path replays; does its last state (or step) show the recorded violation?"""
+def _call(model, step, s, n):
+    """The call of the action that ``step`` records, made in state ``s``: its thunk, found among
+    the model's calls in ``s`` by comparing arguments as typed JSON (so ``rm=true`` is not the
+    call ``rm=1``), or a ``ReplayResult`` saying why there is none."""
+    if step.action not in model._actions:
+        return ReplayResult(False, f"step {n}: the model has no action {step.action!r}", n)
+    params = list(inspect.signature(getattr(model, step.action)).parameters)[1:]
+    missing = [p for p in params if p not in step.args]
+    if missing:
+        return ReplayResult(False, f"step {n}: {step.label()} lacks argument {missing[0]!r}", n)
+    extra = [a for a in step.args if a not in params]
+    if extra:
+        return ReplayResult(False, f"step {n}: {step.label()}: {step.action} has no argument "
+                                   f"{extra[0]!r}", n)
+    offered = []
+    try:
+        for name, args, thunk in model.each_call(s):
+            if name == step.action:
+                named = model.action_args(name, args)
+                if json_equal(named, step.args):
+                    return thunk
+                offered.append(Step(name, named, None).label())
+    except KripkeError:
+        raise
+    except Exception as e:  # a state-dependent domain raised
+        return ReplayResult(False, f"step {n}: the calls of {step.action} in the state of step "
+                                   f"{n - 1} cannot be listed: {type(e).__name__}: {e}", n)
+    listed = ", ".join(offered[:4]) + (", ..." if len(offered) > 4 else "") or "none"
+    return ReplayResult(False, f"step {n}: {step.label()} cannot be taken: it is not a call of "
+                               f"the model in the state of step {n - 1} (on offer: {listed})", n)
+
+
+def _run(fn, *args):
+    """``(result, None)``, or ``(None, "Type: message")`` when the model's code raised (a
+    ``KripkeError``, bad input, still propagates)."""
+    try:
+        return fn(*args), None
+    except KripkeError:
+        raise
+    except Exception as e:  # the model's own code: compared with the trace, never a traceback
+        return None, f"{type(e).__name__}: {e}"
+
+
+def _difference(got, want):
+    """Which fields of the model's state ``got`` differ from the trace's ``want``, and how."""
+    if not (isinstance(got, dict) and isinstance(want, dict)):
+        return f"the model gives {_dump(got)}, the trace records {_dump(want)}"
+    keys = list(got) + [k for k in want if k not in got]
+    diff = [k for k in keys if k not in got or k not in want or not json_equal(got[k], want[k])]
+    k = diff[0]
+    return (f"fields {', '.join(diff)} differ from the trace: {k} is "
+            f"{_dump(got[k]) if k in got else 'absent'} in the model, "
+            f"{_dump(want[k]) if k in want else 'absent'} in the trace")
+
+
+def _dump(v, width=60):
+    """A JSON value as the trace file writes it (``true``, ``1``, ``1.0``, ``"1"``), cut short."""
+    text = json.dumps(v, default=repr)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _a(word):
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _property_of(model, trace):
+    """The property whose violation ``trace`` records (None for a kind that names none),
+    checked to fit the trace's kind: a trace that does not fit is a ``TraceFormatError``."""
+    kind, name, last = trace.kind, trace.property, trace.steps[-1]
     n = len(trace.steps) - 1
-    if trace.kind == "deadlock":
-        if any(True for _ in model.successors(last)) or model.terminal(last):
+    if kind not in KINDS:
+        raise TraceFormatError(f"unknown kind {kind!r}")
+    if kind == "sometimes":
+        raise TraceFormatError(f"the trace says {name} is violated as a sometimes property: "
+                               f"{SOMETIMES}")
+    if name == CONFORMANCE and kind == "refinement":
+        return None  # an implementation's step, not the model's: replay diverges at it
+    if last.error is not None and kind != "exception":
+        raise TraceFormatError(f"step {n} records an error ({last.error}), but the trace's kind "
+                               f"is {kind}: only an exception trace ends with an error")
+    if kind == "deadlock" and name != "deadlock":
+        raise TraceFormatError(f"a deadlock trace names the property 'deadlock', this one "
+                               f"{name!r}")
+    if kind == "type":
+        if name != "type_ok":
+            raise TraceFormatError(f"a type trace names the property 'type_ok', this one "
+                                   f"{name!r}")
+        if model.variables is None:
+            raise TraceFormatError(f"{trace.model} declares no types for its variables: it has "
+                                   "no type violation to confirm")
+    if kind == "step" and n == 0:
+        raise TraceFormatError(f"a step property is violated by a step, and the trace of {name} "
+                               "has only its initial state")
+    if kind not in PROPERTY_KINDS + ("exception",):
+        return None
+    if kind == "exception":
+        if last.state is None and name != "exception":
+            raise TraceFormatError(f"the last step's action raised (its state is null), so the "
+                                   f"trace's property is 'exception', not {name!r}")
+        if last.state is None or last.error is None or name in ("exception", "terminal()"):
+            return None
+    prop = _lookup(model, trace)
+    if kind == "exception":  # the property raised when evaluated: any kind of property may
+        if prop.kind == "step" and n == 0:
+            raise TraceFormatError(f"{name} is a step property: it cannot raise on an initial "
+                                   "state alone")
+        return prop
+    if prop.kind != kind:
+        why = (SOMETIMES if prop.kind == "sometimes" else
+               "replay confirms a violation by the rules of its property's kind (a trace edited "
+               "by hand, or of another version of the model?)")
+        raise TraceFormatError(f"{name} is {_a(prop.kind)} property, the trace says {kind}: "
+                               f"{why}")
+    return prop
+
+
+def _lookup(model, trace):
+    for p in model.properties:
+        if p.name == trace.property:
+            return p
+    if trace.property == "type_ok" and model.variables is not None:
+        from specs.properties import type_ok  # every typed model's TypeOK, listed or not
+        return type_ok
+    raise UnknownNameError(f"property of {trace.model}", trace.property,
+                           [p.name for p in model.properties])
+
+
+def _evaluate(model, prop, previous, last):
+    """``prop`` on the last state (or step) of a trace, by the rules of its kind."""
+    if prop.kind == "refinement":
+        check = prop.checker(model)
+        return check.init_ok(last) if previous is None else check.step_ok(previous, last)
+    if prop.kind == "step":
+        return prop.condition(model, previous, last)
+    return prop.condition(model, last)
+
+
+def _confirm(model, trace, prop, previous, last):
+    """The trace's path replays; does its last state (or step) show the recorded violation?"""
+    n, kind, step = len(trace.steps) - 1, trace.kind, trace.steps[-1]
+    if trace.property == CONFORMANCE and kind == "refinement":
+        return ReplayResult(False, f"step {n}: the model takes the implementation's last step "
+                                   "too: the trace shows no conformance violation", n)
+    if kind == "deadlock":
+        stuck, error = _run(lambda: not any(True for _ in model.successors(last))
+                            and not model.terminal(last))
+        if error is not None:
+            return _raised(n, "checking the last state for a deadlock", error)
+        if not stuck:
             return ReplayResult(False, f"step {n}: the last state is not a deadlock", n)
         return ReplayResult(True, f"reproduced: deadlock after {n} steps")
-    if trace.kind == "exception":
-        return ReplayResult(False, "an exception trace must end with the step that raised", n)
-    prop = next((p for p in model.properties if p.name == trace.property), None)
-    if prop is None:
-        return ReplayResult(False, f"{trace.model} has no property {trace.property!r}", n)
-    if trace.kind == "invariant":
-        if prop.condition(model, last):
+    if kind == "type":
+        if type(last) is not model.State:
+            return ReplayResult(True, f"reproduced: after {n} steps the state is a "
+                                      f"{type(last).__name__}, not a {trace.model} State record")
+        field, error = _run(model.type_ok, last)
+        if error is not None:
+            return _raised(n, "checking the types of the last state", error)
+        if field is None:
+            return ReplayResult(False, f"step {n}: the last state is well typed", n)
+        value = getattr(last, field)
+        return ReplayResult(True, f"reproduced: after {n} steps {field} = {value!r} "
+                                  f"({type(value).__name__}) is outside its declared type "
+                                  f"{model._types[field]!r}")
+    if kind == "exception":
+        if step.error is None or prop is None and trace.property != "terminal()":
+            return ReplayResult(False, "an exception trace must end with the step that raised",
+                                n)
+        if prop is None:
+            what, value, error = "terminal()", *_run(model.terminal, last)
+        else:
+            what, value, error = trace.property, *_run(_evaluate, model, prop, previous, last)
+        if error is None:
+            return ReplayResult(False, f"step {n}: {what} no longer raises {step.error} on the "
+                                       f"last state (it returns {value!r})", n)
+        if error != step.error:
+            return ReplayResult(False, f"step {n}: {what} raised {error} on the last state, the "
+                                       f"trace records {step.error}", n)
+        return ReplayResult(True, f"reproduced: {what} raises {error} on the state after {n} "
+                                  "steps")
+    if kind == "invariant":
+        holds, error = _run(prop.condition, model, last)
+        if error is not None:
+            return _raised(n, f"evaluating {prop.name} on the last state", error)
+        if holds:
             return ReplayResult(False, f"step {n}: {trace.property} holds in the last state", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated after {n} steps")
-    if trace.kind == "always_possible":
-        if _can_reach(model, last, prop):
+    if kind == "always_possible":
+        reachable, error = _run(_can_reach, model, last, prop)
+        if error is not None:
+            return _raised(n, f"searching for a state satisfying {prop.name}", error)
+        if reachable:
             return ReplayResult(False, f"step {n}: a state satisfying {prop.name} is still "
                                        "reachable from the last state", n)
         return ReplayResult(True, f"reproduced: after {n} steps {prop.name} can never hold again")
-    if trace.kind in ("refinement", "step"):
-        if trace.kind == "refinement":
-            check = prop.checker(model)
-            broken = not (check.init_ok(last) if n == 0 else check.step_ok(previous, last))
-        else:
-            broken = n > 0 and not prop.condition(model, previous, last)
-        if not broken:
+    if kind in ("refinement", "step"):
+        allowed, error = _run(_evaluate, model, prop, previous, last)
+        if error is not None:
+            return _raised(n, f"evaluating {prop.name} on the last step", error)
+        if allowed:
             return ReplayResult(False, f"step {n}: the last step is allowed by {prop.name}", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated by step {n}")
-    return ReplayResult(False, f"cannot confirm a violation of kind {trace.kind}", n)
+    return ReplayResult(False, f"cannot confirm a violation of kind {kind}", n)
+
+
+def _raised(n, what, error):
+    return ReplayResult(False, f"step {n}: {what} raised {error}; the trace records a violation, "
+                               "not an exception", n)
 
 
 def _can_reach(model, s, prop):
