@@ -4,15 +4,20 @@ The article's table ("CAP theorem explained": strong, causal, read-your-writes, 
 precise, each level from its paper, with Viotti and Vukolić, "Consistency in Non-Transactional
 Distributed Storage Systems" (ACM Computing Surveys 49(1), 2016) as the common reference:
 
-* ``linearizability`` (the article's *strong*): Herlihy and Wing, "Linearizability: a
-  correctness condition for concurrent objects" (TOPLAS 12(3), 1990);
-* ``sequential_consistency``: Lamport, "How to make a multiprocessor computer that correctly
-  executes multiprocess programs" (IEEE Trans. Computers C-28(9), 1979);
-* ``causal_consistency``: Ahamad, Neiger, Burns, Kohli and Hutto, "Causal memory: definitions,
+* ``linearizability`` (the article's *strong*): one order of the operations, respecting real
+  time, in which every read returns the latest write to its key; Herlihy and Wing,
+  "Linearizability: a correctness condition for concurrent objects" (TOPLAS 12(3), 1990);
+* ``sequential_consistency``: the same, respecting each session's order instead of real time;
+  Lamport, "How to make a multiprocessor computer that correctly executes multiprocess
+  programs" (IEEE Trans. Computers C-28(9), 1979);
+* ``causal_consistency``: for each session, one order of all the writes and of its reads,
+  extending causal order (session order and reads-from), in which each of its reads returns the
+  latest write to its key; Ahamad, Neiger, Burns, Kohli and Hutto, "Causal memory: definitions,
   implementation, and programming" (Distributed Computing 9(1), 1995);
-* ``read_your_writes``, ``monotonic_reads`` and ``session_consistency``: Terry, Demers,
-  Petersen, Spreitzer, Theimer and Welch, "Session guarantees for weakly consistent replicated
-  data" (PDIS 1994).
+* ``session_consistency`` and its four guarantees ``read_your_writes``, ``monotonic_reads``,
+  ``monotonic_writes`` and ``writes_follow_reads``, defined below: Terry, Demers, Petersen,
+  Spreitzer, Theimer and Welch, "Session guarantees for weakly consistent replicated data"
+  (PDIS 1994).
 
 A history is a sequence of operations with the fields ``session`` (the client; a session's
 operations are sequential), ``kind`` (``"write"`` or ``"read"``), ``key`` (an int), ``value`` (the
@@ -32,13 +37,52 @@ a value twice to one key, or writes None, is rejected. A read of a value that no
 violates every level. A pending read returned nothing and is left out; a pending write may or
 may not have taken effect.
 
+The session guarantees are stated as Viotti and Vukolić state them, with a visibility relation
+(which writes a read sees) and an arbitration order (which of them wins), on one key at a time.
+Each completed read ``r`` sees a set ``vis(r)`` of the writes to its key (pending ones too, or
+not) and returns the value of the latest of them in the arbitration of its session, an order
+``ar_s`` of all the writes to the key; it returns None iff it sees none. A history satisfies a
+guarantee iff, for every key, some ``vis`` and some ``ar_s`` for each session make every read
+return what it returned and meet it:
+
+* ``read_your_writes``: a read sees every write its session made to the key before it
+  (session order from writes to reads is in ``vis``);
+* ``monotonic_reads``: a read sees every write that an earlier read of its session saw
+  (``vis`` followed by session order between reads is in ``vis``);
+* ``monotonic_writes``: every ``ar_s`` puts a session's earlier write before its later one;
+* ``writes_follow_reads``: every ``ar_s`` puts each write a read saw before every write that the
+  read's session makes after the read (a read of its session's own later write breaks it);
+* ``session_consistency``: all four at once.
+
+Nothing else is asked. Read-your-writes alone does not order a session's own writes: session 0
+writes 1, writes 2, reads 1 satisfies it (the read sees both, and session 0 arbitrates 1 last).
+Monotonic reads alone does not order another session's writes: session 0 writes 1 then 2 and
+session 1 reads 2 then 1 satisfies it (issue 9). Monotonic writes orders both pairs, so
+``session_consistency`` forbids both. Alone, monotonic writes fails only with a read out of thin
+air, since a read that sees just the write it returns observes no arbitration.
+
+Terry et al.'s monotonic writes and writes-follow-reads also ask that a server holding the later
+write hold the earlier one; on one key that changes no verdict (what it adds to a read's view is
+arbitrated before what the read returns), so it is left out. All five levels are per key: a
+session that read y = 1, written after x = 1, may then read the initial x. Terry et al. forbid
+that across keys; here causal consistency does.
+
+Viotti and Vukolić have one arbitration for all sessions; here each session has its own, as
+causal memory lets sessions order concurrent writes differently. With one, monotonic reads would
+forbid two sessions to read two concurrent writes in opposite orders, which causal consistency
+allows, and it would no longer imply monotonic reads. One arbitration per session still serves
+all of that session's reads: reading 1, then 2, then 1 again breaks monotonic reads, and reading
+its own two writes in both orders breaks read-your-writes.
+
 Each level implies the next (the tests check it on random histories)::
 
     linearizability => sequential_consistency => causal_consistency => session_consistency
-    session_consistency => read_your_writes,  session_consistency => monotonic_reads
+    session_consistency => read_your_writes, monotonic_reads, monotonic_writes,
+                           writes_follow_reads
 
 and none of the converses holds (the hand-written histories in ``tests/histories`` separate
-them); read_your_writes and monotonic_reads are incomparable.
+them); read_your_writes, monotonic_reads and writes_follow_reads are pairwise incomparable, and
+every level implies monotonic_writes.
 
 Use it two ways: ``check_history(ops, level)`` on a recorded history (as Porcupine and Knossos
 check Jepsen histories), or ``consistency_invariant(level)``, an invariant over the history a
@@ -442,23 +486,61 @@ def _causal_anomaly(ops, past):
     return None
 
 
-def _write_order(ops):
-    """What every session must take as the order of the writes in ``ops`` (one key's).
+def _session_guarantees(ops, ryw=False, mr=False, mw=False, wfr=False):
+    """Why ``ops`` breaks the session guarantees asked for (read-your-writes, monotonic reads,
+    monotonic writes, writes-follow-reads), or None; each key is judged on its own."""
+    why = _thin_air(ops)
+    if why:
+        return why
+    for key, group in _by_key(_effective(ops)).items():
+        why = _key_guarantees(key, group, ryw, mr, mw, wfr)
+        if why:
+            return why
+    return None
 
-    Terry et al.'s monotonic writes and writes-follow-reads, for their order part: a write comes
-    after every value of its key that its own session wrote or read before it. Edges
-    ``(older, newer, reason)``; None, the initial value, comes before every write.
+
+def _key_guarantees(key, ops, ryw, mr, mw, wfr):
+    """The same for one key's operations (invocation order, no pending reads).
+
+    Each read is given the least view the guarantees allow: the write it returns, with
+    read-your-writes its session's earlier writes, with monotonic reads what its session's
+    earlier reads saw. Seeing more only adds constraints, so if any view works these do. What
+    is left is the arbitration: every session must order the writes that monotonic writes and
+    writes-follow-reads order (``shared``), and each reading session must also order every
+    write a read of its sees before the one the read returns (``own``). Such orders exist iff
+    the edges have no cycle. Edges are ``(earlier value, later value, reason)``; a read that
+    returns None but sees a write gives an edge to None.
     """
-    edges, seen = [], {}
+    shared, own = [], {}
+    writes, last_view, read_views = {}, {}, {}  # per session; a view maps value -> its source
     for o in ops:
-        if o.completed == math.inf and not o.write:
-            continue
+        s = o.session
         if o.write:
-            edges += [(p.value, o.value, _then(p, o)) for p in seen.get(o.session, ())]
-            seen[o.session] = [o]
-        else:
-            seen.setdefault(o.session, []).append(o)
-    return edges
+            if mw and writes.get(s):
+                shared.append((writes[s][-1].value, o.value, _then(writes[s][-1], o)))
+            if wfr:  # a read of the session's own later write gives o -> o: a cycle
+                shared += [(v, o.value, _then(src, o)) for v, src in read_views.get(s, {}).items()]
+            writes.setdefault(s, []).append(o)
+            continue
+        view = dict(last_view.get(s, {})) if mr else {}
+        if ryw:
+            view.update((w.value, w) for w in writes.get(s, ()))
+        own.setdefault(s, []).extend((v, o.value, _then(src, o)) for v, src in view.items()
+                                     if v != o.value)
+        if o.value is not None:
+            view.setdefault(o.value, o)
+        last_view[s] = view
+        for v, src in view.items():
+            read_views.setdefault(s, {}).setdefault(v, src)
+    why = _going_back(shared)
+    if why:
+        return (f"no order of the writes to key {key} puts each after what its session wrote and "
+                f"read before it: {why}")
+    for s in sorted(own):
+        why = _going_back(shared + own[s])
+        if why:
+            return f"session {s} sees key {key} go back: {why}"
+    return None
 
 
 def _then(a, b):
@@ -466,44 +548,14 @@ def _then(a, b):
     return f"session {a.session} {verb[a.write]} {a.value!r} then {verb[b.write]} {b.value!r}"
 
 
-def _session_guarantee(ops, read_your_writes, monotonic_reads):
-    """Why ``ops`` breaks read-your-writes and/or monotonic reads (as asked), or None.
-
-    Each session must be able to order the writes of each key, extending ``_write_order``, so
-    that each of its reads returns a value no older than the session's own earlier writes to the
-    key (read-your-writes) and than the values its earlier reads of the key returned (monotonic
-    reads). "Older" is judged in the session's own order: sessions may order concurrent writes
-    differently, as causal memory allows, and an order of invocation would reject linearizable
-    histories (a write invoked first can take effect last).
-    """
-    why = _thin_air(ops)
-    if why:
-        return why
-    for key, group in _by_key(ops).items():
-        order = _write_order(group)
-        for s in sorted({o.session for o in group if not o.write}):
-            edges, last = list(order), {}
-            for o in group:
-                if o.session != s or o.completed == math.inf:
-                    continue
-                if not o.write:
-                    edges += [(last[w].value, o.value, _then(last[w], o))
-                              for w in (True, False) if w in last
-                              and (read_your_writes if w else monotonic_reads)]
-                last[o.write] = o
-            why = _going_back(edges)
-            if why:
-                return f"session {s} sees key {key} go back: {why}"
-    return None
-
-
 def _going_back(edges):
-    """The reasons along a cycle of ``edges`` (``a`` must come before ``b``), or an edge back to
-    the initial value, joined as one sentence; None if some order satisfies every edge."""
+    """The reasons along a cycle of ``edges`` (``a`` must come before ``b``; ``a == b`` is a
+    cycle), or an edge back to the initial value, joined as one sentence; None if some order
+    satisfies every edge."""
     graph = {}
     for a, b, why in edges:
         if a == b:
-            continue
+            return why
         if b is None:
             return f"{why}, the initial value"
         graph.setdefault(a, []).append((b, why))
@@ -531,37 +583,53 @@ def _going_back(edges):
     return None
 
 
+def _session_consistency(ops, budget):
+    """Session consistency (Terry et al. 1994), per key: all four session guarantees at once,
+    judged in one view per read and one arbitration per session.
+
+    What the guarantees say across keys (a session that saw y = 1, written after x = 1, must
+    see x = 1) is left to causal consistency.
+    """
+    return _session_guarantees(ops, ryw=True, mr=True, mw=True, wfr=True)
+
+
 def _read_your_writes(ops, budget):
-    """Read-your-writes (Terry et al. 1994): a session's read never returns a value older than
-    the session's own earlier writes to the key."""
-    return _session_guarantee(ops, read_your_writes=True, monotonic_reads=False)
+    """Read-your-writes (Terry et al. 1994), per key: each read sees every write its session
+    made to the key before it."""
+    return _session_guarantees(ops, ryw=True)
 
 
 def _monotonic_reads(ops, budget):
-    """Monotonic reads (Terry et al. 1994): a session's successive reads of a key never return
-    an older value."""
-    return _session_guarantee(ops, read_your_writes=False, monotonic_reads=True)
+    """Monotonic reads (Terry et al. 1994), per key: each read sees every write that an earlier
+    read of its session saw."""
+    return _session_guarantees(ops, mr=True)
 
 
-def _session_consistency(ops, budget):
-    """Session consistency (Terry et al. 1994): read-your-writes and monotonic reads, judged
-    in one order of the writes per session and key.
+def _monotonic_writes(ops, budget):
+    """Monotonic writes (Terry et al. 1994), per key: every session arbitrates a session's writes
+    in the order it made them.
 
-    With ``_write_order`` (the order part of monotonic writes and writes-follow-reads), this is
-    all four of Terry et al.'s guarantees as one session observes one key: the values it writes
-    and reads never go back. What those two guarantees say across keys is part of causal
-    consistency.
+    On its own it fails only with a read out of thin air: a read that sees just the write it
+    returns observes no arbitration. It matters in ``session_consistency``.
     """
-    return _session_guarantee(ops, read_your_writes=True, monotonic_reads=True)
+    return _session_guarantees(ops, mw=True)
+
+
+def _writes_follow_reads(ops, budget):
+    """Writes-follow-reads (Terry et al. 1994), per key: every session arbitrates the writes a
+    read saw before the writes its session makes after the read."""
+    return _session_guarantees(ops, wfr=True)
 
 
 _LEVELS = {
     "linearizability": _linearizability,
     "sequential_consistency": _sequential_consistency,
     "causal_consistency": _causal_consistency,
+    "session_consistency": _session_consistency,
     "read_your_writes": _read_your_writes,
     "monotonic_reads": _monotonic_reads,
-    "session_consistency": _session_consistency,
+    "monotonic_writes": _monotonic_writes,
+    "writes_follow_reads": _writes_follow_reads,
 }
 LEVELS = tuple(_LEVELS)
 

@@ -17,10 +17,11 @@ from models.system import TransitionSystem, action
 from models.types import Enum, Int, Optional, Seq, record
 from specs.consistency import (LEVELS, BudgetExhausted, HistoryError, Operation, check_history,
                                consistency_invariant, load_history)
+from tests.test_consistency_levels import oracle
 
 HISTORIES = Path(__file__).parent / "histories"
 
-LIN, SEQ, CAUSAL, RYW, MR, SESSION = LEVELS
+LIN, SEQ, CAUSAL, SESSION, RYW, MR, MW, WFR = LEVELS
 
 
 def W(session, value, invoked, completed, key=0):
@@ -40,35 +41,51 @@ def verdicts(ops, budget_s=10.0):
 # -- The classics: each level's verdict and its minimal violating subset (indices in the file) ----
 
 ALL = "all"  # every operation of the history
-#: history -> the minimal violating subset per level in LEVELS order (None: the level holds)
+#: history -> the minimal violating subset per level in LEVELS order (None: the level holds):
+#: linearizability, sequential, causal, session, read-your-writes, monotonic reads, monotonic
+#: writes, writes-follow-reads
 EXPECTED = {
     # a read after a completed write returns the old value: only real time forbids it
-    "stale_read": ([0, 1], None, None, None, None, None),
-    # two readers see concurrent writes in opposite orders: causal memory allows it
-    "opposite_orders": ([0, 1, 2, 3, 5], ALL, None, None, None, None),
+    "stale_read": ([0, 1],) + (None,) * 7,
+    # two readers see concurrent writes in opposite orders: causal memory allows it, and so do
+    # the session guarantees, each session arbitrating on its own
+    "opposite_orders": ([0, 1, 2, 3, 5], ALL) + (None,) * 6,
     # each session misses the other's write to another key (the store-buffering litmus test)
-    "store_buffering": ([0, 3], ALL, None, None, None, None),
+    "store_buffering": ([0, 3], ALL) + (None,) * 6,
     # a session writes, then reads the initial value (a lagging replica)
-    "read_your_writes_initial": (ALL, ALL, ALL, ALL, None, ALL),
-    # a session reads 2, overwrites it with 1, then reads 2 again
-    "read_your_writes_overwritten": ([0, 2, 3], ALL, ALL, ALL, None, ALL),
-    # session 0 writes 1 then 2; session 1 reads 2 then 1
-    "monotonic_reads": ([0, 1, 3], ALL, ALL, None, ALL, ALL),
-    # x = 1 causally precedes y = 1, yet a reader of y = 1 then reads the initial x
-    "causal_across_keys": ([0, 3], ALL, ALL, None, None, None),
-    # each guarantee alone can be met, not both in one order: 1 < 2 (read after own write 1),
-    # 2 < 1 (read 2 then 1)
-    "session_not_ryw_or_mr": ([0, 1, 2], ALL, ALL, None, None, ALL),
+    "read_your_writes_initial": (ALL, ALL, ALL, ALL, ALL, None, None, None),
+    # a session writes 1 and 2, then reads 1 and 2: its one arbitration cannot have each last
+    "own_writes_in_both_orders": ([0, 1, 2], [0, 1, 2], [0, 1, 2], [0, 1, 2], ALL, None, None,
+                                  None),
+    # concurrent writes 1 and 2; a session reads 1, then 2, then 1 again
+    "monotonic_reads": ([0, 1, 2], ALL, ALL, ALL, None, ALL, None, None),
+    # each session reads the other's write, then makes its own: which came first?
+    "writes_follow_reads": ([0, 3], ALL, ALL, ALL, None, None, None, ALL),
+    # issue 9: a session writes 1, writes 2, reads 1. Read-your-writes alone lets the read see
+    # both writes with 1 arbitrated last; monotonic writes puts 2 last
+    "read_own_older_write": (ALL, ALL, ALL, ALL, None, None, None, None),
+    # issue 9: session 0 writes 1 then 2; session 1 reads 2 then 1. Monotonic reads alone lets
+    # session 1 arbitrate 1 last; monotonic writes puts 2 last
+    "read_writes_in_reverse": ([0, 1, 3], ALL, ALL, ALL, None, None, None, None),
+    # a session reads 2, overwrites it with 1, then reads 2 again: read-your-writes alone
+    # arbitrates 1 before 2, writes-follow-reads alone 2 before 1
+    "reread_after_overwrite": ([0, 2, 3], ALL, ALL, ALL, None, None, None, None),
+    # x = 1 causally precedes y = 1, yet a reader of y = 1 then reads the initial x: the
+    # session guarantees are per key
+    "causal_across_keys": ([0, 3], ALL, ALL) + (None,) * 5,
+    # each guarantee alone can be met, not both in one arbitration: 1 < 2 (read after own
+    # write 1), 2 < 1 (read 2 then 1)
+    "session_not_ryw_or_mr": ([0, 1, 2], ALL, ALL, ALL, None, None, None, None),
     # two concurrent writes, read 2 then 1: any order of concurrent writes is fine
-    "concurrent_writes": (None,) * 6,
+    "concurrent_writes": (None,) * 8,
     # a session's write is overtaken by a concurrent write invoked before it
-    "own_write_overtaken": (None,) * 6,
+    "own_write_overtaken": (None,) * 8,
     # a pending write is invisible, then visible
-    "pending_write": (None,) * 6,
+    "pending_write": (None,) * 8,
     # a pending write read before it was invoked: linearizability only forbids it
-    "pending_write_read_early": (ALL, None, None, None, None, None),
+    "pending_write_read_early": (ALL,) + (None,) * 7,
     # key 0 is linearizable, key 1 has a stale read
-    "two_keys": ([1, 3], None, None, None, None, None),
+    "two_keys": ([1, 3],) + (None,) * 7,
 }
 
 
@@ -95,16 +112,25 @@ def test_explanations():
                                            "write")
     assert why("read_your_writes_initial", RYW) == (
         "session 0 sees key 0 go back: session 0 wrote 1 then read None, the initial value")
-    assert why("read_your_writes_overwritten", RYW) == (
-        "session 0 sees key 0 go back: session 0 read 2 then wrote 1; session 0 wrote 1 then "
+    assert why("own_writes_in_both_orders", RYW) == (
+        "session 0 sees key 0 go back: session 0 wrote 2 then read 1; session 0 wrote 1 then "
         "read 2")
     assert why("monotonic_reads", MR) == (
+        "session 2 sees key 0 go back: session 2 read 1 then read 2; session 2 read 2 then "
+        "read 1")
+    assert why("writes_follow_reads", WFR) == (
+        "no order of the writes to key 0 puts each after what its session wrote and read before "
+        "it: session 0 read 2 then wrote 1; session 1 read 1 then wrote 2")
+    assert why("reread_after_overwrite", SESSION) == (
+        "session 0 sees key 0 go back: session 0 read 2 then wrote 1; session 0 wrote 1 then "
+        "read 2")
+    assert why("read_writes_in_reverse", SESSION) == (
         "session 1 sees key 0 go back: session 0 wrote 1 then wrote 2; session 1 read 2 then "
         "read 1")
     assert why("causal_across_keys", CAUSAL) == (
         "s1 read k0=None [6,7] returns the initial value though s0 write k0=1 [0,1] causally "
         "precedes it")
-    assert why("monotonic_reads", CAUSAL) == (
+    assert why("read_writes_in_reverse", CAUSAL) == (
         "s1 read k0=1 [6,7] returns s0 write k0=1 [0,1] though s0 write k0=2 [2,3] overwrites "
         "it and causally precedes the read")
     assert why("session_not_ryw_or_mr", CAUSAL) == (
@@ -136,7 +162,8 @@ def test_pending_write_may_or_may_not_take_effect():
     later = [pending, R(1, None, 1, 2), R(1, 1, 3, 4)]
     back = [pending, R(1, 1, 1, 2), R(1, None, 3, 4)]
     assert set(verdicts(never).values()) == set(verdicts(later).values()) == {"ok"}
-    assert verdicts(back) == dict.fromkeys(LEVELS, "violated") | {RYW: "ok"}
+    assert verdicts(back) == dict.fromkeys(LEVELS, "violated") | dict.fromkeys((RYW, MW, WFR),
+                                                                                "ok")
     # a pending read returned nothing: its value is not checked
     assert set(verdicts([W(0, 1, 0, 1), R(1, 99, 2, None)]).values()) == {"ok"}
 
@@ -251,38 +278,13 @@ def oracle_causal(ops):
                for s in {o.session for o in ops})
 
 
-def oracle_session(ops, ryw, mr):
-    """For each session and key, some order of the key's written values (None first) in which
-    every write follows what its session wrote or read of the key before it, and each read of
-    the session is no older than its earlier writes (ryw) and reads (mr) of the key."""
-    if _thin_air(ops):
-        return False
-    ops = _effective(ops)
-    for s, key in itertools.product({o.session for o in ops}, {o.key for o in ops}):
-        on_key = [o for o in ops if o.key == key]
-        values = [o.value for o in on_key if o.kind == "write"]
-        needs = []  # (older, newer) value pairs
-        for a, b in itertools.combinations(on_key, 2):  # a invoked before b
-            if a.session != b.session or a.completed is None:
-                continue
-            if b.kind == "write" or b.session == s and b.completed is not None and (
-                    ryw and a.kind == "write" or mr and a.kind == "read"):
-                needs.append((a.value, b.value))
-        if not any(all(rank.get(x, -1) <= rank.get(y, -1) for x, y in needs)
-                   for rank in ({v: i for i, v in enumerate(p)}
-                                for p in itertools.permutations(values))):
-            return False
-    return True
-
-
+#: the session guarantees' oracle, every view and arbitration enumerated, is in
+#: test_consistency_levels
 ORACLES = {
     LIN: oracle_linearizable,
     SEQ: oracle_sequential,
     CAUSAL: oracle_causal,
-    RYW: lambda ops: oracle_session(ops, True, False),
-    MR: lambda ops: oracle_session(ops, False, True),
-    SESSION: lambda ops: oracle_session(ops, True, True),
-}
+} | {level: oracle(level) for level in (SESSION, RYW, MR, MW, WFR)}
 
 
 def _events(draw_int, program):
@@ -375,7 +377,11 @@ def test_each_level_agrees_with_its_oracle(ops):
 
 
 #: the hierarchy these definitions give; EXPECTED shows that no converse holds
-IMPLIES = [(LIN, SEQ), (SEQ, CAUSAL), (CAUSAL, SESSION), (SESSION, RYW), (SESSION, MR)]
+IMPLIES = [(LIN, SEQ), (SEQ, CAUSAL), (CAUSAL, SESSION), (SESSION, RYW), (SESSION, MR),
+           (SESSION, MW), (SESSION, WFR)]
+#: pairs of levels neither of which implies the other (monotonic writes is implied by every
+#: level: alone it rejects only reads out of thin air)
+INCOMPARABLE = [(RYW, MR), (RYW, WFR), (MR, WFR)]
 
 
 @settings(max_examples=500, deadline=None)
@@ -389,7 +395,7 @@ def test_hierarchy(ops):
 
 def test_no_converse_holds():
     holds = {name: [subset is None for subset in row] for name, row in EXPECTED.items()}
-    for stronger, weaker in IMPLIES + [(RYW, MR), (MR, RYW)]:
+    for stronger, weaker in IMPLIES + INCOMPARABLE + [(b, a) for a, b in INCOMPARABLE]:
         a, b = LEVELS.index(stronger), LEVELS.index(weaker)
         assert any(row[b] and not row[a] for row in holds.values()), (weaker, stronger)
 
@@ -509,7 +515,8 @@ def test_consistency_invariant_reads_the_history_field():
 
 def test_an_exhausted_budget_raises():
     state = record("State", history=Seq(Op, 9999))
-    big = state(tuple(register_history(random.Random(1), 600, sessions=6, keys=1)))
+    ops = register_history(random.Random(1), 600, sessions=2, keys=1)
+    big = state(tuple(Op(o.session, o.kind, 0, o.value, o.invoked, o.completed) for o in ops))
     with pytest.raises(BudgetExhausted, match="linearizability: the budget of 0 s ran out before "
                                               "a verdict on the 600 operations in field "
                                               "'history'"):
@@ -543,7 +550,7 @@ class StaleBackup(TransitionSystem):
     sequentially consistent, not linearizable."""
 
     variables = {"primary": Optional(Int(1, 1)), "backup": Optional(Int(1, 1)),
-                 "history": Seq(Op, 3)}
+                 "history": Seq(Op, 4)}  # three reads and the write
     properties = (consistency_invariant(LIN), consistency_invariant(SEQ))
 
     def init(self):
