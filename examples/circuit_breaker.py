@@ -92,7 +92,7 @@ class CircuitBreaker:
         with self._lock:
             if self.state == OPEN:
                 now = self.clock()
-                if now < self.retry_at or self.trials_out:
+                if not self._recovered(now) or self.trials_out:
                     self.total_rejections += 1
                     raise CircuitOpenError(self.name, max(0.0, self.retry_at - now))
                 self.state, self.success_count = HALF_OPEN, 0
@@ -103,6 +103,10 @@ class CircuitBreaker:
                 self.trials_out += 1
             self.total_calls += 1
             return Permit(self, trial=self.state == HALF_OPEN)
+
+    def _recovered(self, now):
+        """Has the open breaker waited recovery_timeout, its clock reading ``now``?"""
+        return now >= self.retry_at
 
     def _answered(self, permit, ok):
         with self._lock:
@@ -142,6 +146,11 @@ class CircuitBreaker:
         self.state, self.failure_count, self.success_count, self.retry_at = CLOSED, 0, 0, None
 
     # -- the ways to call through it ----------------------------------------------------------
+    def _cancelled(self, permit):
+        """The call was cancelled or interrupted: the service's answer will never be seen, so
+        the call counts neither way, and a trial's place is free again."""
+        permit.release()
+
     def _settle(self, permit, error):
         if error is None:
             permit.success()
@@ -159,7 +168,7 @@ class CircuitBreaker:
             self._settle(permit, e)
             raise
         except BaseException:  # cancelled or interrupted: no answer from the service
-            permit.release()
+            self._cancelled(permit)
             raise
         permit.success()
         return result
@@ -175,7 +184,7 @@ class CircuitBreaker:
             self._settle(permit, e)
             raise
         except BaseException:  # asyncio.CancelledError: no answer from the service
-            permit.release()
+            self._cancelled(permit)
             raise
         permit.success()
         return result
@@ -189,7 +198,7 @@ class CircuitBreaker:
             self._settle(permit, e)
             raise
         except BaseException:
-            permit.release()
+            self._cancelled(permit)
             raise
         permit.success()
 
