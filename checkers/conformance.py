@@ -43,7 +43,8 @@ from models.system import model_spec
 from models.types import total_order_key
 from traces.trace import ReplayResult, Step, Trace
 
-__all__ = ["Adapter", "conformance_check", "conformance_machine", "confirm", "Conformance"]
+__all__ = ["Adapter", "conformance_check", "conformance_machine", "confirm", "Conformance",
+           "in_units"]
 
 PROPERTY = "conformance"
 
@@ -90,6 +91,17 @@ class Adapter:
             return options[0]
         from hypothesis import strategies as st
         return self._draw(st.sampled_from(options), label)
+
+
+def in_units(value, unit):
+    """``value / unit`` as an int when it is a whole number of units to within float rounding
+    (a relative 1e-12), else as it is: a value no model state holds, which fails the step and
+    shows in the trace. An abstraction function that rounds instead would hide an
+    implementation that is off by less than half a unit (a wait 49 ms over a cap kept in
+    tenths of a second)."""
+    x = value / unit
+    n = round(x)
+    return int(n) if abs(x - n) <= 1e-12 * max(1.0, abs(x)) else x
 
 
 class Conformance(Run):

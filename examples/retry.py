@@ -15,25 +15,31 @@ clock's sleeps and the random source are injectable (``sleep=``, ``async_sleep=`
 that is how the adapter runs it without waiting and with jitter it chooses.
 
 ``RetryAdapter`` connects it to the model for ``checkers.conformance``: one call, on the async
-path (a task) or the sync path (a thread). Each attempt calls a fake operation that waits until
-the model's ``downstream_succeeds`` or ``downstream_fails`` answers it (attempt ``n`` fails with
-error ``n``); a wait is a fake sleep that holds the retrier until ``retrier_backs_off``; the
-random draw behind the jitter is chosen by Hypothesis among the model's three factors (both ends
-of the range and its middle). ``retrier_gives_up`` is internal: the retrier raises on its own
+path (a task) or the sync path (a thread), of a retrier whose ``retry_on`` is
+``DownstreamError``. Each attempt calls a fake operation that waits until the model's
+``downstream_succeeds``, ``downstream_fails`` (a ``DownstreamError``: attempt ``n`` fails with
+error ``n``) or ``downstream_fails_permanently`` (a ``DownstreamRejected``, outside
+``retry_on``; the model's ``non_retryable``) answers it; a wait is a fake sleep that holds the
+retrier until ``retrier_backs_off``; the random draw behind the jitter is chosen by Hypothesis
+among the model's three factors (both ends of the range and its middle: ``random()`` returns 0,
+0.5 or the largest float below 1). ``retrier_gives_up`` is internal: the retrier raises on its own
 right after the last failure. The abstraction: the attempts answered, the waits slept (in tenths
-of a second), the call's outcome (returned, or the error number inside ``RetryExhausted``), and
-whether the retrier holds a failure it has not yet acted on (the model's ``failed``).
+of a second, exactly: ``checkers.conformance.in_units``, so a wait 1 ms over the cap is a wait
+no model state has), the call's outcome (returned, the error number inside ``RetryExhausted``, or
+the error that went through), and whether the retrier holds a failure it has not yet acted on
+(the model's ``failed``).
 """
 
 import asyncio
+import math
 import random as _random
 import time
 
-from checkers.conformance import Adapter
+from checkers.conformance import Adapter, in_units
 from examples import sync_or_async
 from examples.lockstep import Lockstep
 
-__all__ = ["Retry", "RetryExhausted", "RetryAdapter", "DownstreamError"]
+__all__ = ["Retry", "RetryExhausted", "RetryAdapter", "DownstreamError", "DownstreamRejected"]
 
 
 class RetryExhausted(Exception):
@@ -104,6 +110,15 @@ class DownstreamError(Exception):
         self.n = n
 
 
+class DownstreamRejected(Exception):
+    """The fake operation's error outside ``retry_on`` (the model's ``non_retryable``): a bad
+    request, which retrying cannot mend."""
+
+    def __init__(self, n):
+        super().__init__(f"attempt {n} was rejected")
+        self.n = n
+
+
 class RetryAdapter(Adapter):
     """``retry`` <-> ``Retry`` on the ``"async"`` or ``"sync"`` path; ``retry_class`` lets a test
     connect another retrier (a mutant)."""
@@ -123,8 +138,8 @@ class RetryAdapter(Adapter):
         self.retrier = self.retry_class(
             max_retries=m.max_retries, base_delay=float(m.base_delay),
             exponential_base=float(m.exponential_base), max_delay=float(m.max_delay),
-            jitter=m.jitter / 10, sleep=self._sleep, async_sleep=self._async_sleep,
-            random=lambda: self.jitter_draw)
+            jitter=m.jitter / 10, retry_on=(DownstreamError,), sleep=self._sleep,
+            async_sleep=self._async_sleep, random=lambda: self.jitter_draw)
         if self.path == "async":
             async def body(me):
                 return await self.retrier.call_async(lambda: self._attempt(me).wait_async())
@@ -169,9 +184,13 @@ class RetryAdapter(Adapter):
 
     def do_downstream_fails(self):
         # the jitter the retrier will draw next: one of the model's factors, random() in [0, 1)
-        self.jitter_draw = self.choose((0.0, 0.5, 1 - 1e-9), "random()")
+        self.jitter_draw = self.choose((0.0, 0.5, math.nextafter(1.0, 0.0)), "random()")
         self.last_error = self.answered + 1
         self._answer(error=DownstreamError(self.last_error))
+
+    def do_downstream_fails_permanently(self):
+        self.last_error = self.answered + 1
+        self._answer(error=DownstreamRejected(self.last_error))
 
     def do_retrier_backs_off(self):
         gate, self.sleep_gate = self.sleep_gate, None
@@ -181,19 +200,20 @@ class RetryAdapter(Adapter):
 
     # -- the abstraction function ----------------------------------------------------------------
     def observe(self):
-        c = self.caller
-        if c.done:
-            error = c.error
-            phase = ("returned" if error is None else "raised" if isinstance(error, RetryExhausted)
-                     else f"raised {type(error).__name__}")
-        else:
+        c, raised = self.caller, None
+        if not c.done:
             phase = "failed" if self.sleep_gate is not None else "calling"
-        raised = None
-        if c.done and isinstance(c.error, RetryExhausted):
-            last = c.error.last_exception
+        elif c.error is None:
+            phase = "returned"
+        elif isinstance(c.error, RetryExhausted):
+            phase, last = "raised", c.error.last_exception
             raised = last.n if isinstance(last, DownstreamError) else repr(last)
+        elif isinstance(c.error, DownstreamRejected):
+            phase, raised = "propagated", c.error.n
+        else:
+            phase = f"raised {type(c.error).__name__}"
         return {
             "phase": phase, "attempts": self.answered, "last_error": self.last_error,
-            "waits": tuple(round(10 * s) for state, s in self.slept if state == "slept"),
+            "waits": tuple(in_units(s, 0.1) for state, s in self.slept if state == "slept"),
             "raised": raised,
         }

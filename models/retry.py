@@ -7,7 +7,10 @@ cap.
 
 One call of a function wrapped by the retrier. Each attempt of the downstream operation succeeds
 or fails, nondeterministically; a failure is told apart by the attempt that raised it (error n is
-attempt n's) and every failure is retryable (the article's default ``retryable_exceptions``).
+attempt n's). By default every failure is retryable (the article's default
+``retryable_exceptions``, ``Exception``); with ``non_retryable`` an attempt may also raise an
+error outside ``retry_on`` (a bad request, which retrying cannot mend), and the retrier lets it
+through to the caller at once, as both retriers' ``except retry_on`` clauses do.
 After attempt n (counting from 0) fails and attempts are left, the retrier waits
 ``base_delay * exponential_base ** n`` seconds, capped at ``max_delay``, times a jitter factor.
 The article draws the factor as ``0.5 + random.random()``, anywhere in [0.5, 1.5); here the
@@ -26,9 +29,10 @@ History variables, for the properties: ``waits`` (every wait, in order), ``last_
 downstream's most recent failure) and ``raised`` (the error the caller got).
 
 Parameters: ``max_retries`` (4), ``base_delay`` (1 s), ``exponential_base`` (2), ``max_delay``
-(3 s), ``jitter`` (5 tenths, the article's). At the defaults the cap binds from the third
-failure on (4 s > 3 s); ``retry`` has 165 states (165 generated: the states form a tree; depth
-11), ``retry-article`` 147 (147 generated, depth 9).
+(3 s), ``jitter`` (5 tenths, the article's), ``non_retryable`` (False). At the defaults the cap
+binds from the third failure on (4 s > 3 s); ``retry`` has 165 states (165 generated: the states
+form a tree; depth 11), ``retry-article`` 147 (147 generated, depth 9); with ``non_retryable``,
+``retry`` has 214 (214 generated) and ``retry-article`` 187.
 """
 
 from models.system import Param, TransitionSystem, action
@@ -37,7 +41,8 @@ from specs.properties import type_ok
 from specs.resilience import (attempts_bounded, delay_bounded, gives_up_with_last_error,
                               succeeds_after_retry)
 
-PHASE = Enum("calling", "failed", "returned", "raised")
+#: "raised": RetryExhausted, every attempt failed; "propagated": an error outside retry_on
+PHASE = Enum("calling", "failed", "returned", "raised", "propagated")
 # Counts leave room for one attempt more than max_retries allows, so that a retrier making it
 # is named by attempts_bounded, with its trace, rather than by type_ok.
 ERROR = Int(1, lambda m: m.max_retries + 2)  # error n: the failure of attempt n
@@ -60,6 +65,8 @@ class Retry(TransitionSystem):
     jitter = Param(5, "jitter spread in tenths: a delay is multiplied by a factor from "
                       "1 - jitter/10 to 1 + jitter/10 (the article's 0.5 + random.random() is 5, "
                       "jitter=False is 0)", min=0, max=10)
+    non_retryable = Param(False, "an attempt may also raise an error outside retry_on "
+                                 "(RetryConfig.retryable_exceptions)")
 
     variables = {
         "phase": PHASE,
@@ -80,7 +87,7 @@ class Retry(TransitionSystem):
 
     def terminal(self, s):
         """The call has returned or raised."""
-        return s.phase in ("returned", "raised")
+        return s.phase in ("returned", "raised", "propagated")
 
     def attempts_allowed(self):
         """How many times the loop calls the operation: the first attempt and every retry."""
@@ -107,6 +114,14 @@ class Retry(TransitionSystem):
         if s.phase == "calling" and s.attempts < self.attempts_allowed():
             error = s.attempts + 1
             return s.set(phase="failed", attempts=error, last_exception=error, last_error=error)
+
+    @action
+    def downstream_fails_permanently(self, s):
+        """An attempt: the operation raises an error outside retry_on; the retrier does not
+        catch it, so the call raises it at once."""
+        if self.non_retryable and s.phase == "calling" and s.attempts < self.attempts_allowed():
+            error = s.attempts + 1
+            return s.set(phase="propagated", attempts=error, last_error=error, raised=error)
 
     @action
     def retrier_backs_off(self, s):

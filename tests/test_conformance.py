@@ -72,9 +72,9 @@ CONFORMING = {
                                                  "async"), 40),
     "breaker-sync-big": (lambda: BreakerAdapter(load_model("circuit-breaker")(**BIG_BREAKER),
                                                 "sync"), 40),
-    "retry-async": (lambda: RetryAdapter(load_model("retry")(), "async"), 150),
+    "retry-async": (lambda: RetryAdapter(load_model("retry")(non_retryable=True), "async"), 150),
     "retry-sync-no-jitter": (lambda: RetryAdapter(load_model("retry")(
-        max_retries=2, jitter=0, max_delay=60), "sync"), 150),
+        max_retries=2, jitter=0, max_delay=60, non_retryable=True), "sync"), 150),
     "retry-no-retries": (lambda: RetryAdapter(load_model("retry")(max_retries=0), "async"), 100),
     "bulkhead": (lambda: BulkheadAdapter(load_model("bulkhead")()), 60),
     "bulkhead-one-slot": (lambda: BulkheadAdapter(load_model("bulkhead")(

@@ -21,24 +21,43 @@ def states(model):
 
 
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])
-@pytest.mark.parametrize("model,props,counts", [
-    (Retry, None, (165, 165, 11)),
-    (RetryArticle, ["type_ok", "attempts_bounded", "succeeds_after_retry"], (147, 147, 9)),
+@pytest.mark.parametrize("model,params,props,counts", [
+    (Retry, {}, None, (165, 165, 11)),
+    (RetryArticle, {}, ["type_ok", "attempts_bounded", "succeeds_after_retry"], (147, 147, 9)),
+    # every attempt may also fail permanently: one more leaf below each calling state (49, 40)
+    (Retry, {"non_retryable": True}, None, (214, 214, 11)),
+    (RetryArticle, {"non_retryable": True}, ["type_ok", "attempts_bounded",
+                                             "succeeds_after_retry"], (187, 187, 9)),
 ])
-def test_counts_at_the_defaults(model, props, counts, strategy):
+def test_counts_at_the_defaults(model, params, props, counts, strategy):
     """The states form a tree (each is reached one way): generated = distinct."""
-    r = check(model(), properties=props, strategy=strategy)
+    r = check(model(**params), properties=props, strategy=strategy)
     assert (r.verdict, r.distinct_states, r.states_generated, r.depth) == ("ok", *counts)
     if props is None:
         assert r.properties == ALL
 
 
+ACTIONS = {"downstream_succeeds", "downstream_fails", "downstream_fails_permanently",
+           "retrier_backs_off", "retrier_gives_up"}
+
+
 @pytest.mark.parametrize("model", [Retry, RetryArticle])
 def test_every_action_fires_at_the_defaults(model):
+    """Every action but the permanent failure, which only non_retryable enables."""
     r = check(model(), properties=["type_ok"])
-    assert set(r.coverage) == {"downstream_succeeds", "downstream_fails", "retrier_backs_off",
-                               "retrier_gives_up"}
+    assert set(r.coverage) == ACTIONS
+    assert [a for a, c in r.coverage.items() if c["fired"] == 0] == [
+        "downstream_fails_permanently"]
+    r = check(model(non_retryable=True), properties=["type_ok"])
     assert all(c["fired"] > 0 for c in r.coverage.values())
+
+
+def test_an_error_outside_retry_on_goes_through_at_once():
+    """Neither retrier waits after a permanent failure: the call raises it, unretried."""
+    for model in (Retry(non_retryable=True), RetryArticle(non_retryable=True)):
+        ends = [s for s in states(model) if s.phase == "propagated"]
+        assert ends and all(s.raised == s.last_error == s.attempts == len(s.waits) + 1
+                            for s in ends)
 
 
 def test_the_cap_binds_at_the_defaults():
@@ -55,6 +74,8 @@ ARTICLE = [
     ({}, "delay_bounded", "violated", 6),
     ({}, "gives_up_with_last_error", "violated", 8),
     ({}, "succeeds_after_retry", "ok", None),
+    ({"non_retryable": True}, "delay_bounded", "violated", 6),
+    ({"non_retryable": True}, "gives_up_with_last_error", "violated", 8),
     ({"max_retries": 0}, "gives_up_with_last_error", "violated", 1),
     ({"jitter": 0}, "delay_bounded", "ok", None),
 ]
