@@ -12,19 +12,23 @@ The same bulkhead serves asyncio tasks (``async with bulkhead.acquire():``, ``aw
 bulkhead.call(func)``) and threads (``with bulkhead.acquire_sync():``, ``bulkhead.call_sync``),
 and decorates either kind of function; its counters are guarded by a ``threading.Lock`` and a
 slot is handed to a waiter of either kind. An async waiter times out on its event loop's clock
-(``asyncio.wait_for``), which is how the adapter runs it on the model's ticks: on an event loop
-with a virtual clock (``examples.lockstep``). A thread waits on a ``threading.Event`` with a real
-timeout, which a test cannot move, so the conformance tests take the async path.
+(``asyncio.wait_for``); a thread waits on an event (``event=``, ``threading.Event`` by default)
+with a timeout. Both are how the adapter runs it on the model's ticks: on an event loop with a
+virtual clock, or on lockstep events whose timeouts run on one (``examples.lockstep``).
 
-``BulkheadAdapter`` connects it to the model for ``checkers.conformance``: each of the model's
-callers is an asyncio task that calls through the bulkhead a fake function, which runs until the
-model's ``caller_finishes`` lets it return or raise (Hypothesis chooses which); the model's three
-ways for a caller to arrive (``caller_takes_slot``, ``caller_joins_queue``,
+``BulkheadAdapter`` connects it to the model for ``checkers.conformance``, on the async path
+(each of the model's callers is a task) or the sync path (a thread). A caller calls through the
+bulkhead (by ``call``/``call_sync`` or by ``acquire()``/``acquire_sync()``, in turn) a fake
+function, which runs until the model's ``caller_finishes`` lets it return, raise, or cancels
+the caller mid-call (Hypothesis chooses which: each ends the call and frees its slot); the
+model's three ways for a caller to arrive (``caller_takes_slot``, ``caller_joins_queue``,
 ``bulkhead_rejects_caller``) are one event for the implementation, a caller calling;
-``clock_ticks`` moves the loop's clock one tick. ``waiter_takes_slot`` and ``waiter_times_out``
+``clock_ticks`` moves the virtual clock one tick. ``waiter_takes_slot`` and ``waiter_times_out``
 are internal: the bulkhead does them on its own. The abstraction: the free slots and the waiters
-the bulkhead counts, each caller's state as its task shows it, and the ticks each waiter has
-waited.
+the bulkhead counts, each caller's state as its task or thread shows it, and the ticks each
+waiter has waited (exactly: ``checkers.conformance.in_units``). The order of the waiters is left
+to the model, which serves them in order of arrival: a bulkhead that serves another shows the
+wrong caller running.
 """
 
 import asyncio
@@ -32,9 +36,9 @@ import threading
 from collections import deque
 from contextlib import asynccontextmanager, contextmanager
 
-from checkers.conformance import Adapter
+from checkers.conformance import Adapter, in_units
 from examples import sync_or_async
-from examples.lockstep import Lockstep
+from examples.lockstep import Cancelled, Lockstep
 
 __all__ = ["Bulkhead", "BulkheadFull", "BulkheadTimeout", "BulkheadAdapter", "WorkError"]
 
@@ -50,10 +54,10 @@ class BulkheadTimeout(Exception):
 class _Waiter:
     """A caller waiting for a slot: an asyncio future, or an event for a thread."""
 
-    def __init__(self, loop=None):
+    def __init__(self, loop=None, event=threading.Event):
         self.loop, self.granted = loop, False
         self.future = loop.create_future() if loop is not None else None
-        self.event = threading.Event() if loop is None else None
+        self.event = event() if loop is None else None
 
     def grant(self):
         """Hand this waiter a slot (False: it has given up already)."""
@@ -79,9 +83,11 @@ class _Waiter:
 class Bulkhead:
     """At most max_concurrent calls, max_queue waiters (see the module docstring)."""
 
-    def __init__(self, name="bulkhead", *, max_concurrent=10, max_queue=100, queue_timeout=5.0):
+    def __init__(self, name="bulkhead", *, max_concurrent=10, max_queue=100, queue_timeout=5.0,
+                 event=threading.Event):
         self.name, self.max_concurrent = name, max_concurrent
         self.max_queue, self.queue_timeout = max_queue, queue_timeout
+        self.event = event  # what a waiting thread waits on
         self._lock = threading.Lock()
         self.available = max_concurrent  # free slots
         self._waiters = deque()
@@ -158,7 +164,7 @@ class Bulkhead:
             raise asyncio.CancelledError()
 
     def _enter_sync(self):
-        waiter = self._enter(_Waiter)
+        waiter = self._enter(lambda: _Waiter(event=self.event))
         if waiter is not None and not waiter.event.wait(self.queue_timeout):
             if not self._give_up(waiter):
                 raise self._timed_out()
@@ -204,25 +210,27 @@ class WorkError(Exception):
 
 
 class BulkheadAdapter(Adapter):
-    """``bulkhead`` <-> ``Bulkhead`` on the async path; ``bulkhead_class`` lets a test connect
-    another bulkhead (a mutant)."""
+    """``bulkhead`` <-> ``Bulkhead`` on the ``"async"`` or ``"sync"`` path; ``bulkhead_class``
+    lets a test connect another bulkhead (a mutant)."""
 
     TICK = 1.0  # seconds per model tick
     internal = frozenset({"waiter_takes_slot", "waiter_times_out"})
 
-    def __init__(self, model, bulkhead_class=Bulkhead):
+    def __init__(self, model, path="async", bulkhead_class=Bulkhead):
         super().__init__(model)
-        self.bulkhead_class, self.lockstep = bulkhead_class, None
+        self.path, self.bulkhead_class, self.lockstep = path, bulkhead_class, None
 
     def reset(self):
         m = self.model
-        self.lockstep = Lockstep("async")
+        self.lockstep = ls = Lockstep(self.path)
         self.bulkhead = self.bulkhead_class(
             "model", max_concurrent=m.max_concurrent, max_queue=m.max_queue,
-            queue_timeout=m.queue_timeout * self.TICK)
+            queue_timeout=m.queue_timeout * self.TICK,
+            **({"event": ls.event} if self.path == "sync" else {}))
         self.callers = [None] * m.callers  # per caller: its Caller, once it has called
         self.work = [None] * m.callers  # per caller: the gate its running call waits at
         self.arrived = [0.0] * m.callers
+        self.arrivals = 0
 
     def close(self):
         if self.lockstep is not None:
@@ -236,20 +244,46 @@ class BulkheadAdapter(Adapter):
             getattr(self, "do_" + action)(*args)
 
     def arrive(self, c):
-        ls = self.lockstep
+        ls, bulkhead = self.lockstep, self.bulkhead
+        self.arrivals += 1
+        by_call = self.arrivals % 2  # call()/call_sync() and acquire()/acquire_sync() in turn
 
-        async def work(me):
+        def started(me):  # the fake function: it runs until caller_finishes
             self.work[c] = ls.gate(me, f"the call of caller {c}")
-            return await self.work[c].wait_async()
+            return self.work[c]
 
-        async def body(me):
-            return await self.bulkhead.call(work, me)
-        self.arrived[c] = ls.loop.time()
+        if self.path == "async":
+            async def work(me):
+                return await started(me).wait_async()
+
+            if by_call:
+                async def body(me):
+                    return await bulkhead.call(work, me)
+            else:
+                async def body(me):
+                    async with bulkhead.acquire():
+                        return await work(me)
+        else:
+            def work(me):
+                return started(me).wait()
+
+            if by_call:
+                def body(me):
+                    return bulkhead.call_sync(work, me)
+            else:
+                def body(me):
+                    with bulkhead.acquire_sync():
+                        return work(me)
+        self.arrived[c] = ls.time()
         self.callers[c] = ls.start(body, f"caller {c}")
         ls.settle()
 
     def do_caller_finishes(self, c):
-        if self.choose(("returns", "raises"), "the call") == "returns":
+        how = self.choose(("returns", "raises", "is cancelled"), "the call")
+        if how == "is cancelled":
+            self.lockstep.cancel(self.callers[c])
+            return
+        if how == "returns":
             self.work[c].open(value="done")
         else:
             self.work[c].open(error=WorkError("the call raised"))
@@ -265,19 +299,19 @@ class BulkheadAdapter(Adapter):
             return "idle"
         if caller.done:
             error = caller.error
-            if error is None or isinstance(error, WorkError):
-                return "done"
+            if error is None or isinstance(error, (WorkError, asyncio.CancelledError, Cancelled)):
+                return "done"  # returned, raised, or was cancelled: the call is over
             return ("rejected" if isinstance(error, BulkheadFull) else "timed_out"
                     if isinstance(error, BulkheadTimeout) else f"crashed: {error!r}")
         gate = self.work[c]
         return "running" if gate is not None and not gate.opened else "waiting"
 
     def observe(self):
-        now = self.lockstep.loop.time()
+        now = self.lockstep.time()
         caller = tuple(self.status(c) for c in range(self.model.callers))
         return {
             "permits": self.bulkhead.available, "queued": self.bulkhead.waiting,
             "caller": caller,
-            "waited": tuple(round((now - self.arrived[c]) / self.TICK) if s == "waiting" else 0
+            "waited": tuple(in_units(now - self.arrived[c], self.TICK) if s == "waiting" else 0
                             for c, s in enumerate(caller)),
         }

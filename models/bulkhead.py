@@ -9,10 +9,12 @@ Bookshelf, 2007), chapter 5, "Bulkheads", for the pattern.
 runs at once; one that finds every slot busy waits, or is turned away when max_queue callers are
 already waiting. A waiting caller takes a slot when one is freed, or gives up after
 ``queue_timeout`` ticks of a discrete clock. The clock moves only while every slot is busy: a
-freed slot goes to a waiter (or to a newcomer) before time passes. A running call ends at any
-time. Which waiter gets a freed slot, and whether a newcomer may take it first, is left open:
-the properties do not depend on it. Left out: the metrics (``active_count`` and the totals, which
-no decision reads) and the decorator.
+freed slot goes to a waiter before time passes. A running call ends at any time. Waiters are
+served in order of arrival (``waiters``), and a newcomer never takes a slot while anyone waits:
+both bulkheads promise it (the article's through ``asyncio.Semaphore``, which in Python 3.11 wakes
+its first waiter and counts itself locked while any wait), and a conformance test can only catch
+an implementation that breaks the promise if the model keeps it. Left out: the metrics
+(``active_count`` and the totals, which no decision reads) and the decorator.
 
 The correct bulkhead (``bulkhead``) holds a semaphore of max_concurrent permits and counts the
 callers waiting for one; it turns a caller away when no permit is free and the count has reached
@@ -23,23 +25,28 @@ self._queue.full()``), but nothing is ever put in ``self._queue``: its size stay
 is never full (with max_queue=0 asyncio's queue is unbounded anyway), the rejection is never
 raised, and every caller that finds the slots busy waits, however many they are.
 
-The callers' own states (``caller``, and ``waited``) are what the properties read; ``permits``
-and ``queued`` are the bulkhead's.
+The callers' own states (``caller``, and ``waited``) and their order in the line (``waiters``)
+are what the properties read; ``permits`` and ``queued`` are the bulkhead's.
 
 Parameters: ``max_concurrent`` (2), ``max_queue`` (1), ``queue_timeout`` (1 tick), ``callers``
 (4, one more than the bulkhead holds). Callers are interchangeable (symmetry). At the defaults
-``bulkhead`` has 51 orbits (102 generated, depth 11; 592 states, 1,225 generated without
-symmetry), ``bulkhead-article`` 48 orbits (109 generated, depth 10; 516 states, 1,219 generated).
+``bulkhead`` has 51 orbits (98 generated, depth 11; 592 states, 1,153 generated without
+symmetry), ``bulkhead-article`` 48 orbits (99 generated, depth 10; 564 states, 1,177 generated).
 """
 
 from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, Int, put
+from models.types import Array, Domain, Enum, Id, Int, Seq, put
 from specs.properties import type_ok
 from specs.resilience import (active_bounded, call_rejected_possible, queue_bounded,
-                              rejects_only_when_full)
+                              rejects_only_when_full, serves_in_arrival_order)
 
 Caller = Domain("Caller", "callers", symmetric=True, doc="the callers, one call each")
 CALLER = Enum("idle", "waiting", "running", "done", "rejected", "timed_out")
+
+
+def leave(line, c):
+    """``line`` without caller c."""
+    return tuple(x for x in line if x != c)
 
 
 # -- the bulkheads ------------------------------------------------------------------------------
@@ -60,14 +67,15 @@ class Bulkhead(TransitionSystem):
         "queued": Int(0, "callers"),  # the bulkhead's count of waiting callers
         "caller": Array(Caller, CALLER),
         "waited": Array(Caller, Int(0, "queue_timeout")),  # ticks waited, while waiting
+        "waiters": Seq(Id(Caller), "callers"),  # the waiting callers, in order of arrival
     }
     properties = (type_ok, active_bounded, queue_bounded, rejects_only_when_full,
-                  call_rejected_possible)
+                  serves_in_arrival_order, call_rejected_possible)
 
     def init(self):
         """Every permit free, nobody waiting, no caller has called yet."""
         yield self.State(permits=self.max_concurrent, queued=0, caller=("idle",) * self.callers,
-                         waited=(0,) * self.callers)
+                         waited=(0,) * self.callers, waiters=())
 
     def terminal(self, s):
         """Every caller has had its answer."""
@@ -97,28 +105,31 @@ class Bulkhead(TransitionSystem):
 
     @action(each=Caller)
     def caller_takes_slot(self, s, c):
-        """A caller arrives to find a free slot: its call runs at once."""
-        if s.caller[c] == "idle" and s.permits > 0:
+        """A caller arrives to find a free slot and nobody waiting: its call runs at once."""
+        if s.caller[c] == "idle" and s.permits > 0 and not s.waiters:
             return self.moved(s, c, "running").set(permits=s.permits - 1)
 
     @action(each=Caller)
     def caller_joins_queue(self, s, c):
         """A caller arrives to find every slot busy and the queue not full: it waits."""
         if s.caller[c] == "idle" and s.permits == 0 and not self.queue_full(s):
-            return self.moved(s, c, "waiting").set(queued=self.joined(s))
+            return self.moved(s, c, "waiting").set(queued=self.joined(s),
+                                                   waiters=s.waiters + (c,))
 
     @action(each=Caller)
     def waiter_takes_slot(self, s, c):
-        """A waiting caller gets a freed slot: it leaves the queue and its call runs."""
-        if s.caller[c] == "waiting" and s.permits > 0:
-            return self.moved(s, c, "running").set(permits=s.permits - 1, queued=self.left(s))
+        """The first waiting caller gets a freed slot: it leaves the queue and its call runs."""
+        if s.waiters and s.waiters[0] == c and s.permits > 0:
+            return self.moved(s, c, "running").set(permits=s.permits - 1, queued=self.left(s),
+                                                   waiters=s.waiters[1:])
 
     @action(each=Caller)
     def waiter_times_out(self, s, c):
         """A caller has waited queue_timeout with every slot still busy: it leaves the queue,
         rejected by the timeout."""
         if s.caller[c] == "waiting" and s.waited[c] == self.queue_timeout and s.permits == 0:
-            return self.moved(s, c, "timed_out").set(queued=self.left(s))
+            return self.moved(s, c, "timed_out").set(queued=self.left(s),
+                                                     waiters=leave(s.waiters, c))
 
     @action(each=Caller)
     def caller_finishes(self, s, c):

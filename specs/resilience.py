@@ -28,7 +28,8 @@ from specs.properties import invariant, sometimes, step
 __all__ = ["opens_after_threshold_failures", "rejects_while_open", "half_open_trials_bounded",
            "closes_after_threshold_successes", "recovers_to_closed", "attempts_bounded",
            "delay_bounded", "gives_up_with_last_error", "succeeds_after_retry", "active_bounded",
-           "queue_bounded", "rejects_only_when_full", "call_rejected_possible"]
+           "queue_bounded", "rejects_only_when_full", "serves_in_arrival_order",
+           "call_rejected_possible"]
 
 
 @step
@@ -117,7 +118,8 @@ def succeeds_after_retry(model, s):
 
 
 # -- The bulkhead ---------------------------------------------------------------------------------
-# Nygard, "Release It!" (2007), chapter 5; the article.
+# Nygard, "Release It!" (2007), chapter 5; the article. A bulkhead model provides ``caller`` (per
+# caller: idle, waiting, running, done, rejected or timed_out) and ``waiters``.
 
 @invariant
 def active_bounded(model, s):
@@ -137,6 +139,17 @@ def rejects_only_when_full(model, s, t):
     full = (s.caller.count("running") >= model.max_concurrent
             and s.caller.count("waiting") >= model.max_queue)
     return full or not any(a != "rejected" and b == "rejected" for a, b in zip(s.caller, t.caller))
+
+
+@step
+def serves_in_arrival_order(model, s, t):
+    """A waiting caller gets a slot only when every caller that arrived before it has stopped
+    waiting (``waiters``: the callers waiting, in order of arrival).
+
+    The bulkhead's queue (the article's ``asyncio.Semaphore`` serves its waiters this way too):
+    without it a caller can wait its whole timeout while later callers are served."""
+    return all(c == s.waiters[0] for c, (a, b) in enumerate(zip(s.caller, t.caller))
+               if a == "waiting" and b == "running")
 
 
 @sometimes

@@ -9,17 +9,21 @@ from traces.trace import replay
 from tests.conftest import expect_property
 
 ALL = ["type_ok", "active_bounded", "queue_bounded", "rejects_only_when_full",
-       "call_rejected_possible"]
+       "serves_in_arrival_order", "call_rejected_possible"]
 ACTIONS = {"bulkhead_rejects_caller", "caller_takes_slot", "caller_joins_queue",
            "waiter_takes_slot", "waiter_times_out", "caller_finishes", "clock_ticks"}
 
 
+# Waiters are served in arrival order and newcomers wait behind them: at the defaults at most
+# one caller waits in ``bulkhead`` (max_queue=1), so its states are those of the open order, and
+# only the transitions of a newcomer overtaking a waiter are gone (1,225 -> 1,153 generated); the
+# article's unbounded line orders its waiters (516 -> 564 states).
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])
 @pytest.mark.parametrize("model,symmetry,counts", [
-    (Bulkhead, True, (51, 102)),
-    (Bulkhead, False, (592, 1225)),
-    (BulkheadArticle, True, (48, 109)),
-    (BulkheadArticle, False, (516, 1219)),
+    (Bulkhead, True, (51, 98)),
+    (Bulkhead, False, (592, 1153)),
+    (BulkheadArticle, True, (48, 99)),
+    (BulkheadArticle, False, (564, 1177)),
 ])
 def test_counts_at_the_defaults(model, symmetry, counts, strategy):
     r = check(model(), properties=["type_ok"], symmetry=symmetry, strategy=strategy)
@@ -48,6 +52,7 @@ ARTICLE = [
     ({}, "active_bounded", "ok", None),
     ({}, "queue_bounded", "violated", 4),
     ({}, "rejects_only_when_full", "ok", None),  # vacuously: it never rejects
+    ({}, "serves_in_arrival_order", "ok", None),
     ({}, "call_rejected_possible", "violated", None),
     ({"max_queue": 0}, "queue_bounded", "violated", 3),
     ({"max_queue": 0}, "call_rejected_possible", "violated", None),
@@ -81,15 +86,16 @@ def test_the_articles_rejection_is_dead_code():
     assert all(c["fired"] > 0 for a, c in r.coverage.items() if a != "bulkhead_rejects_caller")
 
 
-@pytest.mark.parametrize("name,prop,length", [
-    ("ReleasesOnTimeout", "type_ok", 7),
-    ("RunsAfterTimeout", "active_bounded", 5),
-    ("QueueOffByOne", "queue_bounded", 4),
-    ("ForgetsTimedOutWaiters", "rejects_only_when_full", 6),
-    ("NeverRejects", "call_rejected_possible", None),
+@pytest.mark.parametrize("name,params,prop,length", [
+    ("ReleasesOnTimeout", {}, "type_ok", 7),
+    ("RunsAfterTimeout", {}, "active_bounded", 5),
+    ("QueueOffByOne", {}, "queue_bounded", 4),
+    ("ForgetsTimedOutWaiters", {}, "rejects_only_when_full", 6),
+    ("ServesNewestFirst", {"max_concurrent": 1, "max_queue": 2}, "serves_in_arrival_order", 5),
+    ("NeverRejects", {}, "call_rejected_possible", None),
 ])
-def test_every_property_can_fail(name, prop, length):
-    model = load_model(f"tests/fixtures/bulkhead_broken.py:{name}")()
+def test_every_property_can_fail(name, params, prop, length):
+    model = load_model(f"tests/fixtures/bulkhead_broken.py:{name}")(**params)
     r = check(model, properties=[prop])
     v = r.violation
     assert (r.verdict, v.property) == ("violated", prop)
@@ -107,3 +113,17 @@ def test_a_forgotten_timeout_turns_a_caller_away_while_nobody_waits():
     assert steps[-2].action == "waiter_times_out"
     assert steps[-1].action == "bulkhead_rejects_caller"
     assert "waiting" not in steps[-2].state["caller"] and steps[-2].state["queued"] == 1
+
+
+def test_the_first_waiter_gets_the_freed_slot():
+    """One slot, two waiters: the slot goes to the one that came first, and a newcomer waits
+    behind them (the counterexample of a bulkhead that serves the newest waiter first)."""
+    model = load_model("tests/fixtures/bulkhead_broken.py:ServesNewestFirst")(
+        max_concurrent=1, max_queue=2)
+    steps = check(model, properties=["serves_in_arrival_order"]).violation.trace.steps
+    assert [s.action for s in steps[1:]] == ["caller_takes_slot", "caller_joins_queue",
+                                             "caller_joins_queue", "caller_finishes",
+                                             "waiter_takes_slot"]
+    first, second = steps[2].args["c"], steps[3].args["c"]
+    assert steps[-2].state["waiters"] == [first, second] and steps[-1].args["c"] == second
+    assert check(Bulkhead(max_concurrent=1, max_queue=2, callers=4)).verdict == "ok"

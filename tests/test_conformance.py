@@ -81,6 +81,8 @@ CONFORMING = {
         max_concurrent=1, max_queue=2, queue_timeout=2)), 60),
     "bulkhead-no-wait": (lambda: BulkheadAdapter(load_model("bulkhead")(
         queue_timeout=0, max_queue=2)), 60),
+    "bulkhead-sync-one-slot": (lambda: BulkheadAdapter(load_model("bulkhead")(
+        max_concurrent=1, max_queue=2, queue_timeout=2), "sync"), 60),
 }
 
 
@@ -108,7 +110,7 @@ MUTANTS = [
     (lambda: RetryAdapter(load_model("retry")(), "sync", RetryWithoutCap),
      6, "retrier_backs_off() (performed)", "waits = (5, 10, 40), the model allows (5, 10, 20) "
                                            "or (5, 10, 30)"),
-    (lambda: BulkheadAdapter(load_model("bulkhead")(), BulkheadLeaksOnError),
+    (lambda: BulkheadAdapter(load_model("bulkhead")(), "async", BulkheadLeaksOnError),
      2, "caller_finishes(c=0) (performed)", "permits = 1, the model allows 2"),
 ]
 
@@ -136,7 +138,7 @@ def test_a_mutant_is_caught_at_the_step_it_breaks(adapter, n, label, differs):
 
 def test_a_seed_repeats_a_conformance_run():
     def run(seed):
-        adapter = BulkheadAdapter(load_model("bulkhead")(), BulkheadLeaksOnError)
+        adapter = BulkheadAdapter(load_model("bulkhead")(), "async", BulkheadLeaksOnError)
         r = conformance_check(adapter, seed=seed, max_examples=50)
         return r.distinct_states, r.states_generated, r.violation.trace.to_json()
     assert run(3) == run(3)
