@@ -13,7 +13,9 @@ recovers at any time). Real time is a discrete clock ``now``, advanced by ``tick
 (``datetime.now()``) is real time plus an offset that may once be set forward by
 ``wall_clock_step`` ticks, as an NTP step or a daylight-saving change does; a monotonic clock
 is not. Each breaker step is atomic, as under asyncio, where ``_check_state``, ``_on_success``
-and ``_on_failure`` run without an ``await``.
+and ``_on_failure`` run without an ``await``. With ``cancellation``, a caller may also abandon its
+outstanding call (an asyncio cancellation, a timeout around the call): it never sees the answer,
+and the breaker is told neither a success nor a failure.
 
 What is abstracted: a call's payload and duration (it is outstanding until answered); the
 metrics (``total_calls``, ``total_rejections``); ``excluded_exceptions``. A rejected call changes
@@ -31,7 +33,8 @@ The correct breaker (``circuit-breaker``):
   it was given (``calls`` says whether it was a trial), and the breaker does not go half-open
   again while a trial of the last period is outstanding, so every trial answered in half-open is
   one of this period's (sony/gobreaker's generations serve the same end);
-* opens again on any failure answered while half-open, and ignores answers while open.
+* opens again on any failure answered while half-open, and ignores answers while open;
+* takes back the permit of a cancelled call without counting the call.
 
 The article's breaker (``circuit-breaker-article``) differs exactly where its code does:
 ``_should_attempt_reset`` measures the timeout on the wall clock, from ``last_failure_time``,
@@ -40,7 +43,9 @@ starts the timeout again); ``_transition_to_half_open`` sets ``half_open_calls``
 trials of the previous period may be outstanding, and nothing decrements it when a trial is
 answered; ``_on_success`` counts every success answered in half-open towards closing, trial or
 not. Like the correct breaker, it counts failures in a row while closed (``_on_success`` resets
-``failure_count``) and opens again on a failure in half-open.
+``failure_count``) and opens again on a failure in half-open. A cancelled call changes nothing
+in it: ``call_async`` catches ``Exception``, which ``asyncio.CancelledError`` is not (its
+``CircuitBreakerContext`` would count the cancellation as a failure; not modelled).
 
 History, for the properties only (what callers see, not what the breaker counts):
 ``failure_streak``, the calls in a row that failed; ``opened_at``, the real time the breaker
@@ -49,10 +54,11 @@ breaker last opened or went half-open that are outstanding, and that succeeded.
 
 Parameters: ``callers`` (2), ``failure_threshold`` (2), ``success_threshold`` (1),
 ``half_open_max_calls`` (1), ``recovery_timeout`` (1), ``max_time`` (2), ``max_outages`` (1),
-``wall_clock_step`` (0): the article's configuration (5, 2, 3, 60 s) scaled down. Reachable
-states at the defaults: 156 for ``circuit-breaker`` (404 generated, depth 13) and 275 for
-``circuit-breaker-article`` (673 generated); callers are interchangeable, and under that
-symmetry (the checker's default) 105 and 190 orbits.
+``wall_clock_step`` (0), ``cancellation`` (False): the article's configuration (5, 2, 3, 60 s)
+scaled down. Reachable states at the defaults: 156 for ``circuit-breaker`` (404 generated, depth
+13) and 275 for ``circuit-breaker-article`` (673 generated); callers are interchangeable, and
+under that symmetry (the checker's default) 105 and 190 orbits. With ``cancellation``: 177 states
+(624 generated) and 302 (986 generated), 120 and 209 orbits.
 """
 
 from models.system import Param, TransitionSystem, action
@@ -86,6 +92,7 @@ class ProtectedService(TransitionSystem):
     max_time = Param(2, "ticks of the clock", min=0, max=8)
     max_outages = Param(1, "times the service starts failing", min=0, max=3)
     wall_clock_step = Param(0, "ticks the wall clock is once set forward (0: never)", min=0, max=4)
+    cancellation = Param(False, "callers may abandon an outstanding call (asyncio cancellation)")
 
     #: the variables both breakers have; each adds its own counters
     common = {
@@ -150,6 +157,15 @@ class ProtectedService(TransitionSystem):
             t = t.set(trials_pending=t.trials_pending - {caller},
                       trial_successes=min(t.trial_successes + ok, self.success_threshold))
         return self.observe(s, t)
+
+    @action(each=Caller)
+    def caller_cancels(self, s, caller):
+        """A caller abandons its outstanding call: the breaker is told (on_cancel), the call
+        counts as neither a success nor a failure."""
+        if self.cancellation and s.calls[caller] != "idle":
+            t = self.on_cancel(s, caller)
+            return t.set(calls=put(t.calls, caller, "idle"),
+                         trials_pending=t.trials_pending - {caller})
 
     def observe(self, s, t):
         """``t`` with the history updated for a change of the breaker's state from ``s``."""
@@ -244,6 +260,10 @@ class CircuitBreaker(ProtectedService):
             return s.set(failures=s.failures + 1)
         return s
 
+    def on_cancel(self, s, caller):
+        """A cancelled call hands back its permit, uncounted."""
+        return self.release(s, caller)
+
     def release(self, s, caller):
         """The caller hands back its permit: a trial's place is free again."""
         return s.set(trials_out=s.trials_out - (s.calls[caller] == "trial"))
@@ -298,6 +318,10 @@ class CircuitBreakerArticle(ProtectedService):
                              half_open_calls=0)
             return s.set(success_count=s.success_count + 1)
         return s.set(failure_count=0)
+
+    def on_cancel(self, s, caller):
+        """``except Exception`` lets ``asyncio.CancelledError`` through: nothing happens."""
+        return s
 
     def on_failure(self, s, caller):
         """_on_failure(): count the failure and stamp last_failure_time in any state; open from

@@ -24,17 +24,20 @@ def test_both_breakers_are_registered():
 
 # (model, distinct, generated, depth) without symmetry, then (orbits, generated) with it, at the
 # defaults; the article's space in full (type_ok only: its other properties stop the search).
-@pytest.mark.parametrize("cls,counts,orbits", [
-    (CircuitBreaker, (156, 404, 13), (105, 275)),
-    (CircuitBreakerArticle, (275, 673, 15), (190, 462)),
+# Cancellation adds the states where a cancelled call has been taken back, uncounted.
+@pytest.mark.parametrize("cls,params,counts,orbits", [
+    (CircuitBreaker, {}, (156, 404, 13), (105, 275)),
+    (CircuitBreakerArticle, {}, (275, 673, 15), (190, 462)),
+    (CircuitBreaker, {"cancellation": True}, (177, 624, 13), (120, 415)),
+    (CircuitBreakerArticle, {"cancellation": True}, (302, 986, 15), (209, 656)),
 ])
-def test_state_counts_at_the_defaults(cls, counts, orbits):
+def test_state_counts_at_the_defaults(cls, params, counts, orbits):
     for strategy in ("bfs", "dfs"):
-        r = check(cls(), properties=["type_ok"], strategy=strategy, symmetry=False)
+        r = check(cls(**params), properties=["type_ok"], strategy=strategy, symmetry=False)
         assert (r.verdict, r.distinct_states, r.states_generated) == ("ok",) + counts[:2]
         if strategy == "bfs":
             assert r.depth == counts[2]
-        r = check(cls(), properties=["type_ok"], strategy=strategy)
+        r = check(cls(**params), properties=["type_ok"], strategy=strategy)
         assert (r.verdict, r.distinct_states, r.states_generated) == ("ok",) + orbits
 
 
@@ -44,6 +47,9 @@ def test_state_counts_at_the_defaults(cls, counts, orbits):
     {"callers": 1, "success_threshold": 2},
     {"callers": 3, "half_open_max_calls": 2, "success_threshold": 2, "max_time": 3},
     {"failure_threshold": 3, "recovery_timeout": 2, "max_time": 4, "max_outages": 2},
+    {"cancellation": True},
+    {"cancellation": True, "callers": 3, "half_open_max_calls": 2, "success_threshold": 2,
+     "max_time": 3},
 ])
 def test_the_breaker_has_every_property(params):
     for strategy in ("bfs", "dfs"):
@@ -61,6 +67,10 @@ ARTICLE = [
     ({}, "closes_after_threshold_successes", "violated", 10),
     ({}, "recovers_to_closed", "ok", None),
     ({"callers": 1, "success_threshold": 2}, "recovers_to_closed", "violated", None),
+    # cancelled calls change nothing in it, and hide none of its bugs
+    ({"cancellation": True}, "half_open_trials_bounded", "violated", 11),
+    ({"cancellation": True}, "closes_after_threshold_successes", "violated", 10),
+    ({"cancellation": True, "wall_clock_step": 1}, "rejects_while_open", "violated", 7),
 ]
 
 
@@ -138,7 +148,7 @@ def test_a_breaker_that_never_frees_a_trial_stays_half_open():
 
 # (fixture, parameters, property, kind, counterexample length): every property can fail.
 BROKEN = [
-    ("ReleasesEveryCall", {}, "type_ok", "invariant", 2),
+    ("ReleasesEveryCall", {}, "type_ok", "type", 2),
     ("CountsAllFailures", {"max_outages": 2}, "opens_after_threshold_failures", "step", 9),
     ("TimeoutCountsTheTickItOpened", {}, "rejects_while_open", "step", 6),
     ("UnlimitedTrials", {}, "half_open_trials_bounded", "invariant", 8),
@@ -185,3 +195,19 @@ def test_the_state_graph_refuses_a_large_model():
         state_graph(CircuitBreaker(), max_states=100)
     with pytest.raises(KripkeError, match="no variable 'state'"):
         state_graph(CircuitBreaker(), cluster="state")
+
+
+def test_a_cancelled_trial_frees_its_place_uncounted():
+    """Half-open, the trial is cancelled: the correct breaker takes its permit back (another
+    trial may go), counting nothing; the article's keeps half_open_calls at its maximum."""
+    def after_cancelling_a_trial(cls):
+        model = cls(cancellation=True, callers=1)
+        states, _ = reachable(model, max_states=1000)
+        trial = next(s for s in states if s.circuit == "half_open" and s.calls == ("trial",))
+        (t,) = [t for name, _, t in model.successors(trial) if name == "caller_cancels"]
+        return trial, t
+    before, after = after_cancelling_a_trial(CircuitBreaker)
+    assert (after.circuit, after.calls, after.trials_out) == ("half_open", ("idle",), 0)
+    assert (after.successes, after.failures, after.trial_successes) == (before.successes, 0, 0)
+    _, after = after_cancelling_a_trial(CircuitBreakerArticle)
+    assert (after.circuit, after.half_open_calls) == ("half_open", 1)
