@@ -3,6 +3,7 @@
  * that is used when this optional extension is not built (and that the tests compare with it):
  *
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
+ * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
  * - first_bad_field, the TypeOK check of a state's fields (models/system.py).
  *
@@ -18,6 +19,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 static PyObject *field_index_attr; /* "_field_index": {field name: position} on each class */
 
@@ -107,31 +109,497 @@ speedups_put(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
- * expand(s, calls, fired, seen, fingerprint, checks) -> (n, found)
+ * Fingerprints (models/fingerprint.py has the Python twin and the documentation).
  *
- * The inner loop of checkers/explicit.py, for one state s: call every action of ``calls`` (a list
- * of (fn, arg); fn(s, arg) returns a state, None, or a list of states), count each successor in
- * ``fired`` (a writable buffer of uint64, one per call), check every step with the list of
- * checks (a refinement's (image, a, allowed): the step is allowed when image(t) == a or
- * image(t) in allowed; or a predicate called with t), fingerprint each successor (fingerprint(t), or hash(t) when fingerprint
- * is None) and collect those whose fingerprint is not in the dict ``seen``.
+ * fingerprint(v): a Merkle tree of SipHash-1-3 (Aumasson and Bernstein, 2012) hashes with a fixed
+ * key. Every value is hashed as a sequence of 64-bit words that starts with a word naming its
+ * type, so -1 and -2, 0 and 0.0 and False, True and 1, a record and a plain tuple with the same
+ * items, and two record classes with equal fields, are different inputs. A container's words
+ * are its length and its items' fingerprints (a frozenset's sorted, so they do not depend on the
+ * set's memory layout).
+ */
+#define FP_NONE 0x6b726b0000000001ULL
+#define FP_BOOL 0x6b726b0000000002ULL
+#define FP_INT 0x6b726b0000000003ULL
+#define FP_BIGINT 0x6b726b0000000004ULL
+#define FP_FLOAT 0x6b726b0000000005ULL
+#define FP_STR 0x6b726b0000000006ULL
+#define FP_TUPLE 0x6b726b0000000007ULL
+#define FP_RECORD 0x6b726b0000000008ULL
+#define FP_FROZENSET 0x6b726b0000000009ULL
+#define FP_TYPE 0x6b726b000000000bULL
+
+/* The key: fixed, so that fingerprints are the same in every run and process. */
+#define FP_K0 0x0706050403020100ULL
+#define FP_K1 0x0f0e0d0c0b0a0908ULL
+
+typedef struct {
+    uint64_t v0, v1, v2, v3, n;
+} sip_t;
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(h)                                                          \
+    do {                                                                     \
+        (h)->v0 += (h)->v1; (h)->v1 = ROTL((h)->v1, 13); (h)->v1 ^= (h)->v0; \
+        (h)->v0 = ROTL((h)->v0, 32);                                         \
+        (h)->v2 += (h)->v3; (h)->v3 = ROTL((h)->v3, 16); (h)->v3 ^= (h)->v2; \
+        (h)->v0 += (h)->v3; (h)->v3 = ROTL((h)->v3, 21); (h)->v3 ^= (h)->v0; \
+        (h)->v2 += (h)->v1; (h)->v1 = ROTL((h)->v1, 17); (h)->v1 ^= (h)->v2; \
+        (h)->v2 = ROTL((h)->v2, 32);                                         \
+    } while (0)
+
+static inline void
+sip_init(sip_t *h)
+{
+    h->v0 = FP_K0 ^ 0x736f6d6570736575ULL;
+    h->v1 = FP_K1 ^ 0x646f72616e646f6dULL;
+    h->v2 = FP_K0 ^ 0x6c7967656e657261ULL;
+    h->v3 = FP_K1 ^ 0x7465646279746573ULL;
+    h->n = 0;
+}
+
+static inline void
+sip_word(sip_t *h, uint64_t m)
+{
+    h->v3 ^= m;
+    SIPROUND(h);
+    h->v0 ^= m;
+    h->n++;
+}
+
+/* The final block of SipHash for a message of 8 * n bytes (no bytes left over). */
+static inline uint64_t
+sip_final(sip_t *h)
+{
+    uint64_t b = ((h->n * 8) & 0xff) << 56;
+    h->v3 ^= b;
+    SIPROUND(h);
+    h->v0 ^= b;
+    h->v2 ^= 0xff;
+    SIPROUND(h);
+    SIPROUND(h);
+    SIPROUND(h);
+    return h->v0 ^ h->v1 ^ h->v2 ^ h->v3;
+}
+
+/* Bytes as little-endian words, the last one zero-padded (the length is hashed before them). */
+static void
+sip_bytes(sip_t *h, const unsigned char *p, Py_ssize_t len)
+{
+    sip_word(h, (uint64_t)len);
+    for (Py_ssize_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        for (Py_ssize_t j = 0; j < 8 && i + j < len; j++) {
+            w |= (uint64_t)p[i + j] << (8 * j);
+        }
+        sip_word(h, w);
+    }
+}
+
+/* The fingerprint of a scalar: SipHash of (tag, value). */
+static uint64_t
+fp_scalar(uint64_t tag, uint64_t value)
+{
+    sip_t h;
+    sip_init(&h);
+    sip_word(&h, tag);
+    sip_word(&h, value);
+    return sip_final(&h);
+}
+
+/* Fingerprints of None, False, True and the ints SMALL_MIN .. SMALL_MAX, computed once. */
+#define SMALL_MIN (-8)
+#define SMALL_MAX 1023
+static uint64_t fp_none, fp_bool[2], fp_small[SMALL_MAX - SMALL_MIN + 1];
+
+static void
+fp_init_tables(void)
+{
+    fp_none = fp_scalar(FP_NONE, 0);
+    fp_bool[0] = fp_scalar(FP_BOOL, 0);
+    fp_bool[1] = fp_scalar(FP_BOOL, 1);
+    for (int64_t i = SMALL_MIN; i <= SMALL_MAX; i++) {
+        fp_small[i - SMALL_MIN] = fp_scalar(FP_INT, (uint64_t)i);
+    }
+}
+
+/* A direct-mapped cache of fingerprints by object identity. It holds a reference to each object
+ * it stores, so an address cannot be reused by another object while it is in the cache. */
+#define FP_CACHE_SIZE 8192
+static struct {
+    PyObject *obj;
+    uint64_t fp;
+} fp_cache[FP_CACHE_SIZE];
+
+static inline size_t
+fp_slot(PyObject *v)
+{
+    uintptr_t p = (uintptr_t)v;
+    return (size_t)((p >> 4) ^ (p >> 17)) & (FP_CACHE_SIZE - 1);
+}
+
+static inline void
+fp_remember(PyObject *v, uint64_t fp)
+{
+    size_t i = fp_slot(v);
+    PyObject *old = fp_cache[i].obj;
+    Py_INCREF(v);
+    fp_cache[i].obj = v;
+    fp_cache[i].fp = fp;
+    Py_XDECREF(old);
+}
+
+static int fp_compute(PyObject *v, uint64_t *out);
+
+static int
+fp_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The fingerprint of any value: scalars from the tables or hashed on the spot, strings, tuples,
+ * records and frozensets from the identity cache or computed (and remembered). */
+static int
+fp_value(PyObject *v, uint64_t *out)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (v == Py_None) {
+        *out = fp_none;
+        return 0;
+    }
+    if (t == &PyBool_Type) {
+        *out = fp_bool[v == Py_True];
+        return 0;
+    }
+    if (t == &PyLong_Type) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (!overflow) {
+            if (x == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+            *out = x >= SMALL_MIN && x <= SMALL_MAX ? fp_small[x - SMALL_MIN]
+                                                    : fp_scalar(FP_INT, (uint64_t)x);
+            return 0;
+        }
+        return fp_compute(v, out); /* beyond 64 bits */
+    }
+    if (t == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t bits;
+        if (d == 0.0) {
+            d = 0.0; /* -0.0 == 0.0: one value */
+        }
+        memcpy(&bits, &d, 8);
+        *out = fp_scalar(FP_FLOAT, bits);
+        return 0;
+    }
+    size_t i = fp_slot(v);
+    if (fp_cache[i].obj == v) {
+        *out = fp_cache[i].fp;
+        return 0;
+    }
+    if (Py_EnterRecursiveCall(" while fingerprinting a state")) {
+        return -1;
+    }
+    int err = fp_compute(v, out);
+    Py_LeaveRecursiveCall();
+    if (err == 0) {
+        fp_remember(v, *out);
+    }
+    return err;
+}
+
+/* The fingerprint of a type's name: what tells record classes apart. */
+static int
+fp_type(PyTypeObject *type, uint64_t *out)
+{
+    size_t i = fp_slot((PyObject *)type);
+    if (fp_cache[i].obj == (PyObject *)type) {
+        *out = fp_cache[i].fp;
+        return 0;
+    }
+    PyObject *name = PyObject_GetAttrString((PyObject *)type, "__name__");
+    Py_ssize_t len;
+    const char *utf8 = name == NULL ? NULL : PyUnicode_AsUTF8AndSize(name, &len);
+    if (utf8 == NULL) {
+        Py_XDECREF(name);
+        return -1;
+    }
+    sip_t h;
+    sip_init(&h);
+    sip_word(&h, FP_TYPE);
+    sip_bytes(&h, (const unsigned char *)utf8, len);
+    Py_DECREF(name);
+    *out = sip_final(&h);
+    fp_remember((PyObject *)type, *out);
+    return 0;
+}
+
+/* The header of a tuple or record: (FP_TUPLE, n) or (FP_RECORD, type fingerprint, n). */
+static int
+fp_tuple_head(sip_t *h, PyObject *v)
+{
+    sip_init(h);
+    if (PyTuple_CheckExact(v)) {
+        sip_word(h, FP_TUPLE);
+    }
+    else {
+        uint64_t tf;
+        if (fp_type(Py_TYPE(v), &tf) < 0) {
+            return -1;
+        }
+        sip_word(h, FP_RECORD);
+        sip_word(h, tf);
+    }
+    sip_word(h, (uint64_t)PyTuple_GET_SIZE(v));
+    return 0;
+}
+
+/* The fingerprint of a string, a tuple, a record, a frozenset or an int beyond 64 bits. */
+static int
+fp_compute(PyObject *v, uint64_t *out)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    sip_t h;
+    if (PyTuple_Check(v)) {
+        if (fp_tuple_head(&h, v) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+            uint64_t item;
+            if (fp_value(PyTuple_GET_ITEM(v, i), &item) < 0) {
+                return -1;
+            }
+            sip_word(&h, item);
+        }
+        *out = sip_final(&h);
+        return 0;
+    }
+    sip_init(&h);
+    if (t == &PyUnicode_Type) {
+        Py_ssize_t len;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(v, &len);
+        if (utf8 == NULL) {
+            return -1;
+        }
+        sip_word(&h, FP_STR);
+        sip_bytes(&h, (const unsigned char *)utf8, len);
+    }
+    else if (t == &PyLong_Type) { /* beyond 64 bits: its two's-complement bytes */
+        PyObject *nbits = PyObject_CallMethod(v, "bit_length", NULL);
+        if (nbits == NULL) {
+            return -1;
+        }
+        Py_ssize_t len = PyLong_AsSsize_t(nbits) / 8 + 1;
+        Py_DECREF(nbits);
+        PyObject *to_bytes = PyObject_GetAttrString(v, "to_bytes");
+        PyObject *args = Py_BuildValue("(ns)", len, "little");
+        PyObject *kwargs = Py_BuildValue("{sO}", "signed", Py_True);
+        PyObject *bytes = to_bytes == NULL || args == NULL || kwargs == NULL ? NULL
+                          : PyObject_Call(to_bytes, args, kwargs);
+        Py_XDECREF(to_bytes);
+        Py_XDECREF(args);
+        Py_XDECREF(kwargs);
+        if (bytes == NULL) {
+            return -1;
+        }
+        sip_word(&h, FP_BIGINT);
+        sip_bytes(&h, (const unsigned char *)PyBytes_AS_STRING(bytes), len);
+        Py_DECREF(bytes);
+    }
+    else if (t == &PyFrozenSet_Type) { /* its elements' fingerprints, sorted */
+        Py_ssize_t n = PySet_GET_SIZE(v), i = 0;
+        uint64_t small[16];
+        uint64_t *fps = n <= 16 ? small : PyMem_Malloc(n * sizeof(uint64_t));
+        int err = fps == NULL ? -1 : 0;
+#if PY_VERSION_HEX < 0x030D0000
+        Py_ssize_t pos = 0;
+        PyObject *item;
+        Py_hash_t ignored;
+        while (err == 0 && _PySet_NextEntry(v, &pos, &item, &ignored)) {
+            err = fp_value(item, &fps[i++]); /* item is borrowed */
+        }
+#else
+        PyObject *it = fps == NULL ? NULL : PyObject_GetIter(v), *item;
+        err = it == NULL ? -1 : 0;
+        while (err == 0 && i < n && (item = PyIter_Next(it)) != NULL) {
+            err = fp_value(item, &fps[i++]);
+            Py_DECREF(item);
+        }
+        Py_XDECREF(it);
+#endif
+        if (err == 0 && !PyErr_Occurred()) {
+            if (n <= 16) { /* insertion sort: sets in states are small */
+                for (Py_ssize_t j = 1; j < n; j++) {
+                    uint64_t key = fps[j];
+                    Py_ssize_t m = j;
+                    for (; m > 0 && fps[m - 1] > key; m--) {
+                        fps[m] = fps[m - 1];
+                    }
+                    fps[m] = key;
+                }
+            }
+            else {
+                qsort(fps, (size_t)n, sizeof(uint64_t), fp_compare);
+            }
+            sip_word(&h, FP_FROZENSET);
+            sip_word(&h, (uint64_t)n);
+            for (i = 0; i < n; i++) {
+                sip_word(&h, fps[i]);
+            }
+        }
+        else if (fps == NULL) {
+            PyErr_NoMemory();
+        }
+        if (fps != small && fps != NULL) {
+            PyMem_Free(fps);
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    else {
+        PyErr_Format(PyExc_TypeError,
+                     "cannot fingerprint a value of type %.100s (%.60R): states are built from "
+                     "records, tuples, frozensets, str, int, bool, float and None", t->tp_name, v);
+        return -1;
+    }
+    *out = sip_final(&h);
+    return 0;
+}
+
+static PyObject *
+speedups_fingerprint(PyObject *module, PyObject *v)
+{
+    uint64_t fp;
+    if (fp_value(v, &fp) < 0) {
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(fp);
+}
+
+/*
+ * expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)
  *
- * Returns (number of successors, [(call index, t, fingerprint), ...] for the unseen ones), or,
- * when a step fails a check, (-1, (check index, call index, t)). An exception raised by
- * the model propagates; the caller finds the action that raised by calling them again.
- * checkers/explicit.py has the same function in Python, used when this extension is not built.
+ * The inner loop of checkers/explicit.py for one state s: call every action of ``calls`` (a list
+ * of (fn, arg); fn(s, arg) returns a state, None, or a list of states) and, for each successor t,
+ *
+ * 1. count it in ``fired`` (a writable buffer of uint64, one per call);
+ * 2. check its declared types (``type_checks``: one predicate per field of s's record, or None):
+ *    t must be a record of s's class whose changed fields pass their predicates (a value that
+ *    passed is remembered in ``known``, a writable uint64 buffer the search owns, by the
+ *    fingerprint of its field and encoding, so the predicate runs once per distinct value);
+ * 3. fingerprint it (the fields t shares with s by identity are not encoded again);
+ * 4. check the step with ``checks``: a refinement's (image, a, allowed), allowed when image(t) == a
+ *    or image(t) in allowed; or a predicate called with t, which is skipped when t equals s (a
+ *    stuttering step: TLA+'s [][A]_vars allows it);
+ * 5. collect it if its fingerprint (``fingerprint(t)`` when given: the canonical one under
+ *    symmetry) is not in the dict ``seen``.
+ *
+ * Returns (number of successors, [(call index, t, fingerprint), ...] for the unseen ones), or
+ * (-1, (check index, call index, t)) for a step that fails a check, or (-2, (field index, call
+ * index, t)) for a successor outside its declared types (field -1: not a record of s's class).
+ * An exception raised by the model propagates; the caller finds the action that raised by
+ * calling them again. checkers/explicit.py has the same function in Python.
  */
 
-/* One successor t of call k: count it, check the step, fingerprint it, collect it if unseen.
- * Returns 0, 1 when a check fails (*violation is set), -1 on error. */
+typedef struct {
+    PyObject *s, *seen, *fingerprint, *checks, *type_checks, *found, *violation;
+    uint64_t *fired, *sfps, sfp, *known; /* sfps: the fingerprints of s's fields */
+    sip_t *mid; /* mid[i]: the hash of s's header and first i fields, where successors resume */
+    Py_ssize_t nknown;
+} expansion_t;
+
+/* Does item k of a successor, whose fingerprint is fp, pass its declared type? The answer for a
+ * value is remembered in x->known (a direct-mapped table owned by the search) under its
+ * fingerprint salted with k: fingerprints keep types apart, so 1 and True are different entries. */
 static int
-visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fingerprint,
-      PyObject *checks, PyObject *found, PyObject **violation)
+type_ok_item(expansion_t *x, Py_ssize_t k, PyObject *v, uint64_t fp)
 {
-    fired[k]++;
-    Py_ssize_t nref = PyList_GET_SIZE(checks);
+    uint64_t key = (fp ^ ((uint64_t)(k + 1) * 0x9e3779b97f4a7c15ULL)) | 1; /* 0: empty */
+    uint64_t *slot = x->nknown ? &x->known[key % (uint64_t)x->nknown] : NULL;
+    if (slot != NULL && *slot == key) {
+        return 1;
+    }
+    PyObject *ok = PyObject_CallOneArg(PyList_GET_ITEM(x->type_checks, k), v);
+    int truth = ok == NULL ? -1 : PyObject_IsTrue(ok);
+    Py_XDECREF(ok);
+    if (truth > 0 && slot != NULL) {
+        *slot = key;
+    }
+    return truth;
+}
+
+/* The fingerprint of successor t, reusing the encoding of the fields it shares with s; with
+ * type checks, *bad is set to the first field outside its type (-1: t is not a record of s's
+ * class), and the fingerprint is then not computed. */
+static int
+fp_successor(expansion_t *x, PyObject *t, uint64_t *out, Py_ssize_t *bad)
+{
+    PyObject *s = x->s;
+    int typed = x->type_checks != Py_None;
+    *bad = -2;
+    if (x->sfps == NULL || Py_TYPE(t) != Py_TYPE(s)
+            || PyTuple_GET_SIZE(t) != PyTuple_GET_SIZE(s)) {
+        if (typed) {
+            *bad = -1;
+            return 0;
+        }
+        return fp_value(t, out);
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(t), first = 0;
+    while (first < n && PyTuple_GET_ITEM(t, first) == PyTuple_GET_ITEM(s, first)) {
+        first++;
+    }
+    if (first == n) {
+        *out = x->sfp;
+        return 0;
+    }
+    sip_t h = x->mid[first];
+    for (Py_ssize_t i = first; i < n; i++) {
+        PyObject *v = PyTuple_GET_ITEM(t, i);
+        if (v == PyTuple_GET_ITEM(s, i)) {
+            sip_word(&h, x->sfps[i]);
+            continue;
+        }
+        uint64_t item;
+        if (fp_value(v, &item) < 0) {
+            return -1;
+        }
+        if (typed) {
+            int ok = type_ok_item(x, i, v, item);
+            if (ok <= 0) {
+                *bad = i;
+                return ok;
+            }
+        }
+        sip_word(&h, item);
+    }
+    *out = sip_final(&h);
+    return 0;
+}
+
+/* One successor t of call k. Returns 0, 1 when a check fails (x->violation is set), -1 on
+ * error. */
+static int
+visit(expansion_t *x, PyObject *t, Py_ssize_t k)
+{
+    x->fired[k]++;
+    uint64_t raw;
+    Py_ssize_t bad;
+    if (fp_successor(x, t, &raw, &bad) < 0) {
+        return -1;
+    }
+    if (bad != -2) {
+        x->violation = Py_BuildValue("(n(nnO))", (Py_ssize_t)-2, bad, k, t);
+        return x->violation == NULL ? -1 : 1;
+    }
+    int stutter = -1; /* not known yet: only step predicates need it */
+    Py_ssize_t nref = PyList_GET_SIZE(x->checks);
     for (Py_ssize_t r = 0; r < nref; r++) {
-        PyObject *check = PyList_GET_ITEM(checks, r);
+        PyObject *check = PyList_GET_ITEM(x->checks, r);
         int ok;
         if (PyTuple_CheckExact(check)) { /* a refinement: image(t) == a or image(t) in allowed */
             PyObject *b = PyObject_CallOneArg(PyTuple_GET_ITEM(check, 0), t);
@@ -145,7 +613,16 @@ visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fing
             }
             Py_DECREF(b);
         }
-        else { /* a predicate of the step's target */
+        else { /* a predicate of the step's target, but for a stuttering step */
+            if (stutter < 0) {
+                stutter = raw == x->sfp ? PyObject_RichCompareBool(t, x->s, Py_EQ) : 0;
+                if (stutter < 0) {
+                    return -1;
+                }
+            }
+            if (stutter) {
+                continue;
+            }
             PyObject *res = PyObject_CallOneArg(check, t);
             if (res == NULL) {
                 return -1;
@@ -157,25 +634,21 @@ visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fing
             return -1;
         }
         if (ok == 0) {
-            *violation = Py_BuildValue("(nnO)", r, k, t);
-            return *violation == NULL ? -1 : 1;
+            x->violation = Py_BuildValue("(n(nnO))", (Py_ssize_t)-1, r, k, t);
+            return x->violation == NULL ? -1 : 1;
         }
     }
     PyObject *fp;
-    if (fingerprint == Py_None) {
-        Py_hash_t h = PyObject_Hash(t);
-        if (h == -1 && PyErr_Occurred()) {
-            return -1;
-        }
-        fp = PyLong_FromSsize_t(h);
+    if (x->fingerprint == Py_None) {
+        fp = PyLong_FromUnsignedLongLong(raw);
     }
     else {
-        fp = PyObject_CallOneArg(fingerprint, t);
+        fp = PyObject_CallOneArg(x->fingerprint, t);
     }
     if (fp == NULL) {
         return -1;
     }
-    int known = PyDict_Contains(seen, fp);
+    int known = PyDict_Contains(x->seen, fp);
     if (known != 0) {
         Py_DECREF(fp);
         return known < 0 ? -1 : 0;
@@ -184,7 +657,7 @@ visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fing
     if (entry == NULL) {
         return -1;
     }
-    int err = PyList_Append(found, entry);
+    int err = PyList_Append(x->found, entry);
     Py_DECREF(entry);
     return err;
 }
@@ -192,14 +665,21 @@ visit(PyObject *t, Py_ssize_t k, uint64_t *fired, PyObject *seen, PyObject *fing
 static PyObject *
 speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyList_Check(args[1]) || !PyDict_Check(args[3])
-            || !PyList_Check(args[5])) {
+    if (nargs != 8 || !PyList_Check(args[1]) || !PyDict_Check(args[3])
+            || !PyList_Check(args[5]) || (args[6] != Py_None && !PyList_Check(args[6]))) {
         PyErr_SetString(PyExc_TypeError,
-                        "expand(s, calls: list, fired, seen: dict, fingerprint, checks: list)");
+                        "expand(s, calls: list, fired, seen: dict, fingerprint, checks: list, "
+                        "type_checks: list | None, known)");
         return NULL;
     }
-    PyObject *s = args[0], *calls = args[1], *seen = args[3], *fingerprint = args[4];
-    PyObject *checks = args[5];
+    expansion_t x = {.s = args[0], .seen = args[3], .fingerprint = args[4], .checks = args[5],
+                     .type_checks = args[6]};
+    PyObject *s = x.s, *calls = args[1];
+    if (x.type_checks != Py_None
+            && (!PyTuple_Check(s) || PyTuple_GET_SIZE(s) != PyList_GET_SIZE(x.type_checks))) {
+        PyErr_SetString(PyExc_TypeError, "expand: type_checks need one predicate per field of s");
+        return NULL;
+    }
     Py_buffer buf;
     if (PyObject_GetBuffer(args[2], &buf, PyBUF_WRITABLE) < 0) {
         return NULL;
@@ -210,11 +690,56 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "fired must hold a 64-bit counter per call");
         return NULL;
     }
-    uint64_t *fired = (uint64_t *)buf.buf;
-    PyObject *found = PyList_New(0);
-    PyObject *violation = NULL;
+    x.fired = (uint64_t *)buf.buf;
+    Py_buffer known = {.buf = NULL, .len = 0};
+    if (args[7] != Py_None && PyObject_GetBuffer(args[7], &known, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&buf);
+        return NULL;
+    }
+    x.known = (uint64_t *)known.buf;
+    x.nknown = known.len / 8;
+    /* The encoding of s's fields, and the hash of each prefix of them, shared with the
+     * successors that keep them. */
+    uint64_t small[32];
+    sip_t small_mid[33];
+    Py_ssize_t width = PyTuple_Check(s) ? PyTuple_GET_SIZE(s) : 0;
+    int status = 0;
+    if (PyTuple_Check(s)) {
+        if (width <= 32) {
+            x.sfps = small;
+            x.mid = small_mid;
+        }
+        else {
+            x.sfps = PyMem_Malloc(width * sizeof(uint64_t));
+            x.mid = PyMem_Malloc((width + 1) * sizeof(sip_t));
+        }
+        sip_t h;
+        if (x.sfps == NULL || x.mid == NULL) {
+            PyErr_NoMemory();
+            status = -1;
+        }
+        else if (fp_tuple_head(&h, s) < 0) {
+            status = -1;
+        }
+        for (Py_ssize_t i = 0; i < width && status == 0; i++) {
+            x.mid[i] = h;
+            status = fp_value(PyTuple_GET_ITEM(s, i), &x.sfps[i]);
+            if (status == 0) {
+                sip_word(&h, x.sfps[i]);
+            }
+        }
+        if (status == 0) {
+            x.sfp = sip_final(&h);
+        }
+    }
+    else {
+        status = fp_value(s, &x.sfp);
+    }
+    x.found = status < 0 ? NULL : PyList_New(0);
     Py_ssize_t n = 0;
-    int status = found == NULL ? -1 : 0;
+    if (x.found == NULL) {
+        status = -1;
+    }
     for (Py_ssize_t k = 0; k < ncalls && status == 0; k++) {
         PyObject *call = PyList_GET_ITEM(calls, k);
         PyObject *argv[2] = {s, PyTuple_GET_ITEM(call, 1)};
@@ -225,26 +750,32 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         else if (PyList_CheckExact(out)) {
             for (Py_ssize_t j = 0; j < PyList_GET_SIZE(out) && status == 0; j++) {
                 n++;
-                status = visit(PyList_GET_ITEM(out, j), k, fired, seen, fingerprint,
-                               checks, found, &violation);
+                status = visit(&x, PyList_GET_ITEM(out, j), k);
             }
         }
         else if (out != Py_None) {
             n++;
-            status = visit(out, k, fired, seen, fingerprint, checks, found, &violation);
+            status = visit(&x, out, k);
         }
         Py_XDECREF(out);
     }
     PyBuffer_Release(&buf);
+    if (known.buf != NULL) {
+        PyBuffer_Release(&known);
+    }
+    if (x.sfps != small) {
+        PyMem_Free(x.mid);
+        PyMem_Free(x.sfps);
+    }
     if (status < 0) {
-        Py_XDECREF(found);
+        Py_XDECREF(x.found);
         return NULL;
     }
     if (status == 1) {
-        Py_DECREF(found);
-        return Py_BuildValue("(nN)", (Py_ssize_t)-1, violation);
+        Py_DECREF(x.found);
+        return x.violation;
     }
-    return Py_BuildValue("(nN)", n, found);
+    return Py_BuildValue("(nN)", n, x.found);
 }
 
 /*
@@ -293,7 +824,9 @@ static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
     {"expand", (PyCFunction)(void (*)(void))speedups_expand, METH_FASTCALL,
-     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks) -> (n, found)")},
+     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)")},
+    {"fingerprint", (PyCFunction)speedups_fingerprint, METH_O,
+     PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {NULL, NULL, 0, NULL},
@@ -324,6 +857,7 @@ PyInit__speedups(void)
     if (PyType_Ready(&RecordBaseType) < 0) {
         return NULL;
     }
+    fp_init_tables();
     field_index_attr = PyUnicode_InternFromString("_field_index");
     if (field_index_attr == NULL) {
         return NULL;

@@ -1,20 +1,21 @@
 """Explicit-state model checking: one search loop, with a BFS or a DFS frontier.
 
-The loop follows TLC and Stateright. The visited set holds 64-bit *fingerprints* (the hash of a
-state, or of its canonical representative under symmetry) mapped to the parent's fingerprint,
-rather than whole states: a counterexample path is the chain of parents, rebuilt into concrete
-states by re-executing the model from an initial state and picking, at each step, the successor
-with the next fingerprint. Like TLC we report the chance that two distinct states shared a
-fingerprint (which would make the search skip a state): ``n * (g - n) / 2**64`` for ``n``
-distinct and ``g`` generated states.
+The loop follows TLC and Stateright. The visited set holds 64-bit *fingerprints* (of a state, or
+of its canonical representative under symmetry: ``models.fingerprint``) mapped to the parent's
+fingerprint, rather than whole states: a counterexample path is the chain of parents, rebuilt
+into concrete states by re-executing the model from an initial state and picking, at each step,
+the successor with the next fingerprint. Like TLC we report the chance that two distinct states
+shared a fingerprint (which would make the search skip a state): ``n * (g - n) / 2**64`` for
+``n`` distinct and ``g`` generated states, assuming the fingerprint behaves as a random function
+(see ``models.fingerprint`` for what that rests on).
 
-Checked on the way: invariants on every new state, *sometimes* properties until each is
-witnessed, refinement on every step, deadlock (a state with no successor that the model does not
-declare terminal), and exceptions raised by the model (a finding of kind ``exception``).
-
-Python's ``hash`` is the fingerprint: tuples hash in C with xxHash-style mixing. Strings hash with
-a per-process seed, so fingerprints differ between runs while counts do not (barring a
-collision, whose chance is reported).
+Checked on the way: the declared types of every successor, before it is deduplicated (a value
+outside its type is a violation of kind ``type``, whatever properties were selected); invariants
+on every new state; *sometimes* properties until each is witnessed; step properties on every step
+that changes the state (a stuttering step satisfies TLA+'s ``[][A]_vars``); refinement on every
+step; deadlock (a state with no successor that the model does not declare terminal); and
+exceptions raised by the model or a property (a finding of kind ``exception`` whose trace ends
+where it was raised).
 """
 
 import time
@@ -25,9 +26,11 @@ from functools import partial
 from checkers import speedups
 from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
 from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
+from models.fingerprint import fingerprint as value_fingerprint
 from models.symmetry import Canonicalizer
-from models.system import model_spec
-from traces.trace import Step, Trace
+from models.system import first_bad_field, model_spec
+from specs.properties import type_ok
+from traces.trace import Step, Trace, encode_any
 
 __all__ = ["check", "STRATEGIES"]
 
@@ -98,15 +101,21 @@ def select_properties(model, names):
     return [available[n] for n in dict.fromkeys(names)]
 
 
-def _expand(s, calls, fired, seen, fingerprint, checks):
+def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None):
     """The inner loop for one state; the Python twin of ``checkers._speedups.expand``.
 
-    Calls every action on ``s`` and counts each successor in ``fired``; checks each step with
-    ``checks``: a refinement's ``(image, a, allowed)`` (allowed when ``image(t) == a or image(t)
-    in allowed``) or a predicate ``check(t)``; returns ``(number of successors, [(call index, t,
-    fingerprint)...])`` for the successors whose fingerprint is not in ``seen``, or ``(-1, (check
-    index, call index, t))`` for a step that fails a check.
+    Calls every action on ``s`` and counts each successor ``t`` in ``fired``; checks that ``t``
+    is a record of ``s``'s class whose changed fields pass ``type_checks`` (one predicate per
+    field, or None); checks each step with ``checks``: a refinement's ``(image, a, allowed)``
+    (allowed when ``image(t) == a or image(t) in allowed``) or a predicate ``check(t)``, skipped
+    when ``t`` equals ``s``; returns ``(number of successors, [(call index, t, fingerprint)...])``
+    for the successors whose fingerprint (``fingerprint(t)``, or the value's own) is not in
+    ``seen``, ``(-1, (check index, call index, t))`` for a step that fails a check, or ``(-2,
+    (field index, call index, t))`` for a successor outside its types (field -1: not a record of
+    ``s``'s class). ``known`` is the C function's cache of values that passed their types; the
+    twin checks every changed field instead.
     """
+    own = value_fingerprint(s)
     found = []
     n = 0
     for k, (fn, arg) in enumerate(calls):
@@ -116,15 +125,26 @@ def _expand(s, calls, fired, seen, fingerprint, checks):
         for t in (out if out.__class__ is list else (out,)):
             n += 1
             fired[k] += 1
+            if type_checks is not None:
+                if t.__class__ is not s.__class__ or len(t) != len(s):
+                    return -2, (-1, k, t)
+                bad = first_bad_field(t, type_checks, s)
+                if bad >= 0:
+                    return -2, (bad, k, t)
+            raw = value_fingerprint(t)
+            stutter = None
             for r, check in enumerate(checks):
                 if check.__class__ is tuple:
                     image, a, allowed = check
                     b = image(t)
                     if b is not a and b != a and b not in allowed:
                         return -1, (r, k, t)
-                elif not check(t):
+                    continue
+                if stutter is None:
+                    stutter = raw == own and t == s
+                if not stutter and not check(t):
                     return -1, (r, k, t)
-            f = hash(t) if fingerprint is None else fingerprint(t)
+            f = raw if fingerprint is None else fingerprint(t)
             if f not in seen:
                 found.append((k, t, f))
     return n, found
@@ -150,8 +170,11 @@ class _Search:
         self.model, self.canon, self.dfs = model, canon, dfs
         self.max_states, self.max_depth = max_states, max_depth
         self.deadlock, self.progress = deadlock, progress
-        self.invariants = [(p.name, p.condition, p.after) for p in props
-                           if p.kind == "invariant"]
+        #: declared types are enforced on every state (type_ok needs no separate evaluation)
+        self.type_checks = model.type_checks
+        self.known = array("Q", bytes(8 * 65536)) if model.type_checks is not None else None
+        self.invariants = [(p.name, p.condition) for p in props if p.kind == "invariant"
+                           and not (p is type_ok and self.type_checks is not None)]
         self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
         self.refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
         self.steps = [(p.name, p.condition) for p in props if p.kind == "step"]
@@ -161,17 +184,19 @@ class _Search:
         self.n_init = 0
         self.depth = 0
         self.bound = None
-        self.error = None  # the text of an exception the model raised
+        self.error = None  # the text of an exception the model or a property raised
+        self._raising = None  # the property being evaluated, named if it raises
 
     def fingerprint(self, s):
-        return hash(self.canon(s)) if self.canon is not None else hash(s)
+        return value_fingerprint(self.canon(s) if self.canon is not None else s)
 
     def run(self):
         """Search; return None, or what was found: ("state"|"step", ...) for ``violation``."""
         model, seen = self.model, self.seen
         fingerprint = None if self.canon is None else self.fingerprint
         invariants, pending = self.invariants, self.pending
-        refinements, steps = self.refinements, self.steps
+        refinements, steps, type_checks = self.refinements, self.steps, self.type_checks
+        known = self.known
         fired, new = self.fired, self.new
         calls = [_unary(fn, args) for _, fn, args in model._calls]
         max_states = self.max_states or float("inf")
@@ -184,17 +209,16 @@ class _Search:
             fp = self._init_fingerprint(s)
             if fp in seen:
                 continue
+            if len(seen) >= max_states:
+                self.bound = f"max_states={self.max_states}"
+                return None
             seen[fp] = None
+            if type_checks is not None and first_bad_field(s, type_checks, None) >= 0:
+                return ("state", "type_ok", "type", fp)
             for name, ref in refinements:
                 if not ref.init_ok(s):
                     return ("init", name, fp)
-            try:
-                found = self._check_state(s, fp)
-            except KripkeError:
-                raise
-            except Exception as e:  # a property raised on an initial state
-                self.error = f"{type(e).__name__}: {e}"
-                return ("state", "exception", "exception", fp)
+            found = self._guarded(self._check_state, s, fp)
             if found:
                 return found
             push((s, fp, 1))
@@ -216,11 +240,15 @@ class _Search:
                                    "elapsed": now - started})
             # The checks of every step from s: a refinement's (image, image of s, allowed
             # images), or a step property bound to s.
-            checks = [ref.context_of(s) for _, ref in refinements]
-            if steps:
-                checks += [partial(cond, model, s) for _, cond in steps]
+            checking = None  # the fingerprint of the state a property (self._raising) is on
             try:
-                n, found = expand(s, calls, fired, seen, fingerprint, checks)
+                checks = [ref.context_of(s) for _, ref in refinements]
+                if steps:
+                    checks += [partial(cond, model, s) for _, cond in steps]
+                n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks, known)
+                if n == -2:  # found = (field index, call index, t)
+                    model.check_immutable(found[2])  # a list or a dict: bad input, not a finding
+                    return ("step", "type_ok", "type", fp)
                 if n < 0:  # found = (check index, call index, t); the step is found again later
                     r = found[0]
                     name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
@@ -232,51 +260,79 @@ class _Search:
                     if d >= max_depth:
                         self.bound = f"max_depth={self.max_depth}"
                         continue
+                    if len(seen) >= max_states:  # a state beyond the bound exists
+                        self.bound = f"max_states={self.max_states}"
+                        return None
                     seen[f] = fp
                     new[i] += 1
-                    for name, cond, after in invariants:
-                        if not (cond(model, t) if after is None else after(model, s, t)):
+                    checking = f
+                    for name, cond in invariants:
+                        self._raising = name
+                        if not cond(model, t):
                             return ("state", name, "invariant", f)
                     if pending:
                         for name, cond in pending:
+                            self._raising = name
                             if cond(model, t):
                                 self._witness(t)
                                 break
+                    checking = None
                     push((t, f, d + 1))
-                    if len(seen) >= max_states:
-                        self.bound = f"max_states={self.max_states}"
-                        return None
+                if not n and self.deadlock:
+                    checking, self._raising = fp, "terminal()"
+                    if not model.terminal(s):
+                        return ("state", "deadlock", "deadlock", fp)
             except KripkeError:
                 raise
             except Exception as e:  # the model (or a property) raised: a finding, with its trace
+                if checking is not None:
+                    self.error = f"{type(e).__name__}: {e}"
+                    return ("state", self._raising, "exception", checking)
                 return self._exception(s, fp, e)
-            if not n and self.deadlock and not model.terminal(s):
-                return ("state", "deadlock", "deadlock", fp)
         return None
+
+    def _guarded(self, check, s, fp):
+        """``check(s, fp)``, turning an exception a property raises into a finding."""
+        try:
+            return check(s, fp)
+        except KripkeError:
+            raise
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+            return ("state", self._raising, "exception", fp)
 
     def _init_fingerprint(self, s):
         try:
             return self.fingerprint(s)
         except TypeError:
-            self.model.check_immutable(s)  # names the field that cannot be hashed
+            self.model.check_immutable(s)  # names the field that cannot be fingerprinted
             raise
 
     def _check_state(self, s, fp):
-        for name, cond, _ in self.invariants:
+        for name, cond in self.invariants:
+            self._raising = name
             if not cond(self.model, s):
                 return ("state", name, "invariant", fp)
-        if self.pending:
-            self._witness(s)
+        self._witness(s)
         return None
 
     def _witness(self, s):
-        self.pending[:] = [(n, c) for n, c in self.pending if not c(self.model, s)]
+        """Drop the pending sometimes-properties that ``s`` satisfies."""
+        keep = []
+        for name, cond in self.pending:
+            self._raising = name
+            if not cond(self.model, s):
+                keep.append((name, cond))
+        self.pending[:] = keep
 
     def _exception(self, s, fp, error):
-        """Find the call that raised by making each again; tell it from a state that cannot be
-        hashed, which is bad model input rather than a finding."""
+        """Find what raised while ``s`` was expanded: an action (the trace ends with the call
+        that raised), or a step property or refinement on a step (the trace ends with that
+        step); tell both from a successor that cannot be fingerprinted, which is bad model
+        input rather than a finding."""
         self.error = f"{type(error).__name__}: {error}"
-        for name, args, thunk in self.model.each_call(s):
+        model = self.model
+        for name, args, thunk in model.each_call(s):
             try:
                 out = thunk()
             except Exception:
@@ -286,14 +342,28 @@ class _Search:
                     try:
                         self.fingerprint(t)
                     except TypeError:
-                        self.model.check_immutable(t)  # raises, naming the field
-        # Not an action: a property (or the fingerprint) raised while a successor was checked.
+                        model.check_immutable(t)  # raises, naming the field
+        for name, check in self._step_checks(s):
+            for _, _, t in model.successors(s):
+                try:
+                    check(t)
+                except Exception as e:
+                    self.error = f"{type(e).__name__}: {e}"
+                    return ("step", name, "exception", fp)
         return ("state", "exception", "exception", fp)
+
+    def _step_checks(self, s):
+        """``(property, check(t))`` for every step property and refinement, from ``s``."""
+        for name, ref in self.refinements:
+            yield name, (lambda t, ref=ref: ref.step_ok(s, t))
+        for name, cond in self.steps:
+            yield name, (lambda t, cond=cond: cond(self.model, s, t))
 
     def always_possible(self, props):
         """Check AG EF p for each property p: explore the reachable graph again, keeping every
         edge, then search backwards from the states where p holds. A state not reached is one
-        from which p can never hold again: the violation, with the path to it."""
+        from which p can never hold again: the violation, with the path to it. A condition that
+        raises is a finding of kind ``exception`` at the state it raised on."""
         model, fingerprint = self.model, self.fingerprint
         parent, preds, good = {}, {}, {p.name: set() for p in props}
         frontier = deque()
@@ -305,8 +375,14 @@ class _Search:
         while frontier:
             s, f = frontier.popleft()
             for p in props:
-                if p.condition(model, s):
-                    good[p.name].add(f)
+                try:
+                    if p.condition(model, s):
+                        good[p.name].add(f)
+                except KripkeError:
+                    raise
+                except Exception as e:
+                    self.error = f"{type(e).__name__}: {e}"
+                    return self.violation(("state", p.name, "exception", f), parent)
             for _, _, t in model.successors(s):
                 g = fingerprint(t)
                 preds.setdefault(g, set()).add(f)
@@ -322,62 +398,88 @@ class _Search:
                         todo.append(q)
             stuck = next((f for f in parent if f not in reach), None)  # BFS order: shortest
             if stuck is not None:
-                fps = []
-                while stuck is not None:
-                    fps.append(stuck)
-                    stuck = parent[stuck]
-                trace, _ = self._trace(p.name, "always_possible", fps[::-1])
+                trace, _ = self._trace(p.name, "always_possible", self._path(stuck, parent))
                 return Violation(p.name, "always_possible", trace,
                                  f"after {len(trace.steps) - 1} steps no state satisfying "
                                  f"{p.name} can be reached any more")
         return None
 
     # -- counterexamples ---------------------------------------------------------------------
-    def violation(self, found):
-        what = found[0]
+    def violation(self, found, parents=None):
+        """The ``Violation`` for what ``run`` found (``parents``: the parent links to follow,
+        by default the search's)."""
+        what, prop = found[0], found[1]
         if what == "init":
-            _, prop, fp = found
-            trace, _ = self._trace(prop, "refinement", self._path(fp))
+            trace, _ = self._trace(prop, "refinement", self._path(found[2], parents))
             return Violation(prop, "refinement", trace,
                              f"the initial state does not map to an initial state of {prop}")
+        kind, fp = found[2], found[3]
+        trace, last = self._trace(prop, kind, self._path(fp, parents))
+        n = len(trace.steps) - 1
         if what == "state":
-            _, prop, kind, fp = found
-            trace, _ = self._trace(prop, kind, self._path(fp))
-            n = len(trace.steps) - 1
-            msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
-                   else f"checking the state after {n} steps, or its successors, raised "
-                        f"{self.error}" if kind == "exception"
-                   else f"{prop} is violated after {n} steps")
+            if kind == "exception":
+                trace.steps[-1].error = self.error
+                msg = (f"checking the state after {n} steps, or its successors, raised "
+                       f"{self.error}" if prop == "exception" else
+                       f"evaluating {prop} on the state after {n} steps raised {self.error}")
+            elif kind == "type":
+                msg = f"the initial state {self._type_error(last)}"
+            else:
+                msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
+                       else f"{prop} is violated after {n} steps")
             return Violation(prop, kind, trace, msg)
-        _, prop, kind, fp = found
-        trace, last = self._trace(prop, kind, self._path(fp))
         # Find the failing step again from the rebuilt state (under symmetry it may be another
         # member of the orbit of the state the search expanded).
         name, args, t, error = self._failing_step(last, prop, kind)
-        encoded = None if t is None else self.model.encode(t)
+        encoded = None if t is None else (self.model.encode(t) if kind != "type"
+                                          else encode_any(self.model, t))
         trace.steps.append(Step(name, self.model.action_args(name, args), encoded, error))
-        n = len(trace.steps) - 1
-        msg = (f"step {n} {trace.steps[-1].label()} raised {error}" if kind == "exception"
-               else f"step {n} {trace.steps[-1].label()} is not allowed by {prop}")
-        return Violation(prop if kind != "exception" else "exception", kind, trace, msg)
+        label = f"step {n + 1} {trace.steps[-1].label()}"
+        msg = (f"{label} raised {error}" if kind == "exception" and prop == "exception"
+               else f"evaluating {prop} on {label} raised {error}" if kind == "exception"
+               else f"{label} {self._type_error(t)}" if kind == "type"
+               else f"{label} is not allowed by {prop}")
+        return Violation(prop, kind, trace, msg)
+
+    def _type_error(self, t):
+        """What is wrong with the types of ``t``, in words (None when nothing is)."""
+        model = self.model
+        if type(t) is not model.State:
+            return f"gives a {type(t).__name__}, not a {model.display_name()} State record"
+        k = first_bad_field(t, self.type_checks, None)
+        if k < 0:
+            return None
+        name = model.State._fields[k]
+        return (f"sets {name} to {t[k]!r} ({type(t[k]).__name__}), outside its declared type "
+                f"{model._types[name]!r}")
 
     def _failing_step(self, s, prop, kind):
         """``(action, args, t, error)`` of the first step from ``s`` that raises (kind
-        ``exception``) or fails the step check ``prop``."""
+        ``exception``: an action, or the step check ``prop``), leaves the declared types (kind
+        ``type``) or fails the step check ``prop``."""
         model = self.model
-        if kind == "exception":
+        if kind == "exception" and prop == "exception":
             for name, args, thunk in model.each_call(s):
                 try:
                     thunk()
                 except Exception as e:
                     return name, args, None, f"{type(e).__name__}: {e}"
+        elif kind == "exception":
+            check = next(c for n, c in self._step_checks(s) if n == prop)
+            for name, args, t in model.successors(s):
+                try:
+                    check(t)
+                except Exception as e:
+                    return name, args, t, f"{type(e).__name__}: {e}"
         else:
-            if kind == "refinement":
+            if kind == "type":
+                fails = self._type_error
+            elif kind == "refinement":
                 check = next(ref for n, ref in self.refinements if n == prop)
                 fails = lambda t: not check.step_ok(s, t)  # noqa: E731
             else:
                 cond = next(c for n, c in self.steps if n == prop)
-                fails = lambda t: not cond(model, s, t)  # noqa: E731
+                fails = lambda t: t != s and not cond(model, s, t)  # noqa: E731
             for name, args, t in model.successors(s):
                 if fails(t):
                     return name, args, t, None
@@ -386,11 +488,13 @@ class _Search:
             "fail when the model is run again; actions and properties must be functions of "
             "(state, parameters)")
 
-    def _path(self, fp):
+    def _path(self, fp, parents=None):
+        """The fingerprints from an initial state to ``fp``, following ``parents``."""
+        parents = self.seen if parents is None else parents
         fps = []
         while fp is not None:
             fps.append(fp)
-            fp = self.seen[fp]
+            fp = parents[fp]
         return fps[::-1]
 
     def _trace(self, prop, kind, fps):

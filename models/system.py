@@ -32,6 +32,7 @@ from pathlib import Path
 from checkers import speedups
 from checkers.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
                              ParamError, UnknownNameError)
+from models.fingerprint import fingerprint
 from models.types import Bag, Domain, Set, as_type, encode_value, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
@@ -294,6 +295,11 @@ class TransitionSystem:
                 raise MutableStateError(
                     f"{self.display_name()}: state field {field!r} holds a mutable "
                     f"{type(bad).__name__} ({bad!r:.60}); use a tuple or frozenset")
+            try:
+                fingerprint(value)
+            except TypeError as e:
+                raise DefinitionError(f"{self.display_name()}: state field {field!r}: {e}") \
+                    from None
 
     @classmethod
     def set_fields(cls):
@@ -332,6 +338,8 @@ class TransitionSystem:
 def _first_bad_field(t, checks, parent):
     """The index of the first field of ``t`` that fails its check, or -1 (the Python twin of
     ``checkers._speedups.first_bad_field``); fields identical to ``parent``'s are skipped."""
+    if len(t) != len(checks) or (parent is not None and len(parent) != len(checks)):
+        raise ValueError("first_bad_field: sizes differ")
     for k, (check, value) in enumerate(zip(checks, t)):
         if (parent is None or parent[k] is not value) and not check(value):
             return k

@@ -33,6 +33,7 @@ from operator import itemgetter
 
 from checkers import speedups
 from checkers.errors import DefinitionError
+from models.fingerprint import fingerprint
 
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
@@ -46,6 +47,8 @@ RecordBase = getattr(speedups(), "RecordBase", None)
 
 def put(t, i, value):
     """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
+    if not isinstance(t, tuple):
+        raise TypeError("put(t, i, value) takes a tuple, an index and a value")
     items = [*t]
     items[i] = value
     return tuple(items)
@@ -473,6 +476,13 @@ def as_type(x):
     raise DefinitionError(f"{x!r} is not a kripke type (use Enum, Int, Bool, Id, Array, Set, ...)")
 
 
+def _is_scalar(t):
+    """Are values of type ``t`` scalars (compared by value and class, not by contents)?"""
+    if isinstance(t, Optional):
+        return _is_scalar(t.inner)
+    return isinstance(t, (Enum, Int, Bool, Id))
+
+
 def _strict(v):
     """Is equality with ``v`` only possible for a value of the same type?"""
     if isinstance(v, tuple):
@@ -542,22 +552,27 @@ def _make_record_class(clsname, fields, tag):
         updates = ["_tag"] + updates
     if tag is not None:
         # Messages are built far more often than they are distinct: intern them, so building one
-        # is a dictionary hit (and equal messages are one object).
-        key = names[0] if len(names) == 1 else f"({args},)"
+        # is a dictionary hit (and equal messages are one object). The key must tell apart
+        # values that Python calls equal (True == 1 == 1.0, and containers of them): a scalar
+        # field's value is keyed with its class, any other with its fingerprint.
+        parts = [f"{n}, {n}.__class__" if _is_scalar(as_type(t)) else f"{n}, _fingerprint({n})"
+                 for n, t in fields.items()]
+        key = f"({', '.join(parts)})"
         make = (f"    try:\n        return _interned[{key}]\n    except KeyError:\n"
                 f"        return _interned.setdefault({key}, _tuple_new(_cls, ({', '.join(items)},)))\n")
     else:
         make = f"    return _tuple_new(_cls, ({', '.join(items)},))\n"
     src = (
         f"def __new__(_cls, {args}):\n" + make +
-        f"def set(self, {', '.join(n + '=_KEEP' for n in names)}):\n"
+        f"def set(self, *, {', '.join(n + '=_KEEP' for n in names)}):\n"
         f"    {unpack}, = self\n"
         f"    return _tuple_new(_cls, ({', '.join(updates)},))\n"
     ) if names else (
         f"def __new__(_cls):\n    return _tuple_new(_cls, ({repr(tag)},))\n"
         f"def set(self):\n    return self\n"
     )
-    namespace = {"_tuple_new": _tuple_new, "_KEEP": _KEEP, "_interned": {}}
+    namespace = {"_tuple_new": _tuple_new, "_KEEP": _KEEP, "_interned": {},
+                 "_fingerprint": fingerprint}
     exec(src, namespace)  # generated from identifiers checked above, as namedtuple does
 
     def __repr__(self):

@@ -61,7 +61,7 @@ def test_what_the_article_gets_right(prop):
 @pytest.mark.parametrize("name,params,prop,kind,length", [
     ("NeverCommits", {}, "commit_possible", "sometimes", 0),
     ("NeverAborts", {"txs": 1}, "abort_possible", "sometimes", 0),
-    ("SkippedTransaction", {}, "type_ok", "invariant", 1),
+    ("SkippedTransaction", {}, "type_ok", "type", 1),
 ])
 def test_every_property_can_fail(name, params, prop, kind, length):
     model = load_model(f"tests/fixtures/commit_broken.py:{name}")(**params)

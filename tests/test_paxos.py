@@ -202,7 +202,7 @@ def test_symmetry_on_and_off_agree_on_verdicts(symmetry):
 @pytest.mark.parametrize("cls,prop,kind,steps", [
     ("LearnsFromOneVote", "agreement", "invariant", 10),
     ("DecidesOnPromises", "validity", "invariant", 3),
-    ("PromisesTooHigh", "type_ok", "invariant", 2),
+    ("PromisesTooHigh", "type_ok", "type", 2),
     ("NeverVotes", "value_chosen", "sometimes", None),
 ])
 def test_every_property_can_fail(cls, prop, kind, steps):

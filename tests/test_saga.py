@@ -55,7 +55,7 @@ def test_a_duplicated_order_both_runs_and_fails_the_first_step():
     ("StopsHalfway", "semantic_atomicity", "invariant", 4),
     ("NeverFails", "saga_aborted_possible", "sometimes", 0),
     ("AlwaysFails", "saga_completed_possible", "sometimes", 0),
-    ("RunsAStepTwice", "type_ok", "invariant", 3),
+    ("RunsAStepTwice", "type_ok", "type", 3),
 ])
 def test_every_property_can_fail(name, prop, kind, length):
     model = load_model(f"tests/fixtures/saga_broken.py:{name}")()

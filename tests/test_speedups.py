@@ -55,8 +55,9 @@ def test_expand_matches_its_twin_state_by_state():
     while todo:
         s = todo.pop()
         fired_c, fired_py = (array("Q", bytes(8 * len(calls))) for _ in range(2))
-        got = speedups().expand(s, calls, fired_c, seen, None, [])
-        want = _expand(s, calls, fired_py, seen, None, [])
+        known = array("Q", bytes(8 * 1024))
+        got = speedups().expand(s, calls, fired_c, seen, None, [], model.type_checks, known)
+        want = _expand(s, calls, fired_py, seen, None, [], model.type_checks)
         assert got == want and fired_c == fired_py
         for _, t, f in got[1]:
             if f not in seen:
@@ -89,3 +90,98 @@ def test_first_bad_field_matches_its_twin():
     for t, parent, want in [(s, None, -1), (bad, None, 2), (bad, s, 2), (bad, bad, -1),
                             (s.set(rm_state=("working", True, "working")), s, 0)]:
         assert first(t, checks, parent) == _first_bad_field(t, checks, parent) == want
+
+
+def test_fingerprint_matches_its_twin_on_random_values():
+    from hypothesis import given, settings, strategies as st
+    from models.fingerprint import _fingerprint
+    from models.types import Domain, record
+    A = record("A", x=Domain("D", 2))
+    scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+               | st.text(max_size=20))
+    values = st.recursive(scalars, lambda inner: (
+        st.tuples(inner, inner) | st.lists(inner, max_size=4).map(tuple)
+        | st.frozensets(scalars, max_size=5) | inner.map(lambda v: A(x=v))), max_leaves=12)
+
+    @settings(max_examples=300, derandomize=True, database=None)
+    @given(values)
+    def same(v):
+        assert speedups().fingerprint(v) == _fingerprint(v)
+    same()
+
+
+def _error_paths(pure):
+    """Run the error paths of the C functions (or of their twins) in a fresh process: what
+    each returns or raises."""
+    script = """
+import json
+from array import array
+from checkers.explicit import expand
+from models.fingerprint import fingerprint
+from models.system import first_bad_field
+from models.types import Int, put, record
+from models.two_phase import TwoPhase
+Msg = record("Msg", v=Int(0, 4))
+s = next(TwoPhase(rms=2).init())
+model = TwoPhase(rms=2)
+
+def outcome(f):
+    try:
+        return repr(f())
+    except Exception as e:
+        return type(e).__name__
+
+def boom(s, arg):
+    raise ZeroDivisionError("boom")
+
+cases = {
+    "set positional": lambda: s.set("aborted"),
+    "set unknown field": lambda: s.set(nope=1),
+    "set no change": lambda: s.set() == s,
+    "put": lambda: put((1, 2, 3), 1, "x"),
+    "put negative": lambda: put((1, 2, 3), -1, "x"),
+    "put out of range": lambda: put((1, 2), 2, 0),
+    "put a list": lambda: put([1, 2], 0, 0),
+    "put a str index": lambda: put((1, 2), "a", 0),
+    "bad field sizes": lambda: first_bad_field((1, 2), model.type_checks, None),
+    "bad field raises": lambda: first_bad_field(s, [None] * len(s), None),
+    "fingerprint list": lambda: fingerprint([1]),
+    "fingerprint object": lambda: fingerprint(object()),
+    "fingerprint -1 -2": lambda: fingerprint(-1) != fingerprint(-2),
+    "record keeps bool": lambda: (type(Msg(v=True).v).__name__, type(Msg(v=1).v).__name__),
+    "expand raising action": lambda: expand(s, [(boom, None)], array("Q", [0]), {}, None, [],
+                                            None, None),
+    "expand type error": lambda: expand(s, [(lambda s, a: s.set(tm_state=1.5), None)],
+                                        array("Q", [0]), {}, None, [], model.type_checks,
+                                        array("Q", bytes(64))),
+    "expand not a record": lambda: expand(s, [(lambda s, a: tuple(s), None)],
+                                          array("Q", [0]), {}, None, [], model.type_checks,
+                                        array("Q", bytes(64))),
+    "expand stutter skips step checks": lambda: expand(
+        s, [(lambda s, a: s, None)], array("Q", [0]), {}, None, [lambda t: False], None, None)[0],
+    "expand step check": lambda: expand(
+        s, [(lambda s, a: s.set(tm_state="aborted"), None)], array("Q", [0]), {}, None,
+        [lambda t: False], None, None)[0],
+}
+print(json.dumps({k: outcome(f) for k, f in cases.items()}))
+"""
+    env = dict(os.environ)
+    env.pop("KRIPKE_PURE_PYTHON", None)
+    if pure:
+        env["KRIPKE_PURE_PYTHON"] = "1"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def test_error_paths_match_their_twins():
+    c, py = _error_paths(pure=False), _error_paths(pure=True)
+    assert c == py
+    assert (c["set positional"], c["put a list"], c["bad field sizes"],
+            c["fingerprint list"]) == ("TypeError", "TypeError", "ValueError", "TypeError")
+    assert c["record keeps bool"] == "('bool', 'int')"
+    assert c["expand raising action"] == "ZeroDivisionError"
+    assert c["expand stutter skips step checks"] == "1"
+    assert c["expand step check"] == "-1"
+    assert c["expand type error"].startswith("(-2, (1, 0,")
+    assert c["expand not a record"].startswith("(-2, (-1, 0,")

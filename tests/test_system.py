@@ -97,7 +97,7 @@ def test_type_ok_catches_a_write_outside_the_declared_bounds():
     r = check(load_model(fixture_model("OutOfType"))())
     v = r.violation
     assert (v.property, v.kind, [s.state["x"] for s in v.trace.steps]) == (
-        "type_ok", "invariant", [0, 1, 2, 3])
+        "type_ok", "type", [0, 1, 2, 3])
 
 
 def test_untyped_quick_models_work():

@@ -1,0 +1,119 @@
+"""Fingerprints: the 64-bit names under which a search stores the states it has visited.
+
+A fingerprint is a Merkle tree of SipHash-1-3 hashes (Aumasson and Bernstein, "SipHash: a fast
+short-input PRF", INDOCRYPT 2012; the hash CPython uses for strings) with a fixed key: every value
+is hashed as a sequence of 64-bit words, a *canonical encoding*, and a container's words include
+its items' fingerprints. TLC does the same with its FP64 Rabin fingerprint; unlike Python's
+``hash`` (where ``hash(-1) == hash(-2)``, ``True == 1 == 1.0`` hash alike and a frozenset's hash
+is an XOR of its elements'), the encoding is injective on the values a state is built from:
+
+* every value starts with a word naming its type: ``-1`` and ``-2``, ``0``, ``0.0`` and
+  ``False``, ``True`` and ``1`` are different inputs;
+* a tuple's words are its length and its items' fingerprints;
+* a record (any tuple subclass) also names its class, so ``Prepared(rm=1)`` and ``Abort(rm=1)``,
+  or a record and the tuple of its items, are different values (records of two classes with the
+  same name are not);
+* a frozenset lists its elements' fingerprints sorted, so its encoding does not depend on the
+  set's layout in memory;
+* a string is its UTF-8 bytes with their length; an int beyond 64 bits its two's-complement
+  bytes; ``-0.0`` is encoded as ``0.0`` (they are equal values).
+
+So two different states share a fingerprint only if SipHash collides on two different inputs
+somewhere in their trees. The collision probability a search reports,
+``n * (g - n) / 2**64`` for ``n`` distinct and ``g`` generated states (TLC's estimate), assumes
+that SipHash behaves as a random function on inputs chosen without knowledge of its key; that is
+SipHash's design goal (a PRF), not a proof. The key is fixed, so fingerprints are the same in
+every run and every process. A value of another type (a list, an object) cannot be fingerprinted:
+a ``TypeError`` naming it.
+
+``checkers/_speedups.c`` computes the same function in C, caching the fingerprints of the
+strings, tuples, records and sets it has seen (by identity, holding a reference), of None, the
+bools and small ints in tables, and hashing again only the fields a successor does not share
+with its parent. ``fingerprint`` below is the Python
+twin, used without the extension; the tests check that both give the same numbers.
+"""
+
+import struct
+
+from checkers import speedups
+
+__all__ = ["fingerprint"]
+
+MASK = (1 << 64) - 1
+NONE, BOOL, INT, BIGINT, FLOAT, STR, TUPLE, RECORD, FROZENSET = (
+    0x6B726B0000000000 + i for i in range(1, 10))
+TYPE = 0x6B726B000000000B
+K0, K1 = 0x0706050403020100, 0x0F0E0D0C0B0A0908
+
+
+def _rotl(x, b):
+    return ((x << b) | (x >> (64 - b))) & MASK
+
+
+def _siphash13(words):
+    """SipHash-1-3 with key (K0, K1) of the little-endian bytes of ``words`` (64-bit ints)."""
+    v0, v1 = K0 ^ 0x736F6D6570736575, K1 ^ 0x646F72616E646F6D
+    v2, v3 = K0 ^ 0x6C7967656E657261, K1 ^ 0x7465646279746573
+
+    def sipround():
+        nonlocal v0, v1, v2, v3
+        v0 = (v0 + v1) & MASK
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 = (v2 + v3) & MASK
+        v3 = _rotl(v3, 16) ^ v2
+        v0 = (v0 + v3) & MASK
+        v3 = _rotl(v3, 21) ^ v0
+        v2 = (v2 + v1) & MASK
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+
+    for m in words:
+        v3 ^= m
+        sipround()
+        v0 ^= m
+    b = ((len(words) * 8) & 0xFF) << 56
+    v3 ^= b
+    sipround()
+    v0 ^= b
+    v2 ^= 0xFF
+    sipround()
+    sipround()
+    sipround()
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def _bytes(data):
+    """A length, then the bytes as little-endian words, the last zero-padded."""
+    padded = data + bytes(-len(data) % 8)
+    return [len(data), *struct.unpack(f"<{len(padded) // 8}Q", padded)]
+
+
+def _fingerprint(v):
+    """The fingerprint of ``v`` (the Python twin of ``checkers._speedups.fingerprint``)."""
+    cls = v.__class__
+    if v is None:
+        return _siphash13([NONE, 0])
+    if cls is bool:
+        return _siphash13([BOOL, int(v)])
+    if cls is int and -(1 << 63) <= v < (1 << 63):
+        return _siphash13([INT, v & MASK])
+    if cls is int:
+        size = v.bit_length() // 8 + 1
+        return _siphash13([BIGINT, *_bytes(v.to_bytes(size, "little", signed=True))])
+    if cls is float:
+        return _siphash13([FLOAT, struct.unpack("<Q", struct.pack("<d", v or 0.0))[0]])
+    if cls is str:
+        return _siphash13([STR, *_bytes(v.encode())])
+    if isinstance(v, tuple):
+        head = [TUPLE] if cls is tuple else [
+            RECORD, _siphash13([TYPE, *_bytes(cls.__name__.encode())])]
+        return _siphash13([*head, len(v), *map(_fingerprint, v)])
+    if cls is frozenset:
+        return _siphash13([FROZENSET, len(v), *sorted(map(_fingerprint, v))])
+    raise TypeError(f"cannot fingerprint a value of type {cls.__name__} ({v!r:.60}): states are "
+                    "built from records, tuples, frozensets, str, int, bool, float and None")
+
+
+#: the C function when the extension is built
+fingerprint = getattr(speedups(), "fingerprint", _fingerprint)
