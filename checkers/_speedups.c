@@ -29,8 +29,9 @@ record_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     PyTypeObject *type = Py_TYPE(self);
     Py_ssize_t n = PyTuple_GET_SIZE(self);
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
-    if (nargs != 0) {
-        PyErr_SetString(PyExc_TypeError, "set() takes keyword arguments only");
+    if (nargs != 0) { /* the messages are Python's for the twin's def set(self, *, ...) */
+        PyErr_Format(PyExc_TypeError, "set() takes 1 positional argument but %zd were given",
+                     nargs + 1);
         return NULL;
     }
     /* Looked up through the type's attribute cache; borrowed, kept alive by the class. */
@@ -53,7 +54,8 @@ record_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
         PyObject *pos = PyDict_GetItemWithError(index, name); /* borrowed */
         if (pos == NULL) {
             if (!PyErr_Occurred()) {
-                PyErr_Format(PyExc_TypeError, "%s has no field %R", type->tp_name, name);
+                PyErr_Format(PyExc_TypeError, "set() got an unexpected keyword argument %R",
+                             name);
             }
             Py_DECREF(result);
             return NULL;

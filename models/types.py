@@ -28,6 +28,7 @@ Types::
 
 import itertools
 import keyword
+import operator
 from collections import namedtuple
 from operator import itemgetter
 
@@ -49,9 +50,12 @@ def put(t, i, value):
     """``[t EXCEPT ![i] = value]`` for a tuple ``t``: a copy with index ``i`` replaced."""
     if not isinstance(t, tuple):
         raise TypeError("put(t, i, value) takes a tuple, an index and a value")
-    items = [*t]
-    items[i] = value
-    return tuple(items)
+    n, i = len(t), operator.index(i)
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError("put: index out of range")
+    return (*t[:i], value, *t[i + 1:])
 
 
 if RecordBase is not None:

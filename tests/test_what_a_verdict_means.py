@@ -1,0 +1,174 @@
+"""What a verdict means (README): the regression tests of every wrong verdict found (issue 9).
+
+ok: every reachable state and step was checked, up to the reported fingerprint-collision
+probability; violated: the trace replays; incomplete: says what was not covered. Each test below
+failed on the code before issue 9 and pins the right verdict, counts and trace.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from checkers import speedups
+from checkers.explicit import check
+from models.fingerprint import _fingerprint, fingerprint
+from models.system import load_model
+from models.types import Domain, record
+from tests.conftest import ROOT
+from traces.trace import replay
+
+FIXTURE = "tests/fixtures/verdicts.py:{}"
+
+
+def model(name, **params):
+    return load_model(FIXTURE.format(name))(**params)
+
+
+# -- 1. fingerprints -------------------------------------------------------------------------
+def test_states_that_python_hashes_alike_are_not_merged():
+    assert hash(-1) == hash(-2)  # why a visited set keyed by hash merged them
+    r = check(model("DownCounter"), properties=["not_minus_two"])
+    v = r.violation
+    assert (r.verdict, v.property, [s.state["x"] for s in v.trace.steps]) == (
+        "violated", "not_minus_two", [0, -1, -2])
+    assert replay(v.trace).ok
+    r = check(model("DownCounter"), properties=["minus_two_reachable"])
+    assert (r.verdict, r.distinct_states, r.states_generated, r.depth) == ("ok", 4, 4, 4)
+
+
+A = record("FpA", x=Domain("D", 2))
+B = record("FpB", x=Domain("D", 2))
+
+#: groups of values Python calls equal or hashes alike, which must get different fingerprints
+DISTINCT = [
+    -1, -2, 0, 0.0, False, True, 1, 1.0, None, "", "1", (), (0,), (0.0,), (False,),
+    frozenset(), frozenset({1}), frozenset({True}), frozenset({1.0}),
+    frozenset({frozenset({1}), frozenset({2})}), frozenset({frozenset({1, 2})}),
+    frozenset({frozenset({3}), frozenset({0})}), frozenset({frozenset({1}), frozenset({2, 3})}),
+    A(x=1), B(x=1), ("FpA", 1), A(x=True), 2**64, 2**64 + 1, -2**64, 2**63, -2**63 - 1,
+]
+
+
+def test_values_python_confuses_get_different_fingerprints():
+    assert len({hash(v) for v in DISTINCT}) < len(DISTINCT)
+    assert len({fingerprint(v) for v in DISTINCT}) == len(DISTINCT)
+    assert fingerprint(-0.0) == fingerprint(0.0)  # equal values, one fingerprint
+    assert fingerprint(frozenset({3, 1, 2})) == fingerprint(frozenset({2, 3, 1}))
+
+
+@pytest.mark.skipif(speedups() is None, reason="the C extension is not built")
+@settings(max_examples=200, derandomize=True, database=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+                    lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=4),
+                    max_leaves=10),
+       st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+                    lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=4),
+                    max_leaves=10))
+def test_fingerprints_are_equal_exactly_for_equal_typed_values(a, b):
+    def typed(v):  # equality that also compares types, recursively
+        if isinstance(v, frozenset):
+            return (type(v), frozenset(map(typed, v)))
+        if isinstance(v, tuple):
+            return (type(v), tuple(map(typed, v)))
+        return (type(v), v)
+    assert (fingerprint(a) == fingerprint(b)) == (typed(a) == typed(b))
+    assert fingerprint(a) == _fingerprint(a)
+
+
+def test_the_collision_probability_is_reported_as_tlc_estimates_it():
+    r = check(load_model("two-phase")(rms=3), symmetry=False)
+    n, g = r.distinct_states, r.states_generated
+    assert (n, g) == (288, 1146)
+    assert r.collision_probability == n * (g - n) / 2**64
+
+
+# -- 2. values keep their types -----------------------------------------------------------------
+def test_a_float_written_into_an_int_field_is_a_type_violation():
+    r = check(model("RoundTrip"), properties=[])
+    v = r.violation
+    assert (r.verdict, v.property, v.kind) == ("violated", "type_ok", "type")
+    assert [(s.action, s.state["x"]) for s in v.trace.steps] == [(None, 0), ("round_trip", 0.0)]
+    assert type(v.trace.steps[-1].state["x"]) is float
+    assert "sets x to 0.0 (float), outside its declared type 0..4" in v.message
+    assert replay(v.trace).ok
+
+
+def test_message_interning_keeps_true_and_1_apart():
+    r = check(model("Ballot"))
+    assert (r.verdict, r.distinct_states) == ("ok", 2)
+    r = check(model("Ballot", bool_vote=True))
+    v = r.violation
+    assert (r.verdict, v.kind, len(v.trace.steps) - 1) == ("violated", "type", 1)
+    assert v.trace.steps[-1].state["votes"] == [{"type": "Vote", "v": True}]
+    assert replay(v.trace).ok
+
+
+# -- 4. stuttering steps -----------------------------------------------------------------------
+def test_a_stuttering_step_satisfies_a_step_property():
+    r = check(model("Idler"))
+    assert (r.verdict, r.distinct_states, r.coverage["idle"]["fired"]) == ("ok", 3, 3)
+    r = check(model("Idler", shrink=True))
+    v = r.violation
+    assert (r.verdict, v.property, [s.action for s in v.trace.steps]) == (
+        "violated", "x_grows", [None, "inc", "dec"])
+    assert replay(v.trace).ok
+
+
+# -- 6. exceptions in properties -----------------------------------------------------------------
+@pytest.mark.parametrize("prop,states", [
+    ("inverse_defined", [0, 1, 2]),      # invariant
+    ("inverse_negative", [0, 1, 2]),     # sometimes
+    ("inverse_positive", [0, 1, 2]),     # always_possible
+    ("inverse_changes", [0, 1, 2]),      # step
+    ("refines_count", [0, 1, 2]),        # refinement
+])
+def test_a_property_that_raises_ends_the_trace_where_it_raised(prop, states):
+    m = load_model("tests/fixtures/replay_models.py:InverseCounter")()
+    r = check(m, properties=[prop])
+    v = r.violation
+    assert (r.verdict, v.property, v.kind) == ("violated", prop, "exception")
+    assert [s.state["x"] for s in v.trace.steps] == states
+    assert v.trace.steps[-1].error == "ZeroDivisionError: division by zero"
+    assert replay(v.trace).ok
+
+
+def test_terminal_that_raises_is_a_finding():
+    r = check(load_model("tests/fixtures/replay_models.py:TerminalRaises")())
+    v = r.violation
+    assert (r.verdict, v.property, v.kind) == ("violated", "terminal()", "exception")
+    assert [s.state["x"] for s in v.trace.steps] == [0, 1, 2]
+    assert replay(v.trace).ok
+
+
+# -- 7. the C extension and its Python twin --------------------------------------------------------
+def _check_json(spec, pure):
+    env = dict(os.environ)
+    env.pop("KRIPKE_PURE_PYTHON", None)
+    if pure:
+        env["KRIPKE_PURE_PYTHON"] = "1"
+    proc = subprocess.run([sys.executable, "-m", "checkers.cli", "check", spec, "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    data = json.loads(proc.stdout)
+    data.pop("elapsed_s")
+    return proc.returncode, data
+
+
+@pytest.mark.skipif(speedups() is None, reason="the C extension is not built")
+def test_positional_set_is_the_same_finding_in_c_and_in_python():
+    c = _check_json(FIXTURE.format("PositionalSet"), pure=False)
+    py = _check_json(FIXTURE.format("PositionalSet"), pure=True)
+    assert c == py
+    code, data = c
+    assert (code, data["violation"]["kind"], data["violation"]["length"]) == (1, "exception", 1)
+    assert "TypeError" in data["violation"]["message"]
+
+
+# -- 8. bounds -----------------------------------------------------------------------------------
+def test_max_states_equal_to_the_state_count_is_complete():
+    assert check(model("Bounded"), max_states=5).verdict == "ok"
+    r = check(model("Bounded"), max_states=4)
+    assert (r.verdict, r.bound, r.distinct_states) == ("incomplete", "max_states=4", 4)
