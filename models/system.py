@@ -33,7 +33,7 @@ from checkers import speedups
 from checkers.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
                              ParamError, UnknownNameError)
 from models.fingerprint import fingerprint
-from models.types import Bag, Domain, Set, as_type, encode_value, state_record
+from models.types import Bag, Domain, Set, as_type, encode_value, json_equal, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
 
@@ -246,16 +246,13 @@ class TransitionSystem:
 
     def action_args_from(self, name, named, s):
         """The arguments of a call recorded as ``named`` (JSON) in state ``s``: the inverse of
-        ``action_args``. Raises LookupError when a state-dependent argument is not on offer."""
-        params = list(inspect.signature(getattr(self, name)).parameters)[1:]
-        args = [named[p] for p in params]
-        over = self._dynamic.get(name)
-        if over is not None:
-            offered = [v for v in over(s) if encode_value(v) == args[-1]]
-            if not offered:
-                raise LookupError(f"{params[-1]}={args[-1]!r} is not among the values on offer")
-            args[-1] = offered[0]
-        return tuple(args)
+        ``action_args``, comparing values with their types (``rm=true`` is not ``rm=1``).
+        Raises LookupError when no call of the action in ``s`` has these arguments."""
+        for action_name, args, _ in self.each_call(s):
+            if action_name == name and json_equal(self.action_args(name, args), named):
+                return args
+        raise LookupError(f"no call {name}({', '.join(f'{k}={v!r}' for k, v in named.items())})"
+                          " is on offer in this state")
 
     def symmetric_domain(self):
         """The domain the model declares symmetric, or None."""

@@ -39,6 +39,7 @@ from models.fingerprint import fingerprint
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
     "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
+    "json_equal",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -517,6 +518,33 @@ def encode_value(v):
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return repr(v)
+
+
+def json_equal(a, b):
+    """Are ``a`` and ``b`` the same JSON value, types included?
+
+    Python's ``==`` says ``True == 1 == 1.0``; a trace that records ``1`` where the model has
+    ``true`` (or ``1.0``) records another state (issue 9, item 5). Objects compare key by key,
+    arrays element by element; a tuple is an array, as ``json.dumps`` writes it.
+
+    >>> json_equal({"x": [1, True]}, {"x": (1, True)}), json_equal(1, True), json_equal(1, 1.0)
+    (True, False, False)
+    """
+    ta, tb = _json_type(a), _json_type(b)
+    if ta is not tb:
+        return False
+    if ta is list:
+        return len(a) == len(b) and all(map(json_equal, a, b))
+    if ta is dict:
+        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    return a == b
+
+
+def _json_type(v):
+    for t in (bool, int, float, str, dict):  # bool first: True is an int to isinstance
+        if isinstance(v, t):
+            return t
+    return list if isinstance(v, (list, tuple)) else type(v)
 
 
 def _json_sort_key(v):

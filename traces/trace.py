@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
-from models.types import encode_value
+from models.types import encode_value, json_equal
 
 __all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value",
            "json_equal", "encode_any", "FORMAT", "VERSION"]
@@ -166,26 +166,6 @@ class ReplayResult:
     step: int = None  # where it diverged
 
 
-def json_equal(a, b):
-    """Are ``a`` and ``b`` the same JSON value, types included?
-
-    Python's ``==`` says ``True == 1 == 1.0``; a trace that records ``1`` where the model has
-    ``true`` (or ``1.0``) records another state (issue 9, item 5). Objects compare key by key,
-    arrays element by element; a tuple is an array, as ``json.dumps`` writes it.
-
-    >>> json_equal({"x": [1, True]}, {"x": (1, True)}), json_equal(1, True), json_equal(1, 1.0)
-    (True, False, False)
-    """
-    ta, tb = _json_type(a), _json_type(b)
-    if ta is not tb:
-        return False
-    if ta is list:
-        return len(a) == len(b) and all(map(json_equal, a, b))
-    if ta is dict:
-        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
-    return a == b
-
-
 def encode_any(model, t):
     """A state as JSON even when it is not well typed (the last state of a ``type`` trace): each
     field by ``encode_value`` rather than by its declared type, which may not fit the value."""
@@ -202,13 +182,6 @@ def _encodings(model, t, loose):
     except Exception:  # a value the declared type cannot encode: only an ill-typed state
         found, loose = [], True
     return found + [encode_any(model, t)] if loose else found
-
-
-def _json_type(v):
-    for t in (bool, int, float, str, dict):  # bool first: True is an int to isinstance
-        if isinstance(v, t):
-            return t
-    return list if isinstance(v, (list, tuple)) else type(v)
 
 
 def replay(trace):
