@@ -423,7 +423,7 @@ class _Search:
                        f"{self.error}" if prop == "exception" else
                        f"evaluating {prop} on the state after {n} steps raised {self.error}")
             elif kind == "type":
-                msg = f"the initial state {self._type_error(last)}"
+                msg = f"the initial state {self.model.type_error(last)}"
             else:
                 msg = (f"deadlock: no action is enabled after {n} steps" if kind == "deadlock"
                        else f"{prop} is violated after {n} steps")
@@ -437,21 +437,9 @@ class _Search:
         label = f"step {n + 1} {trace.steps[-1].label()}"
         msg = (f"{label} raised {error}" if kind == "exception" and prop == "exception"
                else f"evaluating {prop} on {label} raised {error}" if kind == "exception"
-               else f"{label} {self._type_error(t)}" if kind == "type"
+               else f"{label} {self.model.type_error(t)}" if kind == "type"
                else f"{label} is not allowed by {prop}")
         return Violation(prop, kind, trace, msg)
-
-    def _type_error(self, t):
-        """What is wrong with the types of ``t``, in words (None when nothing is)."""
-        model = self.model
-        if type(t) is not model.State:
-            return f"gives a {type(t).__name__}, not a {model.display_name()} State record"
-        k = first_bad_field(t, self.type_checks, None)
-        if k < 0:
-            return None
-        name = model.State._fields[k]
-        return (f"sets {name} to {t[k]!r} ({type(t[k]).__name__}), outside its declared type "
-                f"{model._types[name]!r}")
 
     def _failing_step(self, s, prop, kind):
         """``(action, args, t, error)`` of the first step from ``s`` that raises (kind
@@ -473,7 +461,7 @@ class _Search:
                     return name, args, t, f"{type(e).__name__}: {e}"
         else:
             if kind == "type":
-                fails = self._type_error
+                fails = self.model.type_error
             elif kind == "refinement":
                 check = next(ref for n, ref in self.refinements if n == prop)
                 fails = lambda t: not check.step_ok(s, t)  # noqa: E731

@@ -1,8 +1,8 @@
 """Random simulation (``--strategy simulate``): random walks from the initial states.
 
 Like TLC's ``-simulate``: each walk starts at a random initial state and follows random enabled
-actions for at most ``max_depth`` steps (default 100), checking invariants, step properties,
-refinement, deadlock and exceptions on the way, until ``max_states`` states have been visited in
+actions for at most ``max_depth`` steps (default 100), checking the declared types, invariants,
+step properties (but on stuttering steps), refinement, deadlock and exceptions on the way, until ``max_states`` states have been visited in
 all (default 100,000), ``walks`` walks have been made, or ``time_limit`` seconds have passed. A
 walk *is* its own trace, so a violation is reported with it at once. Simulation never proves a
 property: without a violation the verdict is ``incomplete``.
@@ -19,9 +19,10 @@ from functools import partial
 from checkers.explicit import select_properties
 from checkers.errors import KripkeError
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from models.fingerprint import fingerprint
 from models.system import model_spec
 from models.types import total_order_key
-from traces.trace import Step, Trace
+from traces.trace import Step, walk_trace
 
 __all__ = ["simulate"]
 
@@ -53,7 +54,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         violation = violation or _check(model, invariants, (), walk, None)
         while violation is None and len(walk) <= max_depth and visited < max_states:
             visited += 1
-            seen.add(s)
+            seen.add(fingerprint(s))
             try:
                 options = sorted(model.successors(s), key=_stable)
             except KripkeError:
@@ -69,7 +70,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
                 break
             name, args, t = rng.choice(options)
             coverage[name]["fired"] += 1
-            if t not in seen:
+            if fingerprint(t) not in seen:
                 coverage[name]["new"] += 1
             walk.append((name, args, t))
             violation = _check(model, invariants, steps, walk, s)
@@ -91,16 +92,34 @@ def _stable(option):
 
 
 def _check(model, invariants, steps, walk, previous):
-    """The first property the walk's last step or last state breaks, or None."""
+    """The first property the walk's last step or last state breaks, or None: the declared
+    types first, then the step properties (but on a stuttering step), then the invariants. A
+    property that raises is a finding of kind ``exception`` at the state it raised on."""
     _, _, s = walk[-1]
-    for name, kind, step_ok in steps:
-        if not step_ok(previous, s):
-            return _violation(model, walk, name, kind,
-                              f"step {len(walk) - 1} is not allowed by {name}")
-    for p in invariants:
-        if not p.condition(model, s):
-            return _violation(model, walk, p.name, "invariant",
-                              f"{p.name} is violated after {len(walk) - 1} steps")
+    n = len(walk) - 1
+    wrong = model.type_error(s, previous)
+    if wrong is not None:
+        return _violation(model, walk, "type_ok", "type",
+                          f"step {n} {wrong}" if n else f"the initial state {wrong}")
+    stutter = previous is not None and s == previous and fingerprint(s) == fingerprint(previous)
+    name = None
+    try:
+        for name, kind, step_ok in steps:
+            if not (kind == "step" and stutter) and not step_ok(previous, s):
+                return _violation(model, walk, name, kind, f"step {n} is not allowed by {name}")
+        for p in invariants:
+            name = p.name
+            if not p.condition(model, s):
+                return _violation(model, walk, name, "invariant",
+                                  f"{name} is violated after {n} steps")
+    except KripkeError:
+        raise
+    except Exception as e:
+        violation = _violation(model, walk, name, "exception",
+                               f"evaluating {name} on the state after {n} steps raised "
+                               f"{type(e).__name__}: {e}")
+        violation.trace.steps[-1].error = f"{type(e).__name__}: {e}"
+        return violation
     return None
 
 
@@ -111,7 +130,7 @@ def _exception(model, s, walk, error):
             thunk()
         except Exception as e:
             text = f"{type(e).__name__}: {e}"
-            trace = _trace(model, walk, "exception", "exception")
+            trace = walk_trace(model, walk, "exception", "exception")
             trace.steps.append(Step(name, model.action_args(name, args), None, text))
             return Violation("exception", "exception", trace,
                              f"step {len(walk)} {trace.steps[-1].label()} raised {text}")
@@ -119,10 +138,4 @@ def _exception(model, s, walk, error):
 
 
 def _violation(model, walk, prop, kind, message):
-    return Violation(prop, kind, _trace(model, walk, prop, kind), message)
-
-
-def _trace(model, walk, prop, kind):
-    steps = [Step(name, model.action_args(name, args) if name else {}, model.encode(s))
-             for name, args, s in walk]
-    return Trace(model_spec(type(model)), model.params, prop, kind, steps)
+    return Violation(prop, kind, walk_trace(model, walk, prop, kind), message)

@@ -60,9 +60,10 @@ import time
 from checkers.errors import KripkeError, NondeterminismError
 from checkers.explicit import select_properties
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from models.fingerprint import fingerprint
 from models.system import model_spec
 from models.types import total_order_key
-from traces.trace import Step, Trace
+from traces.trace import Step, walk_trace
 
 __all__ = ["state_machine", "hypothesis_check", "PropertyViolation", "Run"]
 
@@ -150,19 +151,13 @@ class Run:
         self.visited += 1
         if name is not None:
             self.coverage[name]["fired"] += 1
-            if t not in self.seen:
+            if fingerprint(t) not in self.seen:
                 self.coverage[name]["new"] += 1
-        self.seen.add(t)
+        self.seen.add(fingerprint(t))
         if not self.failures and (
                 (self.max_states is not None and self.visited >= self.max_states)
                 or (self.deadline is not None and time.perf_counter() >= self.deadline)):
             raise _BudgetSpent()
-
-
-def _trace(model, walk, prop, kind):
-    steps = [Step(name, model.action_args(name, args) if name else {}, model.encode(s))
-             for name, args, s in walk]
-    return Trace(model_spec(type(model)), model.params, prop, kind, steps)
 
 
 def _camel(name):
@@ -191,7 +186,7 @@ def state_machine(model, *, properties=None, deadlock=True, run=None):
     set_fields = model.set_fields()
 
     def fail(walk, prop, kind, message, error_step=None):
-        trace = _trace(model, walk, prop, kind)
+        trace = walk_trace(model, walk, prop, kind)
         if error_step is not None:
             trace.steps.append(error_step)
         violation = Violation(prop, kind, trace, message)
@@ -240,9 +235,29 @@ def state_machine(model, *, properties=None, deadlock=True, run=None):
             args, t = options[pick(data, len(options), name)]
             walk.append((name, args, t))
             run.visit(name, t)
+            n = len(walk) - 1
+            wrong = model.type_error(t, s)
+            if wrong is not None:
+                fail(walk, "type_ok", "type", f"step {n} {wrong}")
+            stutter = t == s and fingerprint(t) == fingerprint(s)
             for prop, kind, ok in checks:
-                if not ok(s, t):
-                    fail(walk, prop, kind, f"step {len(walk) - 1} is not allowed by {prop}")
+                if not (kind == "step" and stutter) and not evaluate(walk, prop, ok, s, t):
+                    fail(walk, prop, kind, f"step {n} is not allowed by {prop}")
+
+    def evaluate(walk, prop, condition, *states):
+        """``condition(*states)``; an exception is a finding at the walk's last state."""
+        try:
+            return condition(*states)
+        except KripkeError:
+            raise
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            trace = walk_trace(model, walk, prop, "exception")
+            trace.steps[-1].error = error
+            violation = Violation(prop, "exception", trace, f"evaluating {prop} on the state "
+                                  f"after {len(walk) - 1} steps raised {error}")
+            run.failures.append(violation)
+            raise PropertyViolation(violation, set_fields) from None
 
     def holds(k, p):
         def check(self):
@@ -250,10 +265,7 @@ def state_machine(model, *, properties=None, deadlock=True, run=None):
             if walk is None or self.checked[k] == len(walk):  # not again after a stutter
                 return
             self.checked[k] = len(walk)
-            t = walk[-1][2]
-            ok = (p.after(model, walk[-2][2], t) if p.after is not None and len(walk) > 1
-                  else p.condition(model, t))
-            if not ok:
+            if not evaluate(walk, p.name, p.condition, model, walk[-1][2]):
                 fail(walk, p.name, "invariant", f"{p.name} is violated after {len(walk) - 1} "
                                                 "steps")
         check.__name__ = check.__qualname__ = f"invariant_{k:02d}_{p.name}"

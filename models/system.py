@@ -271,6 +271,20 @@ class TransitionSystem:
         k = first_bad_field(s, self.type_checks, parent)
         return None if k < 0 else self.State._fields[k]
 
+    def type_error(self, t, parent=None):
+        """What is wrong with the declared types of ``t``, in words, or None (always None for an
+        untyped model). ``parent`` as for ``type_ok``."""
+        if self.variables is None:
+            return None
+        if type(t) is not self.State:
+            return f"gives a {type(t).__name__}, not a {self.display_name()} State record"
+        name = self.type_ok(t, parent)
+        if name is None:
+            return None
+        value = getattr(t, name)
+        return (f"sets {name} to {value!r} ({type(value).__name__}), outside its declared type "
+                f"{self._types[name]!r}")
+
     def encode(self, s):
         """A state as plain JSON (maps, lists, strings, numbers)."""
         if self.variables is not None:

@@ -8,8 +8,9 @@ that sees the model and a state:
   holds only because nothing ever happens is caught by a sometimes-property that fails;
 * ``always_possible``: from every reachable state a state where it holds can still be reached
   (checked backwards over the whole reachable graph once the search is complete);
-* ``step``: holds of every step ``s -> t`` (TLA+'s ``[][A]_vars``, an action property):
-  ``condition(model, s, t)``, e.g. Raft's leader_append_only;
+* ``step``: holds of every step ``s -> t`` that changes the state (TLA+'s ``[][A]_vars``, an
+  action property, which every stuttering step ``t == s`` satisfies): ``condition(model, s, t)``,
+  e.g. Raft's leader_append_only;
 * ``refinement``: every step of the model, mapped to an abstract model's state, is a step of the
   abstract model or a stutter (TLA+'s ``Spec => Abstract!Spec`` for the safety part).
 
@@ -25,7 +26,6 @@ import inspect
 from operator import attrgetter
 
 from checkers.errors import DefinitionError
-from models.system import first_bad_field
 
 __all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement", "RefinementCheck", "type_ok"]
 
@@ -35,16 +35,13 @@ class Property:
 
     kinds = ("invariant", "sometimes", "always_possible", "step", "refinement")
 
-    def __init__(self, name, kind, condition, doc="", after=None, expected_to_fail=False):
+    def __init__(self, name, kind, condition, doc="", expected_to_fail=False):
         if kind not in self.kinds:
             raise DefinitionError(f"property {name}: unknown kind {kind!r}")
         self.name, self.kind, self.condition, self.doc = name, kind, condition, doc
         #: a known failure (like the TLA+ examples' expected violations): checked only when
         #: asked for by name, and expected to be refuted
         self.expected_to_fail = expected_to_fail
-        #: optional ``after(model, s, t)``: the condition on ``t``, a successor of a state ``s``
-        #: that satisfies it (lets an invariant look only at what a step changed)
-        self.after = after
 
     def __repr__(self):
         return f"<{self.kind} {self.name}>"
@@ -167,9 +164,6 @@ def _type_ok(model, s):
     return model.type_ok(s) is None
 
 
-def _type_ok_after(model, s, t):
-    """TypeOK of a successor of a state where it holds: only the changed fields are checked."""
-    return first_bad_field(t, model.type_checks, s) < 0
-
-
-type_ok = Property("type_ok", "invariant", _type_ok, _type_ok.__doc__, after=_type_ok_after)
+#: TypeOK. Every search also enforces the declared types on every state, selected or not: a
+#: value outside its type is a violation of kind ``type`` (its trace ends at that state).
+type_ok = Property("type_ok", "invariant", _type_ok, _type_ok.__doc__)

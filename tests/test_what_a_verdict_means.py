@@ -172,3 +172,19 @@ def test_max_states_equal_to_the_state_count_is_complete():
     assert check(model("Bounded"), max_states=5).verdict == "ok"
     r = check(model("Bounded"), max_states=4)
     assert (r.verdict, r.bound, r.distinct_states) == ("incomplete", "max_states=4", 4)
+
+
+# -- 2 and 4 in the random strategies too ------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["simulate", "hypothesis"])
+def test_random_strategies_enforce_types_and_allow_stutters(strategy):
+    from checkers.simulate import simulate
+    from checkers.stateful import hypothesis_check
+    run = simulate if strategy == "simulate" else hypothesis_check
+    r = run(model("RoundTrip"), properties=[], seed=0)
+    v = r.violation
+    assert (r.verdict, v.kind, v.trace.steps[-1].action) == ("violated", "type", "round_trip")
+    assert type(v.trace.steps[-1].state["x"]) is float and replay(v.trace).ok
+    assert run(model("Idler"), seed=0).verdict == "incomplete"  # idle stutters: allowed
+    r = run(model("Idler", shrink=True), seed=0)
+    assert (r.verdict, r.violation.property, r.violation.trace.steps[-1].action) == (
+        "violated", "x_grows", "dec")

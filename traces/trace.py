@@ -24,7 +24,7 @@ from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
 from models.types import encode_value, json_equal
 
 __all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value",
-           "json_equal", "encode_any", "FORMAT", "VERSION"]
+           "json_equal", "encode_any", "walk_trace", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
 #: the kinds of violation a trace may record (DESIGN.md, ``kripke check --json``)
@@ -164,6 +164,17 @@ class ReplayResult:
     ok: bool
     message: str
     step: int = None  # where it diverged
+
+
+def walk_trace(model, walk, prop, kind):
+    """The trace of a walk ``[(action, args, state)...]`` (the first action None), as the random
+    strategies record them; the last state of a ``type`` violation is encoded by ``encode_any``."""
+    from models.system import model_spec
+    steps = [Step(name, model.action_args(name, args) if name else {},
+                  encode_any(model, s) if kind == "type" and n == len(walk) - 1
+                  else model.encode(s))
+             for n, (name, args, s) in enumerate(walk)]
+    return Trace(model_spec(type(model)), model.params, prop, kind, steps)
 
 
 def encode_any(model, t):
