@@ -154,10 +154,12 @@ def _print_result(result, cls, trace_file):
     click.echo(f"  {result.distinct_states:,} distinct states, {result.states_generated:,} "
                f"generated, depth {result.depth}, {result.elapsed_s:.2f} s")
     click.echo(f"  properties: {', '.join(result.properties) or '(none)'}")
+    if result.symmetry_note:
+        click.echo(f"  {result.symmetry_note}")
     if result.bound:
         click.echo(f"  incomplete: the bound {result.bound} was reached")
-    click.echo(f"  fingerprint collision probability (optimistic, as TLC): "
-               f"{result.collision_probability:.1e}")
+    click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
+               "(TLC's estimate, if SipHash behaves as a random function)")
     unfired = [a for a, c in result.coverage.items() if not c["fired"]]
     click.echo("  coverage: " + ", ".join(f"{a} {c['fired']:,}/{c['new']:,}"
                                          for a, c in result.coverage.items())

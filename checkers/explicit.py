@@ -26,6 +26,7 @@ from functools import partial
 from checkers import speedups
 from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
 from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
+from checkers.symmetry_check import TranspositionProbe, symmetry_problem
 from models.fingerprint import fingerprint as value_fingerprint
 from models.symmetry import Canonicalizer
 from models.system import first_bad_field, model_spec
@@ -54,11 +55,23 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         raise DefinitionError(f"{model.display_name()} declares no symmetric domain")
     if domain is not None and model.variables is None:
         raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
-    canon = Canonicalizer(model, domain) if domain is not None else None
-    search = _Search(model, props, canon, strategy == "dfs", max_states, max_depth, deadlock,
-                     progress)
     started = time.perf_counter()
-    found = search.run()
+    # Symmetry is tested before it is trusted (random states, then each new state).
+    note = symmetry_problem(model, domain, props, deadlock=deadlock) if domain else None
+    while True:
+        if note is not None and symmetry:
+            raise DefinitionError(f"{model.display_name()}: --symmetry would give wrong "
+                                  f"verdicts: {note}")
+        canon = Canonicalizer(model, domain) if domain is not None and note is None else None
+        probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain)
+                 if canon is not None else None)
+        search = _Search(model, props, canon, probe, strategy == "dfs", max_states, max_depth,
+                         deadlock, progress)
+        try:
+            found = search.run()
+            break
+        except _SymmetryBroken as e:  # search again without symmetry
+            note = str(e)
 
     violation = None
     if found is not None:
@@ -85,8 +98,12 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         symmetry=canon is not None, verdict=verdict, distinct_states=distinct,
         states_generated=generated, depth=search.depth, elapsed_s=elapsed,
         properties=[p.name for p in props], coverage=coverage, violation=violation,
-        bound=search.bound,
+        bound=search.bound, symmetry_note=None if note is None else f"symmetry off: {note}",
         collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64)
+
+
+class _SymmetryBroken(KripkeError):
+    """A state of a symmetric search is not treated like its renaming: search without."""
 
 
 def select_properties(model, names):
@@ -166,8 +183,9 @@ def _unary(fn, args):
 class _Search:
     """The state of one search; ``run`` is the hot loop."""
 
-    def __init__(self, model, props, canon, dfs, max_states, max_depth, deadlock, progress):
-        self.model, self.canon, self.dfs = model, canon, dfs
+    def __init__(self, model, props, canon, probe, dfs, max_states, max_depth, deadlock,
+                 progress):
+        self.model, self.canon, self.probe, self.dfs = model, canon, probe, dfs
         self.max_states, self.max_depth = max_states, max_depth
         self.deadlock, self.progress = deadlock, progress
         #: declared types are enforced on every state (type_ok needs no separate evaluation)
@@ -196,7 +214,7 @@ class _Search:
         fingerprint = None if self.canon is None else self.fingerprint
         invariants, pending = self.invariants, self.pending
         refinements, steps, type_checks = self.refinements, self.steps, self.type_checks
-        known = self.known
+        known, probe = self.known, self.probe
         fired, new = self.fired, self.new
         calls = [_unary(fn, args) for _, fn, args in model._calls]
         max_states = self.max_states or float("inf")
@@ -221,6 +239,7 @@ class _Search:
             found = self._guarded(self._check_state, s, fp)
             if found:
                 return found
+            self._probe(s)
             push((s, fp, 1))
         self.depth = 1 if seen else 0
 
@@ -277,6 +296,8 @@ class _Search:
                                 self._witness(t)
                                 break
                     checking = None
+                    if probe is not None:
+                        self._probe(t)
                     push((t, f, d + 1))
                 if not n and self.deadlock:
                     checking, self._raising = fp, "terminal()"
@@ -290,6 +311,12 @@ class _Search:
                     return ("state", self._raising, "exception", checking)
                 return self._exception(s, fp, e)
         return None
+
+    def _probe(self, s):
+        """Compare ``s`` with a renaming of it (symmetric searches only)."""
+        reason = self.probe(s) if self.probe is not None else None
+        if reason is not None:
+            raise _SymmetryBroken(reason)
 
     def _guarded(self, check, s, fp):
         """``check(s, fp)``, turning an exception a property raises into a finding."""

@@ -42,6 +42,8 @@ class Result:
     bound: str = None
     #: the chance that two distinct states shared a fingerprint, estimated as TLC does
     collision_probability: float = 0.0
+    #: why a model's symmetric domain was not used (one line), or None
+    symmetry_note: str = None
 
     def to_json(self, trace_file=None):
         """The ``kripke check --json`` object of DESIGN.md."""
@@ -67,4 +69,5 @@ class Result:
             },
             "bound": self.bound,
             "collision_probability": self.collision_probability,
+            "symmetry_note": self.symmetry_note,
         }

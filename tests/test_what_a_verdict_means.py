@@ -188,3 +188,53 @@ def test_random_strategies_enforce_types_and_allow_stutters(strategy):
     r = run(model("Idler", shrink=True), seed=0)
     assert (r.verdict, r.violation.property, r.violation.trace.steps[-1].action) == (
         "violated", "x_grows", "dec")
+
+
+# -- 3. symmetry is checked before it is trusted -----------------------------------------------------
+ASYMMETRIC = "tests/fixtures/asymmetric.py:{}"
+
+
+@pytest.mark.parametrize("name,prop,length,cause", [
+    # (a) an invariant about RM 0 and RM 2: violated in 1 step (was OK with 80 orbits)
+    ("TwoPhaseWatchingRm0", "not_aborted_while_working", 1, "invariant not_aborted_while_"),
+    # (b) an action that fires only for flag[1] == 1 and flag[0] == 0 (was OK with 3 orbits)
+    ("FlagBoom", "not_boomed", 2, "action boom is not symmetric"),
+    # an asymmetric terminal() hides a deadlock
+    ("FlagsTerminal", "deadlock", 1, "terminal"),
+])
+def test_asymmetric_models_are_checked_without_symmetry(name, prop, length, cause):
+    m = load_model(ASYMMETRIC.format(name))()
+    r = check(m)
+    v = r.violation
+    assert (r.verdict, r.symmetry, v.property, len(v.trace.steps) - 1) == (
+        "violated", False, prop, length)
+    assert r.symmetry_note.startswith("symmetry off: ") and cause in r.symmetry_note
+    assert "\n" not in r.symmetry_note
+    assert replay(v.trace).ok
+    no_symmetry = check(m, symmetry=False)
+    assert (no_symmetry.distinct_states, no_symmetry.violation.property) == (
+        r.distinct_states, prop)
+
+
+def test_asking_for_symmetry_on_an_asymmetric_model_is_exit_2():
+    from click.testing import CliRunner
+    from checkers.cli import main
+    out = CliRunner().invoke(main, ["check", ASYMMETRIC.format("FlagBoom"), "--symmetry"])
+    assert out.exit_code == 2
+    assert out.output.startswith("kripke: error: ") and out.output.count("\n") == 1
+    assert "--symmetry would give wrong verdicts: action boom" in out.output
+
+
+def test_symmetric_models_keep_their_reduction():
+    r = check(load_model("two-phase")(rms=3))
+    assert (r.verdict, r.symmetry, r.distinct_states, r.symmetry_note) == ("ok", True, 80, None)
+
+
+def test_the_probe_catches_what_the_random_test_missed(monkeypatch):
+    import checkers.explicit
+    monkeypatch.setattr(checkers.explicit, "symmetry_problem", lambda *args, **kwargs: None)
+    r = check(load_model(ASYMMETRIC.format("TwoPhaseWatchingRm0"))())
+    v = r.violation
+    assert (r.verdict, r.symmetry, v.property, len(v.trace.steps) - 1) == (
+        "violated", False, "not_aborted_while_working", 1)
+    assert "not_aborted_while_working" in r.symmetry_note
