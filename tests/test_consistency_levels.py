@@ -175,28 +175,6 @@ def verdicts(ops):
 OK = ("ok", [])
 
 
-def test_issue_9_a_session_reads_its_older_write():
-    """Session 0 writes 1, writes 2, reads 1. Read-your-writes asks only that the read see both
-    writes; nothing orders them, so session 0 may arbitrate 1 last. Monotonic writes orders
-    them, so session consistency, like causal consistency, forbids the read."""
-    ops = [W(0, 1, 0, 1), W(0, 2, 2, 3), R(0, 1, 4, 5)]
-    assert satisfies(ops, {"ryw"}) and not satisfies(ops, {"ryw", "mw"})
-    everything = ("violated", [0, 1, 2])
-    assert verdicts(ops) == {LIN: everything, SEQ: everything, CAUSAL: everything,
-                             SESSION: everything, RYW: OK, MR: OK, MW: OK, WFR: OK}
-
-
-def test_issue_9_a_session_reads_another_sessions_writes_in_reverse():
-    """Session 0 writes 1 then 2; session 1 reads 2 then 1. Monotonic reads asks only that the
-    second read see 2 too; session 1 may arbitrate 1 last. Monotonic writes puts 2 last."""
-    ops = [W(0, 1, 0, 1), W(0, 2, 2, 3), R(1, 2, 4, 5), R(1, 1, 6, 7)]
-    assert satisfies(ops, {"mr"}) and not satisfies(ops, {"mr", "mw"})
-    everything = ("violated", [0, 1, 2, 3])
-    assert verdicts(ops) == {LIN: ("violated", [0, 1, 3]), SEQ: everything,
-                             CAUSAL: everything, SESSION: everything, RYW: OK, MR: OK, MW: OK,
-                             WFR: OK}
-
-
 @pytest.mark.parametrize("level", [RYW, MR])
 def test_what_the_weaker_guarantees_still_forbid(level):
     """Read-your-writes: a read of the initial value after a write of the session's own, or its

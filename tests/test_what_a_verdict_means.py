@@ -11,14 +11,19 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
 from checkers import speedups
+from checkers.cli import main
 from checkers.explicit import check
 from models.fingerprint import _fingerprint, fingerprint
 from models.system import load_model
 from models.types import Domain, record
 from tests.conftest import ROOT
+from tests.test_consistency_levels import (CAUSAL, LIN, MR, MW, OK, RYW, SEQ, SESSION, WFR, R, W,
+                                           satisfies, verdicts)
+from tests.test_replay import counting, kripke_replay, trace_json
 from traces.trace import replay
 
 FIXTURE = "tests/fixtures/verdicts.py:{}"
@@ -217,8 +222,6 @@ def test_asymmetric_models_are_checked_without_symmetry(name, prop, length, caus
 
 
 def test_asking_for_symmetry_on_an_asymmetric_model_is_exit_2():
-    from click.testing import CliRunner
-    from checkers.cli import main
     out = CliRunner().invoke(main, ["check", ASYMMETRIC.format("FlagBoom"), "--symmetry"])
     assert out.exit_code == 2
     assert out.output.startswith("kripke: error: ") and out.output.count("\n") == 1
@@ -238,3 +241,70 @@ def test_the_probe_catches_what_the_random_test_missed(monkeypatch):
     assert (r.verdict, r.symmetry, v.property, len(v.trace.steps) - 1) == (
         "violated", False, "not_aborted_while_working", 1)
     assert "not_aborted_while_working" in r.symmetry_note
+
+
+# -- 5. replay cannot be fooled ---------------------------------------------------------------------
+def test_a_sometimes_property_recorded_as_an_invariant_is_exit_2(tmp_path):
+    # reaches_n fails nowhere on this path (x = 1 < n = 2 is no violation of a sometimes
+    # property); before issue 9 replay said "reproduced" because reaches_n is false at x = 1
+    data = trace_json("toy-counter", "reaches_n", "invariant", counting(0, 1), {"n": 2})
+    assert kripke_replay(tmp_path, data) == (2, (
+        "kripke: error: reaches_n is a sometimes property, the trace says invariant: a sometimes "
+        "violation (no reachable state satisfies it) cannot be confirmed by a trace; run kripke "
+        "check\n"))
+
+
+def test_a_refinement_recorded_as_an_invariant_is_exit_2_in_one_line(tmp_path):
+    # before issue 9: TypeError 'NoneType' object is not callable (a refinement has no condition)
+    r = CliRunner().invoke(main, ["check", "two-phase-eager", "-p", "rms=4", "--property",
+                                  "refines_tcommit", "--out", str(tmp_path)])
+    assert r.exit_code == 1
+    data = json.loads((tmp_path / "trace.json").read_text())
+    assert (data["property"], data["kind"]) == ("refines_tcommit", "refinement")
+    assert kripke_replay(tmp_path, data)[0] == 0
+    data["kind"] = "invariant"
+    code, output = kripke_replay(tmp_path, data)
+    assert code == 2 and output.count("\n") == 1
+    assert output.startswith("kripke: error: refines_tcommit is a refinement property, the "
+                             "trace says invariant: replay confirms a violation by the rules of "
+                             "its property's kind")
+
+
+def test_true_where_the_model_has_1_diverges_at_that_step(tmp_path):
+    data = trace_json("toy-counter", "below_limit", "invariant", counting(0, 1, 2),
+                      {"limit": 2})
+    assert kripke_replay(tmp_path, data) == (0, "ok: reproduced: below_limit violated after 2 "
+                                                "steps\n")
+    data["steps"][1]["state"]["x"] = True
+    assert kripke_replay(tmp_path, data) == (1, (
+        "diverges: step 1: inc() leads to a different state (fields x differ from the trace: x "
+        "is 1 in the model, true in the trace)\n"))
+    data["steps"][1]["state"]["x"] = 1.0
+    assert kripke_replay(tmp_path, data)[1].endswith("x is 1 in the model, 1.0 in the trace)\n")
+    data["steps"][1]["state"]["x"] = 1
+    data["steps"][0]["state"]["x"] = False
+    assert kripke_replay(tmp_path, data) == (1, "diverges: step 0: the trace's initial state is "
+                                                "not an initial state of the model\n")
+
+
+# -- 9. consistency levels say what their papers say --------------------------------------------------
+def test_issue_9_a_session_reads_its_older_write():
+    """Session 0 writes 1, writes 2, reads 1. Read-your-writes asks only that the read see both
+    writes; nothing orders them, so session 0 may arbitrate 1 last. Monotonic writes orders
+    them, so session consistency, like causal consistency, forbids the read."""
+    ops = [W(0, 1, 0, 1), W(0, 2, 2, 3), R(0, 1, 4, 5)]
+    assert satisfies(ops, {"ryw"}) and not satisfies(ops, {"ryw", "mw"})
+    everything = ("violated", [0, 1, 2])
+    assert verdicts(ops) == {LIN: everything, SEQ: everything, CAUSAL: everything,
+                             SESSION: everything, RYW: OK, MR: OK, MW: OK, WFR: OK}
+
+
+def test_issue_9_a_session_reads_another_sessions_writes_in_reverse():
+    """Session 0 writes 1 then 2; session 1 reads 2 then 1. Monotonic reads asks only that the
+    second read see 2 too; session 1 may arbitrate 1 last. Monotonic writes puts 2 last."""
+    ops = [W(0, 1, 0, 1), W(0, 2, 2, 3), R(1, 2, 4, 5), R(1, 1, 6, 7)]
+    assert satisfies(ops, {"mr"}) and not satisfies(ops, {"mr", "mw"})
+    everything = ("violated", [0, 1, 2, 3])
+    assert verdicts(ops) == {LIN: ("violated", [0, 1, 3]), SEQ: everything,
+                             CAUSAL: everything, SESSION: everything, RYW: OK, MR: OK, MW: OK,
+                             WFR: OK}
