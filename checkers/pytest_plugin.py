@@ -221,8 +221,9 @@ class KripkeItem(pytest.Item):
                 raise KripkeFailure(reason + " (--kripke-strict)")
             pytest.skip(reason)
         if o.kind == "broken":
+            why = "raised" if v.kind == "exception" else "left its declared types"
             raise KripkeFailure(f"{name} is unknown: the search stopped because the model "
-                                f"raised: {v.message}", o.notes)
+                                f"{why}: {v.message}", o.notes)
         if o.kind == HOLDS:
             if self.expected == VIOLATED:
                 raise KripkeFailure(f"expected {name} to be violated, but it holds: the search "
@@ -419,8 +420,10 @@ class _Run:
         elif result.verdict == "incomplete":
             verdict = f"incomplete: {result.bound}"
             self._settle(self.pending, _Outcome("incomplete", result))
-        elif v.kind == "exception":
-            verdict = "violated: the model raised"
+        elif v.kind == "exception" or (v.kind == "type" and v.property not in self.pending):
+            # the model raised, or left its declared types (enforced whatever is selected)
+            verdict = ("violated: the model raised" if v.kind == "exception"
+                       else "violated: a declared type")
             self._settle(self.pending, _Outcome("broken", result, v, self._notes(v, result)))
         else:
             name = DEADLOCK if v.kind == "deadlock" else v.property

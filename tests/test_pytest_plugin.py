@@ -328,3 +328,15 @@ def test_declaration_mistakes_are_caught_where_they_are_made():
     # A model parameter named like an option goes through params=.
     c = check_model("two-phase", params={"strategy": "x"}, rms=2)
     assert (c.params, c.strategy) == ({"strategy": "x", "rms": 2}, "bfs")
+
+
+def test_a_type_violation_fails_the_items_it_leaves_unknown(pytester):
+    """Declared types are enforced whatever is selected (issue 9): RoundTrip writes a float
+    into an Int field, which leaves its deadlock item unknown rather than passed."""
+    from tests.conftest import ROOT
+    checks(pytester, f'check_model("{ROOT}/tests/fixtures/verdicts.py:RoundTrip")')
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["deadlock is unknown: the search stopped because the model left "
+                                 "its declared types: step 1 round_trip() sets x to 0.0 (float)*"])
+    assert summary(result)[0].endswith("violated: a declared type")
