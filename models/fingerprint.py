@@ -46,40 +46,29 @@ TYPE = 0x6B726B000000000B
 K0, K1 = 0x0706050403020100, 0x0F0E0D0C0B0A0908
 
 
-def _rotl(x, b):
-    return ((x << b) | (x >> (64 - b))) & MASK
-
-
 def _siphash13(words):
-    """SipHash-1-3 with key (K0, K1) of the little-endian bytes of ``words`` (64-bit ints)."""
+    """SipHash-1-3 with key (K0, K1) of the little-endian bytes of ``words`` (64-bit ints).
+
+    The rounds are written out (rotations as shift pairs): this runs for every state when the C
+    extension is missing."""
     v0, v1 = K0 ^ 0x736F6D6570736575, K1 ^ 0x646F72616E646F6D
     v2, v3 = K0 ^ 0x6C7967656E657261, K1 ^ 0x7465646279746573
-
-    def sipround():
-        nonlocal v0, v1, v2, v3
-        v0 = (v0 + v1) & MASK
-        v1 = _rotl(v1, 13) ^ v0
-        v0 = _rotl(v0, 32)
-        v2 = (v2 + v3) & MASK
-        v3 = _rotl(v3, 16) ^ v2
-        v0 = (v0 + v3) & MASK
-        v3 = _rotl(v3, 21) ^ v0
-        v2 = (v2 + v1) & MASK
-        v1 = _rotl(v1, 17) ^ v2
-        v2 = _rotl(v2, 32)
-
-    for m in words:
+    n = len(words)  # words, then the length block b, then the three finalization rounds
+    for i, m in enumerate((*words, ((n * 8) & 0xFF) << 56, 0, 0, 0)):
         v3 ^= m
-        sipround()
+        v0 = (v0 + v1) & MASK
+        v1 = ((v1 << 13) & MASK | v1 >> 51) ^ v0
+        v0 = (v0 << 32) & MASK | v0 >> 32
+        v2 = (v2 + v3) & MASK
+        v3 = ((v3 << 16) & MASK | v3 >> 48) ^ v2
+        v0 = (v0 + v3) & MASK
+        v3 = ((v3 << 21) & MASK | v3 >> 43) ^ v0
+        v2 = (v2 + v1) & MASK
+        v1 = ((v1 << 17) & MASK | v1 >> 47) ^ v2
+        v2 = (v2 << 32) & MASK | v2 >> 32
         v0 ^= m
-    b = ((len(words) * 8) & 0xFF) << 56
-    v3 ^= b
-    sipround()
-    v0 ^= b
-    v2 ^= 0xFF
-    sipround()
-    sipround()
-    sipround()
+        if i == n:
+            v2 ^= 0xFF
     return v0 ^ v1 ^ v2 ^ v3
 
 
@@ -89,8 +78,44 @@ def _bytes(data):
     return [len(data), *struct.unpack(f"<{len(padded) // 8}Q", padded)]
 
 
+#: what the twin has fingerprinted: strings and ints by value (each dict is only asked about
+#: values of its own class, so 1 never finds True's entry), tuples and sets by identity, holding
+#: the value so that its id is not reused (as the C function's cache does)
+_strings, _ints, _known, _types = {}, {}, {}, {}
+_LIMIT = 1 << 16
+
+
 def _fingerprint(v):
     """The fingerprint of ``v`` (the Python twin of ``checkers._speedups.fingerprint``)."""
+    cls = v.__class__
+    if cls is str or cls is int:
+        memo = _strings if cls is str else _ints
+        fp = memo.get(v)
+        if fp is None:
+            fp = _compute(v)
+            if len(memo) < _LIMIT:
+                memo[v] = fp
+        return fp
+    if isinstance(v, (tuple, frozenset)):
+        hit = _known.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        fp = _compute(v)
+        if len(_known) >= _LIMIT:
+            _known.clear()
+        _known[id(v)] = (v, fp)
+        return fp
+    return _compute(v)
+
+
+def _type_fingerprint(cls):
+    fp = _types.get(cls)
+    if fp is None:
+        fp = _types[cls] = _siphash13([TYPE, *_bytes(cls.__name__.encode())])
+    return fp
+
+
+def _compute(v):
     cls = v.__class__
     if v is None:
         return _siphash13([NONE, 0])
@@ -106,8 +131,7 @@ def _fingerprint(v):
     if cls is str:
         return _siphash13([STR, *_bytes(v.encode())])
     if isinstance(v, tuple):
-        head = [TUPLE] if cls is tuple else [
-            RECORD, _siphash13([TYPE, *_bytes(cls.__name__.encode())])]
+        head = [TUPLE] if cls is tuple else [RECORD, _type_fingerprint(cls)]
         return _siphash13([*head, len(v), *map(_fingerprint, v)])
     if cls is frozenset:
         return _siphash13([FROZENSET, len(v), *sorted(map(_fingerprint, v))])
