@@ -225,8 +225,9 @@ fp_init_tables(void)
     }
 }
 
-/* A direct-mapped cache of fingerprints by object identity. It holds a reference to each object
- * it stores, so an address cannot be reused by another object while it is in the cache. */
+/* A direct-mapped cache of fingerprints by object identity (tuples: by their items' identity).
+ * It holds a reference to each object it stores, so an address cannot be reused by another
+ * object while it is in the cache. */
 #define FP_CACHE_SIZE 8192
 static struct {
     PyObject *obj;
@@ -240,15 +241,51 @@ fp_slot(PyObject *v)
     return (size_t)((p >> 4) ^ (p >> 17)) & (FP_CACHE_SIZE - 1);
 }
 
-static inline void
-fp_remember(PyObject *v, uint64_t fp)
+/* A tuple's slot is found from its class and its items' addresses, so that a new tuple with
+ * the very same items (a state's array rebuilt by put()) finds the fingerprint of an earlier
+ * one: the cache holds that tuple, hence its items, so equal addresses are the same values. */
+static inline size_t
+tuple_slot(PyObject *v)
 {
-    size_t i = fp_slot(v);
+    uint64_t h = (uint64_t)(uintptr_t)Py_TYPE(v);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+        h = (h ^ (uint64_t)(uintptr_t)PyTuple_GET_ITEM(v, i)) * 0x9e3779b97f4a7c15ULL;
+    }
+    return (size_t)(h >> 40) & (FP_CACHE_SIZE - 1);
+}
+
+/* Does the cached object a have b's class and b's items, item for item the same objects? */
+static inline int
+same_items(PyObject *a, PyObject *b)
+{
+    if (a == b) {
+        return 1;
+    }
+    if (a == NULL || Py_TYPE(a) != Py_TYPE(b) || PyTuple_GET_SIZE(a) != PyTuple_GET_SIZE(b)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(b); i++) {
+        if (PyTuple_GET_ITEM(a, i) != PyTuple_GET_ITEM(b, i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline void
+fp_remember_at(size_t i, PyObject *v, uint64_t fp)
+{
     PyObject *old = fp_cache[i].obj;
     Py_INCREF(v);
     fp_cache[i].obj = v;
     fp_cache[i].fp = fp;
     Py_XDECREF(old);
+}
+
+static inline void
+fp_remember(PyObject *v, uint64_t fp)
+{
+    fp_remember_at(fp_slot(v), v, fp);
 }
 
 static int fp_compute(PyObject *v, uint64_t *out);
@@ -297,8 +334,9 @@ fp_value(PyObject *v, uint64_t *out)
         *out = fp_scalar(FP_FLOAT, bits);
         return 0;
     }
-    size_t i = fp_slot(v);
-    if (fp_cache[i].obj == v) {
+    int tuple = PyTuple_Check(v);
+    size_t i = tuple ? tuple_slot(v) : fp_slot(v);
+    if (tuple ? same_items(fp_cache[i].obj, v) : fp_cache[i].obj == v) {
         *out = fp_cache[i].fp;
         return 0;
     }
@@ -308,7 +346,7 @@ fp_value(PyObject *v, uint64_t *out)
     int err = fp_compute(v, out);
     Py_LeaveRecursiveCall();
     if (err == 0) {
-        fp_remember(v, *out);
+        fp_remember_at(i, v, *out);
     }
     return err;
 }
