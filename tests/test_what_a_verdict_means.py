@@ -174,8 +174,9 @@ def test_positional_set_is_the_same_finding_in_c_and_in_python():
 
 # -- 8. bounds -----------------------------------------------------------------------------------
 def test_max_states_equal_to_the_state_count_is_complete():
-    assert check(model("Bounded"), max_states=5).verdict == "ok"
-    r = check(model("Bounded"), max_states=4)
+    counter = load_model("toy-counter")(n=4)  # x = 0 .. 4: five states
+    assert (check(counter, max_states=5).verdict, check(counter).distinct_states) == ("ok", 5)
+    r = check(counter, max_states=4)
     assert (r.verdict, r.bound, r.distinct_states) == ("incomplete", "max_states=4", 4)
 
 
