@@ -63,8 +63,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             raise DefinitionError(f"{model.display_name()}: --symmetry would give wrong "
                                   f"verdicts: {note}")
         canon = Canonicalizer(model, domain) if domain is not None and note is None else None
-        probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain)
-                 if canon is not None else None)
+        probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
+                                    invariants_hold=True) if canon is not None else None)
         search = _Search(model, props, canon, probe, strategy == "dfs", max_states, max_depth,
                          deadlock, progress)
         try:
