@@ -43,7 +43,10 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     """Explore ``model`` exhaustively and return a ``Result``.
 
     ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
-    the model declares a symmetric domain"; ``max_states`` / ``max_depth`` bound the search (the
+    the model declares a symmetric domain and the symmetry test passes" (``checkers.
+    symmetry_check``: before the search on random states, during it on each new state; when it
+    fails the search runs without, saying why in ``Result.symmetry_note``), True insists (a
+    ``DefinitionError`` when the test fails); ``max_states`` / ``max_depth`` bound the search (the
     verdict is then ``incomplete`` unless a violation is found); ``progress`` is called now and
     then with a dict of counts.
     """
