@@ -15,16 +15,29 @@ again while a trial of the last period is outstanding). These are the places whe
 Every decision is one short critical section under a ``threading.Lock`` with no ``await`` in it,
 so the same breaker serves threads (``call``, ``with breaker.guard():``) and asyncio tasks
 (``await call_async``, ``async with breaker.guard():``), and decorates either kind of function.
-The clock is injectable (``clock=``), which is how the adapter runs it on the model's ticks.
+The clock and the lock are injectable (``clock=``, ``lock=``), which is how the adapter runs it on
+the model's ticks and interleaves threads inside its decisions.
 
 ``BreakerAdapter`` connects it to the model for ``checkers.conformance``: each of the model's
-callers is a real caller on the async path (a task) or the sync path (a thread); the service is a
-fake whose calls wait until the model's ``caller_complete`` answers them, with a success while
-the fake service is healthy and a ``ServiceError`` while it is failing (``service_fail``,
-``service_recover``); ``tick`` moves the breaker's clock; ``clock_set_forward`` moves only the
-wall clock, which the breaker does not read. The abstraction: the breaker's ``state`` and
-counters, each caller's call (``"trial"`` when the breaker let it through half-open), the fake
-environment's clock and service; the model's history variables are left to the model.
+callers is a real caller on the async path (a task) or the sync path (a thread), calling by
+``call``/``call_async`` and by ``guard()`` in turn; the service is a fake whose calls wait until
+the model's ``caller_complete`` answers them, with a success while the fake service is healthy
+and a ``ServiceError`` while it is failing (``service_fail``, ``service_recover``), or until
+``caller_cancels`` cancels the caller mid-call (its task, or its thread at the service call);
+``tick`` moves the breaker's clock a whole tick; ``clock_set_forward`` moves only the wall clock,
+which the breaker does not read. Between ticks the clock creeps (Hypothesis chooses when) within
+its tick, never a whole tick over a run: a correct breaker decides in ticks as the model does
+(it opens at k + g and waits to j + g' >= k + g + R, which is j >= k + R when g <= g' < 1),
+but one that lets a trial through a fraction of a tick early is caught. On the sync path two
+calls may run at once (``apply_together``): the breaker's lock is a lockstep lock, and every
+clock read of theirs is held until both have come to rest (in the service, at the lock, or at
+a clock read), then let go one at a time in an order Hypothesis chooses, so threads interleave
+inside the breaker's decisions as the scheduler would let them.
+
+The abstraction: the breaker's ``state``, counters and ``retry_at`` (exactly, in ticks from a
+moment of its clock), each caller's call (``"trial"`` or ``"normal"``, as the permit the breaker
+handed it says: the adapter records the permits ``acquire`` hands out), the fake environment's
+clock and service; the model's history variables are left to the model.
 """
 
 import asyncio
@@ -32,9 +45,9 @@ import threading
 import time
 from contextlib import contextmanager
 
-from checkers.conformance import Adapter
+from checkers.conformance import Adapter, in_units
 from examples import sync_or_async
-from examples.lockstep import Lockstep
+from examples.lockstep import Cancelled, Lockstep
 
 __all__ = ["CircuitBreaker", "CircuitOpenError", "Permit", "BreakerAdapter", "ServiceError"]
 
@@ -73,12 +86,12 @@ class CircuitBreaker:
 
     def __init__(self, name="breaker", *, failure_threshold=5, success_threshold=2,
                  recovery_timeout=60.0, half_open_max_calls=1, excluded_exceptions=(),
-                 clock=time.monotonic):
+                 clock=time.monotonic, lock=threading.Lock):
         self.name = name
         self.failure_threshold, self.success_threshold = failure_threshold, success_threshold
         self.recovery_timeout, self.half_open_max_calls = recovery_timeout, half_open_max_calls
         self.excluded_exceptions, self.clock = tuple(excluded_exceptions), clock
-        self._lock = threading.Lock()
+        self._lock = lock()
         self.state = CLOSED
         self.failure_count = 0  # failures in a row, while closed
         self.success_count = 0  # trial successes, while half-open
@@ -238,26 +251,40 @@ class ServiceError(Exception):
 
 
 class BreakerAdapter(Adapter):
-    """``circuit-breaker`` <-> ``CircuitBreaker``, on the ``"async"`` or ``"sync"`` path (each
-    caller alternates between ``call``/``call_async`` and ``guard()``, so both are exercised).
+    """``circuit-breaker`` <-> ``CircuitBreaker``, on the ``"async"`` or ``"sync"`` path.
     ``breaker_class`` lets a test connect another breaker (a mutant)."""
 
     TICK = 1.0  # seconds per model tick
+    #: how far into its tick the clock may creep, in ticks (it only ever creeps forward)
+    CREEP = (0.25, 0.5, 0.75, 1 - 2 ** -20)
+    concurrent = frozenset({"caller_call", "caller_complete", "caller_cancels"})
 
     def __init__(self, model, path="async", breaker_class=CircuitBreaker):
         super().__init__(model)
         self.path, self.breaker_class = path, breaker_class
+        self.concurrency = 2 if path == "sync" else 1  # tasks never interleave in a decision
         self.lockstep = None
 
     def reset(self):
         m = self.model
-        self.now, self.wall_offset, self.service, self.outages = 0, 0, "healthy", 0
+        self.lockstep = ls = Lockstep(self.path)
+        self.now, self.creep, self.creeps = 0, 0.0, [0.0]
+        self.wall_offset, self.service, self.outages = 0, "healthy", 0
+        self.holding, self.clock_reads = False, []
         self.breaker = self.breaker_class(
             "model", failure_threshold=m.failure_threshold, success_threshold=m.success_threshold,
             recovery_timeout=m.recovery_timeout * self.TICK,
-            half_open_max_calls=m.half_open_max_calls, clock=lambda: self.now * self.TICK)
-        self.lockstep = Lockstep(self.path)
-        self.calls = [None] * m.callers  # per caller: (Caller, Gate or None, kind) or None
+            half_open_max_calls=m.half_open_max_calls, clock=self._clock, lock=ls.lock)
+        self.kinds = {}  # per Caller: the permit it was handed, "trial" or "normal"
+        acquire = self.breaker.acquire
+
+        def recording_acquire():
+            permit = acquire()
+            self.kinds[ls.current()] = "trial" if permit.trial else "normal"
+            return permit
+        self.breaker.acquire = recording_acquire
+        self.callers = [None] * m.callers  # per caller: its latest call's Caller
+        self.service_calls = [None] * m.callers  # per caller: the gate its call waits at
         self.made = [0] * m.callers
 
     def close(self):
@@ -269,19 +296,65 @@ class BreakerAdapter(Adapter):
         """A call the model's breaker rejects is tried too: the real one must reject it."""
         return action == "caller_call" and state.calls[args[0]] == "idle"
 
+    # -- the clock -----------------------------------------------------------------------------
+    def time(self):
+        return (self.now + self.creep) * self.TICK
+
+    def _clock(self):
+        """The breaker's clock; while calls run at once on threads, a read is held until the
+        adapter lets it go (with the time then)."""
+        me = self.lockstep.current() if self.holding else None
+        if me is None:
+            return self.time()
+        gate = self.lockstep.gate(me, "clock read")
+        self.clock_reads.append(gate)
+        return gate.wait()
+
+    def _ticks(self, t):
+        """A time the breaker computed from its clock, in ticks: whole ticks from a moment the
+        clock showed (a tick and a creep), exactly, or as it is."""
+        for creep in self.creeps:
+            ticks = in_units(t - creep * self.TICK, self.TICK)
+            if type(ticks) is int:
+                return ticks
+        return t / self.TICK
+
     # -- the model's actions on the implementation and its environment -------------------------
     def apply(self, action, args):
+        # Only an open breaker's decisions depend on where in its tick the clock is (a trip
+        # reads it, and so does the next call): the clock creeps then, one level at a time.
+        further = [c for c in self.CREEP if c > self.creep]
+        if further and self.breaker.state == OPEN and self.choose((False, True), "creep"):
+            self.creep = further[0]
+            self.creeps.append(self.creep)
         getattr(self, "do_" + action)(*args)
+
+    def apply_together(self, calls):
+        """Start the calls' callers one after the other, holding their clock reads; once all
+        have come to rest, let the reads go one at a time, in an order Hypothesis chooses."""
+        self.holding = True
+        try:
+            for action, args in calls:
+                self.apply(action, args)
+            while True:
+                held = [g for g in self.clock_reads if not g.opened]
+                if not held:
+                    break
+                gate = held[self.choose(range(len(held)), "the clock read to let go")]
+                gate.open(value=self.time())
+                self.lockstep.settle()
+        finally:
+            self.holding = False
 
     def do_caller_call(self, c):
         ls, self.made[c] = self.lockstep, self.made[c] + 1
-        holder = {}
 
-        def request(me):  # the fake service: the call waits until caller_complete answers it
-            holder["gate"] = ls.gate(me, f"service call of caller {c}")
-            return holder["gate"]
+        def request(me):  # the fake service: the call waits until it is answered or cancelled
+            self.service_calls[c] = ls.gate(me, f"service call of caller {c}")
+            return self.service_calls[c]
 
         breaker = self.breaker
+        self.service_calls[c] = None
         if self.path == "async":
             if self.made[c] % 2:
                 async def body(me):
@@ -298,24 +371,18 @@ class BreakerAdapter(Adapter):
                 def body(me):
                     with breaker.guard():
                         return request(me).wait()
-        caller = ls.start(body, f"caller {c}")
+        self.callers[c] = ls.start(body, f"caller {c}")
         ls.settle()
-        if caller.done:  # rejected (or worse: observe() tells)
-            self.calls[c] = None if isinstance(caller.error, CircuitOpenError) else (
-                caller, None, "broken")
-        else:
-            kind = "trial" if self.breaker.state == HALF_OPEN else "normal"
-            self.calls[c] = (caller, holder["gate"], kind)
 
     def do_caller_complete(self, c):
-        caller, gate, _ = self.calls[c]
         if self.service == "healthy":
-            gate.open(value="ok")
+            self.service_calls[c].open(value="ok")
         else:
-            gate.open(error=ServiceError("the service is failing"))
+            self.service_calls[c].open(error=ServiceError("the service is failing"))
         self.lockstep.settle()
-        if caller.done and (caller.error is None or isinstance(caller.error, ServiceError)):
-            self.calls[c] = None
+
+    def do_caller_cancels(self, c):
+        self.lockstep.cancel(self.callers[c])
 
     def do_service_fail(self):
         self.service, self.outages = "failing", self.outages + 1
@@ -330,13 +397,29 @@ class BreakerAdapter(Adapter):
         self.wall_offset = self.model.wall_clock_step  # datetime.now(): the breaker never reads it
 
     # -- the abstraction function ----------------------------------------------------------------
+    def call_of(self, c):
+        """Caller c's call as the model names it: "idle", or the permit of the call waiting in
+        the service."""
+        caller = self.callers[c]
+        if caller is None:
+            return "idle"
+        if caller.done:
+            error = caller.error
+            over = error is None or isinstance(error, (ServiceError, CircuitOpenError, Cancelled,
+                                                       asyncio.CancelledError))
+            return "idle" if over else f"crashed: {error!r}"
+        gate = self.service_calls[c]
+        if gate is None or gate.opened:
+            return f"stuck: {caller!r}"
+        return self.kinds.get(caller, "no permit")
+
     def observe(self):
         b = self.breaker
-        retry_at = None if b.retry_at is None else round(b.retry_at / self.TICK)
         return {
             "now": self.now, "wall_offset": self.wall_offset, "service": self.service,
             "outages": self.outages,
-            "calls": tuple("idle" if call is None else call[2] for call in self.calls),
+            "calls": tuple(self.call_of(c) for c in range(self.model.callers)),
             "circuit": b.state, "failures": b.failure_count, "successes": b.success_count,
-            "trials_out": b.trials_out, "retry_at": retry_at,
+            "trials_out": b.trials_out,
+            "retry_at": None if b.retry_at is None else self._ticks(b.retry_at),
         }
