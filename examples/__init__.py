@@ -6,7 +6,13 @@ correctly, asyncio-ready and with its clock, sleeps and random source injectable
 ``Adapter`` (``checkers.conformance``) that maps the model's actions to calls on it and its
 observable state back to the model's: ``circuit-breaker``, ``retry`` and ``bulkhead``.
 ``lockstep.py`` runs real callers one step at a time (asyncio tasks on a virtual clock, or
-threads). ``tests/test_conformance.py`` shows each conforming, and a mutant of each caught.
+threads on lockstep locks and events), cancels them mid-call, and lets threads interleave inside
+an implementation. ``tests/test_conformance.py`` shows each conforming, and a mutant of each
+caught; ``tests/test_conformance_mutants.py`` catches, for every seed, the mutants of
+``tests/fixtures/resilience_mutants.py`` (a wait 49 ms over the cap, a trial 0.9 s early, a
+breaker without its lock, a slot leaked on the thread path, a permit kept on cancellation, a
+newest-first queue, a retrier that retries every exception, the article's half-open success
+bug).
 """
 
 import asyncio

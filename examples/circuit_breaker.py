@@ -25,10 +25,11 @@ the model's ``caller_complete`` answers them, with a success while the fake serv
 and a ``ServiceError`` while it is failing (``service_fail``, ``service_recover``), or until
 ``caller_cancels`` cancels the caller mid-call (its task, or its thread at the service call);
 ``tick`` moves the breaker's clock a whole tick; ``clock_set_forward`` moves only the wall clock,
-which the breaker does not read. Between ticks the clock creeps (Hypothesis chooses when) within
-its tick, never a whole tick over a run: a correct breaker decides in ticks as the model does
-(it opens at k + g and waits to j + g' >= k + g + R, which is j >= k + R when g <= g' < 1),
-but one that lets a trial through a fraction of a tick early is caught. On the sync path two
+which the breaker does not read. While the breaker is open (when its decisions read the clock)
+the clock creeps within its tick, a quarter of a tick at a time (Hypothesis chooses when), never
+a whole tick over a run: a correct breaker decides in ticks as the model does (it opens at
+k + g and waits to j + g' >= k + g + R, which is j >= k + R when g <= g' < 1), but one that
+lets a trial through a fraction of a tick early is caught. On the sync path two
 calls may run at once (``apply_together``): the breaker's lock is a lockstep lock, and every
 clock read of theirs is held until both have come to rest (in the service, at the lock, or at
 a clock read), then let go one at a time in an order Hypothesis chooses, so threads interleave
