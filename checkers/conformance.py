@@ -59,7 +59,7 @@ from checkers.errors import DefinitionError, KripkeError
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
 from checkers.stateful import PropertyViolation, Run, run_machine, settings_for
 from models.system import model_spec
-from models.types import total_order_key
+from models.types import json_equal, total_order_key
 from traces.trace import ReplayResult, Step, Trace
 
 __all__ = ["Adapter", "conformance_check", "conformance_machine", "confirm", "Conformance",
@@ -613,7 +613,8 @@ def confirm(trace, internal=()):
     from models.system import load_model
     model = load_model(trace.model)(**trace.params)
     n = len(trace.steps) - 1
-    current = next((s for s in model.init() if model.encode(s) == trace.steps[0].state), None)
+    current = next((s for s in model.init()
+                    if json_equal(model.encode(s), trace.steps[0].state)), None)
     if n == 0:
         return (ReplayResult(True, "reproduced: the implementation starts in no initial state")
                 if current is None else ReplayResult(False, "step 0 is an initial state", 0))
@@ -626,7 +627,7 @@ def confirm(trace, internal=()):
             return ReplayResult(False, f"step {k}: {step.label()} cannot be taken: {e}", k)
         outs = _outcomes(model, step.action, args, current)
         if k < n:
-            match = next((t for t in outs if model.encode(t) == step.state), None)
+            match = next((t for t in outs if json_equal(model.encode(t), step.state)), None)
             if match is None:
                 return ReplayResult(False, f"step {k}: {step.label()} is no step of the model",
                                     k)
@@ -645,7 +646,7 @@ def confirm(trace, internal=()):
                 if name in internal:
                     out = thunk()
                     frontier.extend([] if out is None else out if type(out) is list else [out])
-        if any(model.encode(t) == step.state for t in reach):
+        if any(json_equal(model.encode(t), step.state) for t in reach):
             return ReplayResult(False, f"step {k}: {step.label()} is allowed by the model", k)
         return ReplayResult(True, f"reproduced: the model's path replays, and step {k} "
                                   f"{step.label()} reaches a state it does not allow", k)

@@ -2,7 +2,9 @@
 
 ok: every reachable state and step was checked, up to the reported fingerprint-collision
 probability; violated: the trace replays; incomplete: says what was not covered. Each test below
-failed on the code before issue 9 and pins the right verdict, counts and trace.
+failed on the code before issue 9 and pins the right verdict, counts and trace. Item 10's mutant
+suite (conformance of real code, about 20 s) is ``tests/test_conformance_mutants.py``; the
+symmetry test's own cases are ``tests/test_symmetry_check.py``, replay's ``tests/test_replay.py``.
 """
 
 import json
