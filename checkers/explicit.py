@@ -27,7 +27,7 @@ from checkers import speedups
 from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
 from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
 from checkers.symmetry_check import TranspositionProbe, symmetry_problem
-from models.fingerprint import fingerprint as value_fingerprint
+from models.fingerprint import fingerprint as value_fingerprint, same_value
 from models.symmetry import Canonicalizer
 from models.system import first_bad_field, model_spec
 from specs.properties import type_ok
@@ -161,7 +161,7 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None)
                         return -1, (r, k, t)
                     continue
                 if stutter is None:
-                    stutter = raw == own and t == s
+                    stutter = raw == own and t == s  # same_value(s, t), with the fingerprints known
                 if not stutter and not check(t):
                     return -1, (r, k, t)
             f = raw if fingerprint is None else fingerprint(t)
@@ -269,7 +269,8 @@ class _Search:
                     checks += [partial(cond, model, s) for _, cond in steps]
                 n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks, known)
                 if n == -2:  # found = (field index, call index, t)
-                    model.check_immutable(found[2])  # a list or a dict: bad input, not a finding
+                    if type(found[2]) is model.State:  # a list or a dict is bad input
+                        model.check_immutable(found[2])
                     return ("step", "type_ok", "type", fp)
                 if n < 0:  # found = (check index, call index, t); the step is found again later
                     r = found[0]
@@ -387,7 +388,7 @@ class _Search:
         for name, ref in self.refinements:
             yield name, (lambda t, ref=ref: ref.step_ok(s, t))
         for name, cond in self.steps:
-            yield name, (lambda t, cond=cond: cond(self.model, s, t))
+            yield name, (lambda t, cond=cond: same_value(s, t) or cond(self.model, s, t))
 
     def always_possible(self, props):
         """Check AG EF p for each property p: explore the reachable graph again, keeping every
@@ -497,7 +498,7 @@ class _Search:
                 fails = lambda t: not check.step_ok(s, t)  # noqa: E731
             else:
                 cond = next(c for n, c in self.steps if n == prop)
-                fails = lambda t: t != s and not cond(model, s, t)  # noqa: E731
+                fails = lambda t: not same_value(s, t) and not cond(model, s, t)  # noqa: E731
             for name, args, t in model.successors(s):
                 if fails(t):
                     return name, args, t, None

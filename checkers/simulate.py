@@ -19,7 +19,7 @@ from functools import partial
 from checkers.explicit import select_properties
 from checkers.errors import KripkeError
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
-from models.fingerprint import fingerprint
+from models.fingerprint import fingerprint, same_value
 from models.system import model_spec
 from models.types import total_order_key
 from traces.trace import Step, walk_trace
@@ -101,7 +101,7 @@ def _check(model, invariants, steps, walk, previous):
     if wrong is not None:
         return _violation(model, walk, "type_ok", "type",
                           f"step {n} {wrong}" if n else f"the initial state {wrong}")
-    stutter = previous is not None and s == previous and fingerprint(s) == fingerprint(previous)
+    stutter = previous is not None and same_value(previous, s)
     name = None
     try:
         for name, kind, step_ok in steps:

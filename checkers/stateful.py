@@ -60,7 +60,7 @@ import time
 from checkers.errors import KripkeError, NondeterminismError
 from checkers.explicit import select_properties
 from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
-from models.fingerprint import fingerprint
+from models.fingerprint import fingerprint, same_value
 from models.system import model_spec
 from models.types import total_order_key
 from traces.trace import Step, walk_trace
@@ -239,7 +239,7 @@ def state_machine(model, *, properties=None, deadlock=True, run=None):
             wrong = model.type_error(t, s)
             if wrong is not None:
                 fail(walk, "type_ok", "type", f"step {n} {wrong}")
-            stutter = t == s and fingerprint(t) == fingerprint(s)
+            stutter = same_value(s, t)
             for prop, kind, ok in checks:
                 if not (kind == "step" and stutter) and not evaluate(walk, prop, ok, s, t):
                     fail(walk, prop, kind, f"step {n} is not allowed by {prop}")

@@ -311,3 +311,23 @@ def test_issue_9_a_session_reads_another_sessions_writes_in_reverse():
     assert verdicts(ops) == {LIN: ("violated", [0, 1, 3]), SEQ: everything,
                              CAUSAL: everything, SESSION: everything, RYW: OK, MR: OK, MW: OK,
                              WFR: OK}
+
+
+def test_an_action_that_returns_no_state_record_is_a_type_violation():
+    from models.system import TransitionSystem, action
+    from models.types import Int
+
+    class Tupled(TransitionSystem):
+        variables = {"x": Int(0, 1)}
+
+        def init(self):
+            yield self.State(x=0)
+
+        @action
+        def flatten(self, s):
+            return tuple(s)
+
+    r = check(Tupled())
+    v = r.violation
+    assert (r.verdict, v.kind, v.trace.steps[-1].state) == ("violated", "type", [0])
+    assert "gives a tuple, not a" in v.message
