@@ -2,4 +2,4 @@
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("checkers._speedups", ["checkers/_speedups.c"], optional=True)])
+setup(ext_modules=[Extension("kripke._speedups", ["checkers/_speedups.c"], optional=True)])

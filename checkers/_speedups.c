@@ -880,7 +880,7 @@ static PyMethodDef record_methods[] = {
 
 static PyTypeObject RecordBaseType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "checkers._speedups.RecordBase",
+    .tp_name = "kripke._speedups.RecordBase",
     .tp_doc = PyDoc_STR("Base of kripke's records: a tuple with a C-speed set()."),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
     .tp_methods = record_methods,

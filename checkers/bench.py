@@ -33,7 +33,7 @@ def _run(argv):
 
 
 def _kripke(rms, extra):
-    argv = [sys.executable, "-m", "checkers.cli", "check", "two-phase", "-p", f"rms={rms}",
+    argv = [sys.executable, "-m", "kripke.cli", "check", "two-phase", "-p", f"rms={rms}",
             "--no-symmetry", "--json", *extra]
     out, peak = _run(argv)
     return json.loads(out), peak

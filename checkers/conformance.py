@@ -55,12 +55,12 @@ import random
 import time
 from collections import deque
 
-from checkers.errors import DefinitionError, KripkeError
-from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
-from checkers.stateful import PropertyViolation, Run, run_machine, settings_for
-from models.system import model_spec
-from models.types import json_equal, total_order_key
-from traces.trace import ReplayResult, Step, Trace
+from kripke.errors import DefinitionError, KripkeError
+from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from kripke.checkers.stateful import PropertyViolation, Run, run_machine, settings_for
+from kripke.models.system import model_spec
+from kripke.models.types import json_equal, total_order_key
+from kripke.traces.trace import ReplayResult, Step, Trace
 
 __all__ = ["Adapter", "conformance_check", "conformance_machine", "confirm", "Conformance",
            "in_units"]
@@ -610,7 +610,7 @@ def confirm(trace, internal=()):
     """Replay a conformance trace against its model: every step but the last is a step of the
     model (``internal`` actions included), and the last is not, nor is any state that internal
     actions reach from it. Returns a ``traces.trace.ReplayResult``."""
-    from models.system import load_model
+    from kripke.models.system import load_model
     model = load_model(trace.model)(**trace.params)
     n = len(trace.steps) - 1
     current = next((s for s in model.init()

@@ -23,15 +23,15 @@ from array import array
 from collections import deque
 from functools import partial
 
-from checkers import speedups
-from checkers.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
-from checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
-from checkers.symmetry_check import TranspositionProbe, symmetry_problem
-from models.fingerprint import fingerprint as value_fingerprint, same_value
-from models.symmetry import Canonicalizer
-from models.system import first_bad_field, model_spec
-from specs.properties import type_ok
-from traces.trace import Step, Trace, encode_any
+from kripke.common import speedups
+from kripke.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
+from kripke.checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
+from kripke.checkers.symmetry_check import TranspositionProbe, symmetry_problem
+from kripke.models.fingerprint import fingerprint as value_fingerprint, same_value
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.system import first_bad_field, model_spec
+from kripke.specs.properties import type_ok
+from kripke.traces.trace import Step, Trace, encode_any
 
 __all__ = ["check", "STRATEGIES"]
 
@@ -122,7 +122,7 @@ def select_properties(model, names):
 
 
 def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None):
-    """The inner loop for one state; the Python twin of ``checkers._speedups.expand``.
+    """The inner loop for one state; the Python twin of ``kripke._speedups.expand``.
 
     Calls every action on ``s`` and counts each successor ``t`` in ``fired``; checks that ``t``
     is a record of ``s``'s class whose changed fields pass ``type_checks`` (one predicate per

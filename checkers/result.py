@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass, field
 
-__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE"]
+from kripke.common import INCOMPLETE, OK, VIOLATED
 
-OK, VIOLATED, INCOMPLETE = "ok", "violated", "incomplete"
+__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE"]
 
 
 @dataclass

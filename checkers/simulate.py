@@ -16,13 +16,13 @@ import random
 import time
 from functools import partial
 
-from checkers.explicit import select_properties
-from checkers.errors import KripkeError
-from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
-from models.fingerprint import fingerprint, same_value
-from models.system import model_spec
-from models.types import total_order_key
-from traces.trace import Step, walk_trace
+from kripke.checkers.explicit import select_properties
+from kripke.errors import KripkeError
+from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from kripke.models.fingerprint import fingerprint, same_value
+from kripke.models.system import model_spec
+from kripke.models.types import total_order_key
+from kripke.traces.trace import Step, walk_trace
 
 __all__ = ["simulate"]
 

@@ -57,13 +57,13 @@ Violation's message gives both lengths, and so do its attributes ``first_found_l
 import re
 import time
 
-from checkers.errors import KripkeError, NondeterminismError
-from checkers.explicit import select_properties
-from checkers.result import INCOMPLETE, VIOLATED, Result, Violation
-from models.fingerprint import fingerprint, same_value
-from models.system import model_spec
-from models.types import total_order_key
-from traces.trace import Step, walk_trace
+from kripke.errors import KripkeError, NondeterminismError
+from kripke.checkers.explicit import select_properties
+from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from kripke.models.fingerprint import fingerprint, same_value
+from kripke.models.system import model_spec
+from kripke.models.types import total_order_key
+from kripke.traces.trace import Step, walk_trace
 
 __all__ = ["state_machine", "hypothesis_check", "PropertyViolation", "Run"]
 
@@ -89,7 +89,7 @@ class PropertyViolation(AssertionError):
         self.violation, self._set_fields = violation, set_fields
 
     def __str__(self):
-        from traces.render import format_trace
+        from kripke.traces.render import format_trace
         return f"{self.violation.message}\n{format_trace(self.violation.trace, self._set_fields)}"
 
 

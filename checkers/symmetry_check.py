@@ -32,11 +32,11 @@ inside another Hypothesis test.
 import random
 import time
 
-from checkers.errors import DefinitionError
-from models.symmetry import Canonicalizer
-from models.types import (Array, Bag, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq, Set,
-                          _resolve, bag_order, total_order_key)
-from specs.properties import type_ok
+from kripke.errors import DefinitionError
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.types import (Array, Bag, Bool, Enum, FrozenMap, Id, Int, Map, OneOf, Optional,
+                                 RecordType, Seq, Set, _resolve, bag_order, total_order_key)
+from kripke.specs.properties import type_ok
 
 __all__ = ["strategy", "state_strategy", "symmetry_problem", "TranspositionProbe",
            "DEFAULT_EXAMPLES", "MAX_SET_SIZE"]
@@ -95,6 +95,10 @@ def strategy(typ, model):
         order = bag_order(_resolve(typ.fifo, model))
         return st.lists(strategy(typ.elem, model), max_size=_resolve(typ.max_size, model)).map(
             lambda v: tuple(sorted(v, key=order)))
+    if isinstance(typ, Map):
+        size = MAX_SET_SIZE if typ.max_size is None else _resolve(typ.max_size, model)
+        return st.dictionaries(strategy(typ.key, model), strategy(typ.value, model),
+                               max_size=size).map(FrozenMap)
     if isinstance(typ, RecordType):
         cls = typ.cls
         return st.tuples(*[strategy(t, model) for t in typ.fields.values()]).map(

@@ -36,7 +36,7 @@ import threading
 from collections import deque
 from contextlib import asynccontextmanager, contextmanager
 
-from checkers.conformance import Adapter, in_units
+from kripke import Adapter, in_units
 from examples import sync_or_async
 from examples.lockstep import Cancelled, Lockstep
 

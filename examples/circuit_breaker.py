@@ -46,7 +46,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from checkers.conformance import Adapter, in_units
+from kripke import Adapter, in_units
 from examples import sync_or_async
 from examples.lockstep import Cancelled, Lockstep
 

@@ -35,7 +35,7 @@ import math
 import random as _random
 import time
 
-from checkers.conformance import Adapter, in_units
+from kripke import Adapter, in_units
 from examples import sync_or_async
 from examples.lockstep import Lockstep
 

@@ -34,10 +34,10 @@ Parameters: ``max_concurrent`` (2), ``max_queue`` (1), ``queue_timeout`` (1 tick
 symmetry), ``bulkhead-article`` 48 orbits (99 generated, depth 10; 564 states, 1,177 generated).
 """
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, Id, Int, Seq, put
-from specs.properties import type_ok
-from specs.resilience import (active_bounded, call_rejected_possible, queue_bounded,
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Enum, Id, Int, Seq, put
+from kripke.specs.properties import type_ok
+from kripke.specs.resilience import (active_bounded, call_rejected_possible, queue_bounded,
                               rejects_only_when_full, serves_in_arrival_order)
 
 Caller = Domain("Caller", "callers", symmetric=True, doc="the callers, one call each")

@@ -25,11 +25,11 @@ atomic steps within a side, so no messages travel. Parameters: ``replicas`` (3),
 ``max_ops`` (3, operations in the history).
 """
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, action
-from models.types import Array, Bool, Domain, Enum, Int, Optional, Seq, Set, put, record
-from specs.consistency import consistency_invariant
-from specs.properties import invariant, sometimes, type_ok
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, action
+from kripke.models.types import Array, Bool, Domain, Enum, Int, Optional, Seq, Set, put, record
+from kripke.specs.consistency import consistency_invariant
+from kripke.specs.properties import invariant, sometimes, type_ok
 
 Replica = Domain("Replica", "replicas", doc="the replicas, one client session each")
 VALUE = Int(1, "max_ops")

@@ -61,10 +61,10 @@ under that symmetry (the checker's default) 105 and 190 orbits. With ``cancellat
 (624 generated) and 302 (986 generated), 120 and 209 orbits.
 """
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, Int, Optional, Set, put
-from specs.properties import type_ok
-from specs.resilience import (closes_after_threshold_successes, half_open_trials_bounded,
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Enum, Int, Optional, Set, put
+from kripke.specs.properties import type_ok
+from kripke.specs.resilience import (closes_after_threshold_successes, half_open_trials_bounded,
                               opens_after_threshold_failures, recovers_to_closed,
                               rejects_while_open)
 

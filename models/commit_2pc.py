@@ -37,10 +37,10 @@ is expected to fail: it is the blocking problem (a prepared participant whose co
 can neither commit nor abort), kept as a safety property until temporal properties arrive.
 """
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
-from specs.commit import abort_possible, atomic_commit, commit_possible
-from specs.properties import always_possible, invariant, type_ok
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
+from kripke.specs.commit import abort_possible, atomic_commit, commit_possible
+from kripke.specs.properties import always_possible, invariant, type_ok
 
 Participant = Domain("Participant", "participants", doc="the resource managers")
 Tx = Domain("Tx", "txs", doc="the transactions")

@@ -35,7 +35,7 @@ twin, used without the extension; the tests check that both give the same number
 
 import struct
 
-from checkers import speedups
+from kripke.common import speedups
 
 __all__ = ["fingerprint", "same_value"]
 
@@ -86,7 +86,7 @@ _LIMIT = 1 << 16
 
 
 def _fingerprint(v):
-    """The fingerprint of ``v`` (the Python twin of ``checkers._speedups.fingerprint``)."""
+    """The fingerprint of ``v`` (the Python twin of ``kripke._speedups.fingerprint``)."""
     cls = v.__class__
     if cls is str or cls is int:
         memo = _strings if cls is str else _ints

@@ -39,13 +39,13 @@ they are not interchangeable: no symmetry.
 
 import itertools
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, action
-from models.types import Array, Domain, Int, OneOf, Optional, Seq, Set, put, record
-from models.vector_clock import compare, increment, merge as merge_clocks
-from specs.convergence import (converged_possible, convergence, no_lost_causal_update,
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, action
+from kripke.models.types import Array, Domain, Int, OneOf, Optional, Seq, Set, put, record
+from kripke.models.vector_clock import compare, increment, merge as merge_clocks
+from kripke.specs.convergence import (converged_possible, convergence, no_lost_causal_update,
                                quiescent_agreement, read_your_writes)
-from specs.properties import type_ok
+from kripke.specs.properties import type_ok
 
 Replica = Domain("Replica", "replicas", doc="the replicas (not symmetric: ids break ties)")
 Key = Domain("Key", "keys", doc="the keys")

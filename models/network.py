@@ -30,8 +30,8 @@ With ``ordered`` each channel ``(src, dst)`` is FIFO: only its oldest message ca
 
 import itertools
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Bag, Bool, Set, bag_order, put
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Bag, Bool, Set, bag_order, put
 
 __all__ = ["MessagePassing", "network_variables"]
 
@@ -115,11 +115,12 @@ class MessagePassing(TransitionSystem):
                   for c in itertools.combinations(rest, k)]
         return [frozenset((side, nodes - side)) for side in splits]
 
-    def sequence_chart(self, trace):
-        """The trace as a message sequence chart (a Graphviz graph)."""
-        from traces.render import to_msc
-        return to_msc(trace, list(self.NODE.values(self)), self.msc_notes, self.msc_highlight,
-                      node_name=self.NODE.name.lower())
+    def sequence_chart(self):
+        """How a trace of this model is drawn as a message sequence chart, as data that
+        ``kripke.traces.render`` reads: the lifelines, the per-node fields noted on them, the
+        values drawn in red, and what a lifeline is called."""
+        return {"nodes": list(self.NODE.values(self)), "notes": self.msc_notes,
+                "highlight": self.msc_highlight, "node_name": self.NODE.name.lower()}
 
     def network_init(self):
         """The network's variables in the initial state: empty, whole, every node up."""

@@ -46,10 +46,10 @@ any value, ignoring the votes the 1b messages report; the checker refutes ``agre
 
 import itertools
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Int, OneOf, Optional, Set, put, record
-from specs.consensus import agreement, decision_possible, validity
-from specs.properties import type_ok
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Int, OneOf, Optional, Set, put, record
+from kripke.specs.consensus import agreement, decision_possible, validity
+from kripke.specs.properties import type_ok
 
 ACCEPTOR = Domain("Acceptor", "acceptors", symmetric=True, doc="the acceptors (TLA+ Acceptor)")
 VALUE = Domain("Value", "values", doc="the values that may be proposed (TLA+ Value)")

@@ -29,14 +29,14 @@ depth 49), about 25 s on a 2-core machine; all properties hold.
 Variant ``raft-article``: the article's RaftNode, whose votes are always granted.
 """
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, action
-from models.types import (Array, Bool, Domain, Enum, Int, OneOf, Optional, Seq, Set, put,
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, action
+from kripke.models.types import (Array, Bool, Domain, Enum, Int, OneOf, Optional, Seq, Set, put,
                           record)
-from specs.consensus import (decision_possible, election_safety, leader_append_only,
+from kripke.specs.consensus import (decision_possible, election_safety, leader_append_only,
                              leader_completeness, leader_elected, log_matching,
                              state_machine_safety)
-from specs.properties import type_ok
+from kripke.specs.properties import type_ok
 
 Server = Domain("Server", "servers", symmetric=True, doc="the servers")
 Value = Domain("Value", "values", doc="the requests that can go into the log")

@@ -35,10 +35,10 @@ form a tree; depth 11), ``retry-article`` 147 (147 generated, depth 9); with ``n
 ``retry`` has 214 (214 generated) and ``retry-article`` 187.
 """
 
-from models.system import Param, TransitionSystem, action
-from models.types import Enum, Int, Optional, Seq
-from specs.properties import type_ok
-from specs.resilience import (attempts_bounded, delay_bounded, gives_up_with_last_error,
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Enum, Int, Optional, Seq
+from kripke.specs.properties import type_ok
+from kripke.specs.resilience import (attempts_bounded, delay_bounded, gives_up_with_last_error,
                               succeeds_after_retry)
 
 #: "raised": RetryExhausted, every attempt failed; "propagated": an error outside retry_on

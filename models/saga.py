@@ -22,12 +22,12 @@ each service ignores an event it has already handled (it remembers events by the
 Parameters: ``steps`` (3). Each model at its defaults: a few dozen states.
 """
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, Int, Seq, Set, put, record
-from specs.commit import (compensation_order, no_spurious_compensation, saga_aborted_possible,
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Enum, Int, Seq, Set, put, record
+from kripke.specs.commit import (compensation_order, no_spurious_compensation, saga_aborted_possible,
                           saga_completed_possible, semantic_atomicity)
-from specs.properties import type_ok
+from kripke.specs.properties import type_ok
 
 Step = Domain("Step", "steps", doc="the saga's steps: 0 inventory, 1 payment, 2 shipping")
 STEP_NAMES = ("inventory", "payment", "shipping")

@@ -21,7 +21,7 @@ enumeration.
 
 import itertools
 
-from models.types import Array, Bag, Id, OneOf, RecordType, Set, total_order_key
+from kripke.models.types import Array, Bag, Id, OneOf, RecordType, Set, total_order_key
 
 __all__ = ["Canonicalizer"]
 

@@ -29,11 +29,11 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from checkers import speedups
-from checkers.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
+from kripke.common import speedups
+from kripke.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
                              ParamError, UnknownNameError)
-from models.fingerprint import fingerprint
-from models.types import Bag, Domain, Set, as_type, encode_value, json_equal, state_record
+from kripke.models.fingerprint import fingerprint
+from kripke.models.types import Bag, Domain, Set, as_type, encode_value, json_equal, state_record
 
 __all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
 
@@ -348,7 +348,7 @@ class TransitionSystem:
 
 def _first_bad_field(t, checks, parent):
     """The index of the first field of ``t`` that fails its check, or -1 (the Python twin of
-    ``checkers._speedups.first_bad_field``); fields identical to ``parent``'s are skipped."""
+    ``kripke._speedups.first_bad_field``); fields identical to ``parent``'s are skipped."""
     if len(t) != len(checks) or (parent is not None and len(parent) != len(checks)):
         raise ValueError("first_bad_field: sizes differ")
     for k, (check, value) in enumerate(zip(checks, t)):
@@ -394,10 +394,10 @@ def _over_each(method, over, args):
 
 def registry():
     """Every built-in model by its kebab-case name (importing the modules of ``models``)."""
-    import models
+    from kripke import models
     for info in pkgutil.iter_modules(models.__path__):
         try:
-            importlib.import_module(f"models.{info.name}")
+            importlib.import_module(f"kripke.models.{info.name}")
         except KripkeError:
             raise
         except Exception as e:  # one broken built-in module: name it, in one line

@@ -13,10 +13,10 @@ distinct states, 94 generated, depth 7 (the examples' manifest.json); the final 
 legitimately terminal (TCommit.cfg sets CHECK_DEADLOCK FALSE): every RM committed or aborted.
 """
 
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, put
-from specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
-from specs.properties import type_ok
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Enum, put
+from kripke.specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
+from kripke.specs.properties import type_ok
 
 RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
 RM_STATE = Enum("working", "prepared", "committed", "aborted")

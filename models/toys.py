@@ -4,10 +4,10 @@ After Stateright's ``test_util.rs``: engines are tested on these, not only on pr
 here every count can be derived on paper (each class docstring gives the derivation).
 """
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, TransitionSystem, action
-from models.types import Array, Domain, Enum, Int, Seq, record
-from specs.properties import invariant, sometimes, type_ok
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.types import Array, Domain, Enum, Int, Seq, record
+from kripke.specs.properties import invariant, sometimes, type_ok
 
 
 @invariant

@@ -18,11 +18,11 @@ Variant ``two-phase-eager``: a TM that commits as soon as *some* RM has prepared
 of them; the checker refutes ``tc_consistent``.
 """
 
-from models.system import Param, TransitionSystem, action
-from models.tcommit import TCommit
-from models.types import Array, Domain, Enum, OneOf, Set, put, record
-from specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
-from specs.properties import Refinement, type_ok
+from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.tcommit import TCommit
+from kripke.models.types import Array, Domain, Enum, OneOf, Set, put, record
+from kripke.specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
+from kripke.specs.properties import Refinement, type_ok
 
 RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
 RM_STATE = Enum("working", "prepared", "committed", "aborted")

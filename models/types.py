@@ -21,6 +21,7 @@ Types::
     Set(T)                                 a frozenset of T (TLA+ SUBSET T)
     Seq(T, "max_log_len")                  a tuple of at most n elements
     Bag(T, "max_msgs", fifo="ordered")     a multiset (messages in flight), canonically ordered
+    Map(K, V)                              a partial function K -> V, as a FrozenMap
     OneOf(A, B, ...)                       a union of record types (message sets)
     record("Prepared", rm=RM)              a tagged record class: Prepared(rm=0) is
                                            ("Prepared", 0), JSON {"type": "Prepared", "rm": 0}
@@ -32,14 +33,14 @@ import operator
 from collections import namedtuple
 from operator import itemgetter
 
-from checkers import speedups
-from checkers.errors import DefinitionError
-from models.fingerprint import fingerprint
+from kripke.common import speedups
+from kripke.errors import DefinitionError
+from kripke.models.fingerprint import fingerprint
 
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
     "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
-    "json_equal",
+    "json_equal", "Map", "FrozenMap",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -371,6 +372,93 @@ class Bag(_Collection):
 
     def __repr__(self):
         return f"Bag({self.elem!r}, <= {self.max_size})"
+
+
+class FrozenMap(tuple):
+    """An immutable map, the value of a ``Map`` field (TLA+'s function on part of a domain): its
+    ``(key, value)`` pairs in a canonical order (by the keys' fingerprints), so that equal maps
+    are equal values and fingerprint alike, however they were built.
+
+    >>> m = FrozenMap({1: "a"}).set(0, "b")
+    >>> m[0], m.get(2), 1 in m, m.delete(1) == FrozenMap({0: "b"})
+    ('b', None, True, True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, items=()):
+        pairs = dict(items).items()
+        return tuple.__new__(cls, sorted(pairs, key=lambda kv: fingerprint(kv[0])))
+
+    def __getitem__(self, key):
+        for k, v in tuple.__iter__(self):
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        for k, v in tuple.__iter__(self):
+            if k == key:
+                return v
+        return default
+
+    def __contains__(self, key):
+        return any(k == key for k, _ in tuple.__iter__(self))
+
+    def keys(self):
+        return [k for k, _ in tuple.__iter__(self)]
+
+    def values(self):
+        return [v for _, v in tuple.__iter__(self)]
+
+    def items(self):
+        return list(tuple.__iter__(self))
+
+    def set(self, key, value):
+        """A copy with ``key`` mapped to ``value`` (TLA+'s ``[f EXCEPT ![key] = value]`` or
+        ``@@``)."""
+        return FrozenMap({**dict(tuple.__iter__(self)), key: value})
+
+    def delete(self, key):
+        """A copy without ``key``."""
+        return FrozenMap((k, v) for k, v in tuple.__iter__(self) if k != key)
+
+    def __repr__(self):
+        return "FrozenMap({" + ", ".join(f"{k!r}: {v!r}" for k, v in self.items()) + "})"
+
+
+class Map(Type):
+    """A partial function from ``key`` to ``value`` (a dictionary as a value: the acceptors'
+    promises, per-peer responses), as a ``FrozenMap``; ``max_size`` bounds its keys."""
+
+    def __init__(self, key, value, max_size=None):
+        self.key, self.value, self.max_size = as_type(key), as_type(value), max_size
+
+    def checker(self, model):
+        n = None if self.max_size is None else _resolve(self.max_size, model)
+        key, value = self.key._subset_checker(model), self.value._subset_checker(model)
+        return lambda v: (type(v) is FrozenMap and (n is None or len(v) <= n)
+                          and all(key(k) and value(x) for k, x in v.items())
+                          and v == FrozenMap(v.items()))
+
+    def to_json(self, value, model=None):
+        pairs = [[self.key.to_json(k, model), self.value.to_json(v, model)]
+                 for k, v in value.items()]
+        return sorted(pairs, key=_json_sort_key)
+
+    def domains(self):
+        return self.key.domains() + self.value.domains()
+
+    def permuter(self, domain, model):
+        key, value = self.key.permuter(domain, model), self.value.permuter(domain, model)
+        if key is None and value is None:
+            return None
+        key = key or (lambda k, p: k)
+        value = value or (lambda x, p: x)
+        return lambda v, p: FrozenMap((key(k, p), value(x, p)) for k, x in v.items())
+
+    def __repr__(self):
+        return f"Map({self.key!r} -> {self.value!r})"
 
 
 def bag_order(fifo):

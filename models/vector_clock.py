@@ -40,10 +40,10 @@ generated, depth 10), about 6 s (228,048 states, about 22 s, without symmetry).
 
 from operator import le
 
-from models.network import MessagePassing, network_variables
-from models.system import Param, action
-from models.types import Array, Domain, Int, Set, put, record
-from specs.properties import invariant, sometimes, type_ok
+from kripke.models.network import MessagePassing, network_variables
+from kripke.models.system import Param, action
+from kripke.models.types import Array, Domain, Int, Set, put, record
+from kripke.specs.properties import invariant, sometimes, type_ok
 
 __all__ = ["increment", "merge", "compare", "happened_before", "concurrent", "VectorClockType",
            "VectorClocks", "clocks_match_causality", "concurrent_events_possible",

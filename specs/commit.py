@@ -13,7 +13,7 @@ share. The others read what a commit model reports through two methods:
 so ``atomic_commit`` is one definition checked on TCommit, TwoPhase and the crash-prone 2PC.
 """
 
-from specs.properties import invariant, sometimes
+from kripke.specs.properties import invariant, sometimes
 
 __all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible",
            "semantic_atomicity", "compensation_order", "no_spurious_compensation",

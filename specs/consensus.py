@@ -9,7 +9,7 @@ Ousterhout, "In Search of an Understandable Consensus Algorithm", Figure 3: Stat
 Safety).
 """
 
-from specs.properties import invariant, sometimes, step
+from kripke.specs.properties import invariant, sometimes, step
 
 __all__ = ["agreement", "validity", "decision_possible", "election_safety", "leader_append_only",
            "log_matching", "leader_completeness", "state_machine_safety", "leader_elected"]

@@ -95,10 +95,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
-from checkers.result import OK, VIOLATED
-from specs.properties import Property
-from traces.trace import read_json
+from kripke.errors import KripkeError, TraceFormatError, UnknownNameError
+from kripke.common import OK, VIOLATED, read_json
+from kripke.specs.properties import Property
 
 __all__ = ["Operation", "ConsistencyResult", "HistoryError", "BudgetExhausted", "LEVELS",
            "UNKNOWN", "check_history", "load_history", "consistency_invariant", "describe",

@@ -16,7 +16,7 @@ A store model provides, per state:
 * ``held(s)``: for each replica, the write whose value each key holds (or None).
 """
 
-from specs.properties import invariant, sometimes, step
+from kripke.specs.properties import invariant, sometimes, step
 
 __all__ = ["convergence", "quiescent_agreement", "read_your_writes", "no_lost_causal_update",
            "converged_possible"]

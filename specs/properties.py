@@ -25,7 +25,7 @@ Write them with decorators::
 import inspect
 from operator import attrgetter
 
-from checkers.errors import DefinitionError
+from kripke.errors import DefinitionError
 
 __all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement", "RefinementCheck", "type_ok"]
 

@@ -23,7 +23,7 @@ and the parameters ``failure_threshold``, ``recovery_timeout``, ``half_open_max_
 ``success_threshold``.
 """
 
-from specs.properties import invariant, sometimes, step
+from kripke.specs.properties import invariant, sometimes, step
 
 __all__ = ["opens_after_threshold_failures", "rejects_while_open", "half_open_trials_bounded",
            "closes_after_threshold_successes", "recovers_to_closed", "attempts_bounded",

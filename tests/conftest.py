@@ -25,7 +25,7 @@ MAX_RMS = int(os.environ.get("KRIPKE_MAX_RMS", "6"))
 
 def reachable_states(model):
     """Every reachable state of ``model``, by the plain search of traces/graph.py."""
-    from traces.graph import reachable
+    from kripke.traces.graph import reachable
     states, _ = reachable(model, max_states=10**7)
     return set(states)
 
@@ -33,8 +33,8 @@ def reachable_states(model):
 def expect_property(model, prop, verdict, length=None):
     """Check one property of ``model``; assert the verdict and, for a violation with a trace of
     ``length`` steps, the violated property, the length, and that the trace replays."""
-    from checkers.explicit import check
-    from traces.trace import replay
+    from kripke.checkers.explicit import check
+    from kripke.traces.trace import replay
     r = check(model, properties=[prop])
     assert r.verdict == verdict
     if length is not None:

@@ -2,10 +2,10 @@
 
 import pytest
 
-from checkers.explicit import check
-from models.bulkhead import Bulkhead, BulkheadArticle
-from models.system import load_model
-from traces.trace import replay
+from kripke.checkers.explicit import check
+from kripke.models.bulkhead import Bulkhead, BulkheadArticle
+from kripke.models.system import load_model
+from kripke.traces.trace import replay
 from tests.conftest import expect_property
 
 ALL = ["type_ok", "active_bounded", "queue_bounded", "rejects_only_when_full",

@@ -4,10 +4,10 @@ availability; ap keeps availability and loses linearizability."""
 
 import pytest
 
-from checkers.explicit import check
-from models.cap_register import CapRegister
-from specs.consistency import check_history
-from traces.trace import replay
+from kripke.checkers.explicit import check
+from kripke.models.cap_register import CapRegister
+from kripke.specs.consistency import check_history
+from kripke.traces.trace import replay
 
 
 def test_cp_is_linearizable_and_unavailable():
@@ -40,7 +40,7 @@ def test_ap_is_available_and_not_linearizable(tmp_path):
 
 
 def _ops(history):
-    from specs.consistency import Operation
+    from kripke.specs.consistency import Operation
     return [Operation(**{k: v for k, v in op.items() if k != "type"}) for op in history]
 
 

@@ -5,12 +5,12 @@ from collections import deque
 
 import pytest
 
-from checkers.errors import KripkeError
-from checkers.explicit import check
-from models.circuit_breaker import CircuitBreaker, CircuitBreakerArticle
-from models.system import load_model, registry
-from traces.graph import reachable, state_graph
-from traces.trace import replay
+from kripke.errors import KripkeError
+from kripke.checkers.explicit import check
+from kripke.models.circuit_breaker import CircuitBreaker, CircuitBreakerArticle
+from kripke.models.system import load_model, registry
+from kripke.traces.graph import reachable, state_graph
+from kripke.traces.trace import replay
 
 ALL = ["type_ok", "opens_after_threshold_failures", "rejects_while_open",
        "half_open_trials_bounded", "closes_after_threshold_successes", "recovers_to_closed"]

@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from checkers.cli import main
+from kripke.cli import main
 from tests.conftest import ROOT, fixture_model
 
 
@@ -173,7 +173,7 @@ def test_bench_runs_in_fresh_processes():
 
 
 def test_the_installed_command_runs():
-    proc = subprocess.run([sys.executable, "-m", "checkers.cli", "check", "tcommit", "--json",
+    proc = subprocess.run([sys.executable, "-m", "kripke.cli", "check", "tcommit", "--json",
                            "--no-symmetry"], cwd=ROOT, capture_output=True, text=True)
     data = json.loads(proc.stdout)
     assert (proc.returncode, data["distinct_states"], data["states_generated"], data["depth"]) == (
@@ -182,9 +182,9 @@ def test_the_installed_command_runs():
 
 def test_progress_is_reported_for_long_searches(monkeypatch):
     """The engine reports counts every second after the first two; the CLI shows them live."""
-    import checkers.explicit as explicit
-    from checkers.cli import _Progress
-    from models.two_phase import TwoPhase
+    import kripke.checkers.explicit as explicit
+    from kripke.cli import _Progress
+    from kripke.models.two_phase import TwoPhase
     clock = iter(range(0, 10**9, 1))  # every reading of the clock is one second later
     monkeypatch.setattr(explicit.time, "perf_counter", lambda: next(clock))
     reports = []

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from checkers.explicit import check
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.system import load_model
 from tests.conftest import MAX_RMS, fixture_model
 from tests.oracles import commit as oracle
 

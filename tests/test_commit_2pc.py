@@ -2,10 +2,10 @@
 
 import pytest
 
-from checkers.explicit import check
-from models.commit_2pc import Commit2PC, Commit2PCArticle
-from models.system import load_model
-from traces.trace import replay
+from kripke.checkers.explicit import check
+from kripke.models.commit_2pc import Commit2PC, Commit2PCArticle
+from kripke.models.system import load_model
+from kripke.traces.trace import replay
 
 
 @pytest.mark.parametrize("strategy", ["bfs", "dfs"])

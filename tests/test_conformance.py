@@ -11,15 +11,15 @@ import threading
 
 import pytest
 
-from checkers.conformance import Adapter, confirm, conformance_check, in_units
-from checkers.errors import DefinitionError
+from kripke.checkers.conformance import Adapter, confirm, conformance_check, in_units
+from kripke.errors import DefinitionError
 from examples.bulkhead import Bulkhead, BulkheadAdapter, BulkheadFull, BulkheadTimeout
 from examples.circuit_breaker import BreakerAdapter, CircuitBreaker, CircuitOpenError
 from examples.lockstep import Abandoned, Cancelled, Lockstep
 from examples.retry import Retry, RetryAdapter, RetryExhausted
-from models.system import load_model
-from traces.render import format_trace
-from traces.trace import from_json, replay
+from kripke.models.system import load_model
+from kripke.traces.render import format_trace
+from kripke.traces.trace import from_json, replay
 
 # -- mutants: each breaks the property its model states ------------------------------------------
 

@@ -24,13 +24,13 @@ import json
 
 import pytest
 
-from checkers.conformance import confirm, conformance_check
+from kripke.checkers.conformance import confirm, conformance_check
 from examples.bulkhead import BulkheadAdapter
 from examples.circuit_breaker import BreakerAdapter
 from examples.retry import RetryAdapter
-from models.system import load_model
+from kripke.models.system import load_model
 from tests.fixtures import resilience_mutants as mutants
-from traces.trace import from_json, replay
+from kripke.traces.trace import from_json, replay
 
 SEEDS = range(5)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checkers.errors import TraceFormatError, UnknownNameError
-from checkers.explicit import check
-from models.system import TransitionSystem, action
-from models.types import Enum, Int, Optional, Seq, record
-from specs.consistency import (LEVELS, BudgetExhausted, HistoryError, Operation, check_history,
+from kripke.errors import TraceFormatError, UnknownNameError
+from kripke.checkers.explicit import check
+from kripke.models.system import TransitionSystem, action
+from kripke.models.types import Enum, Int, Optional, Seq, record
+from kripke.specs.consistency import (LEVELS, BudgetExhausted, HistoryError, Operation, check_history,
                                consistency_invariant, load_history)
 from tests.test_consistency_levels import oracle
 

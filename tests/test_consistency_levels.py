@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from specs.consistency import LEVELS, Operation, check_history
+from kripke.specs.consistency import LEVELS, Operation, check_history
 
 LIN, SEQ, CAUSAL, SESSION, RYW, MR, MW, WFR = LEVELS
 

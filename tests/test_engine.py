@@ -2,8 +2,8 @@
 
 import pytest
 
-from checkers.explicit import check
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.system import load_model
 
 
 def run(name, strategy="bfs", symmetry=None, **params):
@@ -117,7 +117,7 @@ def test_a_property_that_raises_is_a_finding_not_a_crash():
 
 def test_always_possible_is_checked_backwards_over_the_whole_graph():
     from tests.conftest import fixture_model
-    from traces.trace import replay
+    from kripke.traces.trace import replay
     r = check(load_model(fixture_model("OneWay"))())
     v = r.violation
     assert (v.property, v.kind, [s.state["x"] for s in v.trace.steps]) == (

@@ -2,9 +2,9 @@
 
 import pytest
 
-from checkers.explicit import check
-from models.lww_store import LwwStore, LwwStoreArticle
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.lww_store import LwwStore, LwwStoreArticle
+from kripke.models.system import load_model
 from tests.conftest import expect_property
 
 ALL = ["type_ok", "convergence", "quiescent_agreement", "read_your_writes",

@@ -1,4 +1,4 @@
-"""The protocol runs, through kripke's pytest plugin (checkers/pytest_plugin.py): one item per
+"""The protocol runs, through kripke's pytest plugin (kripke/pytest_plugin.py): one item per
 model and property, ``-k election_safety`` to pick one, the states explored in the summary.
 
 The registered protocols at sizes that keep the file within seconds. A broken variant names the
@@ -7,7 +7,7 @@ is still found; its other properties are searched again without them and must ho
 pinned by the protocol tests (tests/test_commit.py, tests/test_raft.py, ...), not here.
 """
 
-from checkers.pytest_plugin import check_model
+from kripke.pytest_plugin import check_model
 
 kripke_checks = [
     check_model("tcommit"),

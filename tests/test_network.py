@@ -6,8 +6,8 @@ from collections import deque
 
 import pytest
 
-from checkers.explicit import check
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.system import load_model
 
 
 def pingpong(**params):

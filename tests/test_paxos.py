@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from checkers.explicit import check
-from models.paxos import Msg1a, Msg1b, Paxos
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.paxos import Msg1a, Msg1b, Paxos
+from kripke.models.system import load_model
 from tests.oracles.bfs import bfs
-from traces.trace import from_json, replay
+from kripke.traces.trace import from_json, replay
 
 PUBLISHED = json.loads((Path(__file__).parent / "oracles" / "published.json").read_text())
 BROKEN = "tests/fixtures/paxos_broken.py"

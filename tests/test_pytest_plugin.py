@@ -1,4 +1,4 @@
-"""The pytest plugin (checkers/pytest_plugin.py), run on small test files with pytester: ids,
+"""The pytest plugin (kripke/pytest_plugin.py), run on small test files with pytester: ids,
 -k, one search per model, counterexamples in the failure and on disk, incomplete searches,
 bad input, the terminal summary."""
 
@@ -7,10 +7,10 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from checkers.explicit import check
-from checkers.pytest_plugin import KripkeFailure, check_model
-from models.system import load_model
-from traces.render import format_trace
+from kripke.checkers.explicit import check
+from kripke.pytest_plugin import KripkeFailure, check_model
+from kripke.models.system import load_model
+from kripke.traces.render import format_trace
 
 pytest_plugins = ["pytester"]
 
@@ -30,7 +30,7 @@ def run(pytester, *args):
 def checks(pytester, *lines, name="test_protocols"):
     """A test module declaring ``kripke_checks = [...]`` with these check_model(...) lines."""
     body = "".join(f"    {line},\n" for line in lines)
-    return pytester.makepyfile(**{name: "from checkers.pytest_plugin import check_model\n\n"
+    return pytester.makepyfile(**{name: "from kripke.pytest_plugin import check_model\n\n"
                                         f"kripke_checks = [\n{body}]\n"})
 
 
@@ -44,7 +44,7 @@ def summary(result):
 
 def test_the_plugin_is_registered_by_its_entry_point():
     found = [e for e in entry_points(group="pytest11") if e.name == "kripke"]
-    assert [e.value for e in found] == ["checkers.pytest_plugin"]
+    assert [e.value for e in found] == ["kripke.pytest_plugin"]
 
 
 def test_one_item_per_property_with_readable_ids(pytester):
@@ -218,8 +218,8 @@ def test_a_sometimes_violation_ends_a_complete_search(pytester):
     """No reachable state satisfies reaches_n... because the bound forbids it; everything else
     is settled by the same (complete) search."""
     pytester.makepyfile(mymodels="""
-        from models.toys import Counter, reaches_n
-        from specs.properties import sometimes, type_ok
+        from kripke.models.toys import Counter, reaches_n
+        from kripke.specs.properties import sometimes, type_ok
 
         @sometimes
         def reaches_ten(model, s):
@@ -305,9 +305,9 @@ def test_a_model_class_and_its_own_bugs(pytester):
     """A class can be passed as it is; an exception outside the search (here in init) fails
     every item with its traceback."""
     pytester.makepyfile(test_classes="""
-        from checkers.pytest_plugin import check_model
-        from models.system import TransitionSystem
-        from models.toys import Counter
+        from kripke.pytest_plugin import check_model
+        from kripke.models.system import TransitionSystem
+        from kripke.models.toys import Counter
 
         class Broken(TransitionSystem):
             def init(self):

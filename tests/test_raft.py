@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from checkers.explicit import check
-from models.raft import Raft
-from models.symmetry import Canonicalizer
-from models.system import load_model
-from models.types import total_order_key
+from kripke.checkers.explicit import check
+from kripke.models.raft import Raft
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.system import load_model
+from kripke.models.types import total_order_key
 from tests.conftest import fixture_model, reachable_states
-from traces.trace import replay
+from kripke.traces.trace import replay
 
 SMALL = dict(servers=2, max_msgs=2)  # 12,483 states, under a second
 PROPERTIES = ["type_ok", "election_safety", "leader_append_only", "log_matching",
@@ -62,7 +62,7 @@ def test_three_servers_with_symmetry():
 
 
 def test_the_articles_votes_elect_two_leaders_in_one_term(tmp_path):
-    from checkers.cli import main
+    from kripke.cli import main
     from click.testing import CliRunner
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["check", "raft-article", "-p", "servers=3", "-p",
@@ -77,7 +77,7 @@ def test_the_articles_votes_elect_two_leaders_in_one_term(tmp_path):
     svg = (out / "msc.svg").read_text()
     assert all(f"server {i}" in svg for i in range(3))
     assert svg.count("state=leader") == 2 and "RequestVoteResponse" in svg
-    from traces.trace import load
+    from kripke.traces.trace import load
     assert replay(load(out / "trace.json")).ok
 
 

@@ -10,11 +10,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from checkers.cli import main
-from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
-from checkers.explicit import check
-from models.system import load_model
-from traces.trace import from_json, json_equal, replay
+from kripke.cli import main
+from kripke.errors import KripkeError, TraceFormatError, UnknownNameError
+from kripke.checkers.explicit import check
+from kripke.models.system import load_model
+from kripke.traces.trace import from_json, json_equal, replay
 
 FIXTURES = "tests/fixtures/replay_models.py"
 INVERSE = f"{FIXTURES}:InverseCounter"

@@ -3,11 +3,11 @@ property."""
 
 import pytest
 
-from checkers.explicit import check
-from models.retry import Retry, RetryArticle
-from models.system import load_model
+from kripke.checkers.explicit import check
+from kripke.models.retry import Retry, RetryArticle
+from kripke.models.system import load_model
 from tests.oracles.bfs import bfs
-from traces.trace import replay
+from kripke.traces.trace import replay
 from tests.conftest import expect_property
 
 ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error",

@@ -2,10 +2,10 @@
 
 import pytest
 
-from checkers.explicit import check
-from models.saga import SagaChoreography, SagaOrchestration
-from models.system import load_model
-from traces.trace import replay
+from kripke.checkers.explicit import check
+from kripke.models.saga import SagaChoreography, SagaOrchestration
+from kripke.models.system import load_model
+from kripke.traces.trace import replay
 
 PROPERTIES = ["type_ok", "semantic_atomicity", "compensation_order", "no_spurious_compensation",
               "saga_completed_possible", "saga_aborted_possible"]

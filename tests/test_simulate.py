@@ -1,9 +1,9 @@
 """Random simulation: reproducible from its seed, bounded by walks, states or time, and able to
 find violations where exhaustive search is out of reach."""
 
-from checkers.simulate import simulate
-from models.system import load_model
-from traces.trace import replay
+from kripke.checkers.simulate import simulate
+from kripke.models.system import load_model
+from kripke.traces.trace import replay
 
 
 def test_finds_the_articles_two_leaders_at_five_servers():

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from checkers import speedups
-from checkers.explicit import _expand, _unary
-from models.two_phase import TwoPhase
+from kripke.common import speedups
+from kripke.checkers.explicit import _expand, _unary
+from kripke.models.two_phase import TwoPhase
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(speedups() is None, reason="the C extension is not built")
@@ -20,7 +20,7 @@ def run_cli(*args, pure):
     env.pop("KRIPKE_PURE_PYTHON", None)
     if pure:
         env["KRIPKE_PURE_PYTHON"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "checkers.cli", *args, "--json"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "kripke.cli", *args, "--json"], cwd=ROOT,
                           env=env, capture_output=True, text=True)
     data = json.loads(proc.stdout)
     data.pop("elapsed_s")
@@ -81,7 +81,7 @@ def test_record_set_and_put_in_c():
 
 
 def test_first_bad_field_matches_its_twin():
-    from models.system import _first_bad_field
+    from kripke.models.system import _first_bad_field
     model = TwoPhase(rms=3)
     checks = [t.checker(model) for t in model._types.values()]
     s = next(model.init())
@@ -94,8 +94,8 @@ def test_first_bad_field_matches_its_twin():
 
 def test_fingerprint_matches_its_twin_on_random_values():
     from hypothesis import given, settings, strategies as st
-    from models.fingerprint import _fingerprint
-    from models.types import Domain, record
+    from kripke.models.fingerprint import _fingerprint
+    from kripke.models.types import Domain, record
     A = record("A", x=Domain("D", 2))
     scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
                | st.text(max_size=20))
@@ -116,11 +116,11 @@ def _error_paths(pure):
     script = """
 import json
 from array import array
-from checkers.explicit import expand
-from models.fingerprint import fingerprint
-from models.system import first_bad_field
-from models.types import Int, put, record
-from models.two_phase import TwoPhase
+from kripke.checkers.explicit import expand
+from kripke.models.fingerprint import fingerprint
+from kripke.models.system import first_bad_field
+from kripke.models.types import Int, put, record
+from kripke.models.two_phase import TwoPhase
 Msg = record("Msg", v=Int(0, 4))
 s = next(TwoPhase(rms=2).init())
 model = TwoPhase(rms=2)

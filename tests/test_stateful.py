@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
-from checkers.cli import main
-from checkers.stateful import PropertyViolation, hypothesis_check, state_machine
-from models.system import load_model, registry
+from kripke.cli import main
+from kripke.checkers.stateful import PropertyViolation, hypothesis_check, state_machine
+from kripke.models.system import load_model, registry
 from tests.conftest import ROOT
-from traces.render import format_trace
-from traces.trace import from_json, replay
+from kripke.traces.render import format_trace
+from kripke.traces.trace import from_json, replay
 
 #: model, parameters, property, and a budget under which seed 0 finds it (pinned: a seed
 #: repeats exactly, so these are regression tests of the search, not flaky samples)
@@ -66,7 +66,7 @@ def test_a_seed_repeats_in_another_process():
     def run(hashseed):
         env = dict(os.environ, PYTHONHASHSEED=str(hashseed))
         out = subprocess.run(
-            [sys.executable, "-m", "checkers.cli", "check", "lww-store-article", "-p",
+            [sys.executable, "-m", "kripke.cli", "check", "lww-store-article", "-p",
              "max_skew=1", "--strategy", "hypothesis", "--seed", "5", "--json"],
             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         assert out.returncode == 1, out.stderr

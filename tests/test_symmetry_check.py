@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import checkers.symmetry_check as symmetry_check
-from checkers.errors import DefinitionError
-from checkers.explicit import select_properties
-from checkers.symmetry_check import (TranspositionProbe, state_strategy, strategy,
+import kripke.checkers.symmetry_check as symmetry_check
+from kripke.errors import DefinitionError
+from kripke.checkers.explicit import select_properties
+from kripke.checkers.symmetry_check import (TranspositionProbe, state_strategy, strategy,
                                      symmetry_problem)
-from models.symmetry import Canonicalizer
-from models.system import load_model, registry
-from models.toys import Ping
-from models.types import Bag, Type
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.system import load_model, registry
+from kripke.models.toys import Ping
+from kripke.models.types import Bag, Type
 from tests.conftest import ROOT
 from tests.fixtures import asymmetric
 
@@ -218,7 +218,7 @@ def test_a_model_that_is_not_a_function_of_its_state_gives_a_reason():
 def test_the_verdict_does_not_depend_on_the_process(hash_seed):
     """Strings hash with a per-process seed, and a Bag is ordered by hash; the examples depend
     only on the model (derandomize), so another process gives the same lines."""
-    code = ("from models.system import load_model\n"
+    code = ("from kripke.models.system import load_model\n"
             "from tests.test_symmetry_check import problem\n"
             "from tests.fixtures.asymmetric import TwoPhaseWatchingRm0, refines_tcommit_rm0\n"
             "print(problem(TwoPhaseWatchingRm0()))\n"

@@ -5,14 +5,14 @@ import itertools
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checkers.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
+from kripke.errors import (DefinitionError, ModelLoadError, MutableStateError, ParamError,
                              UnknownNameError)
-from checkers.explicit import check
-from models.symmetry import Canonicalizer
-from models.types import total_order_key
-from models.system import TransitionSystem, action, load_model, registry
-from models.two_phase import RM, Prepared, TwoPhase
-from models.types import Array, Domain, Enum, Int, Set, put, record
+from kripke.checkers.explicit import check
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.types import total_order_key
+from kripke.models.system import TransitionSystem, action, load_model, registry
+from kripke.models.two_phase import RM, Prepared, TwoPhase
+from kripke.models.types import Array, Domain, Enum, Int, Set, put, record
 from tests.conftest import fixture_model, reachable_states
 
 
@@ -110,7 +110,7 @@ def test_untyped_quick_models_work():
 
 
 def test_nondeterministic_model_is_explained_when_the_path_cannot_be_rebuilt():
-    from checkers.errors import NondeterminismError
+    from kripke.errors import NondeterminismError
     model = load_model(fixture_model("Nondeterministic"))()
     with pytest.raises(NondeterminismError, match="cannot rebuild step 1 .* iteration order"):
         check(model)
@@ -165,7 +165,7 @@ def test_symmetric_domain_must_be_single():
 
 
 def test_an_action_may_not_hide_a_helper_of_its_base_class():
-    from models.network import MessagePassing
+    from kripke.models.network import MessagePassing
     with pytest.raises(DefinitionError, match="Chatty.send is an action that hides "
                                               "MessagePassing.send"):
         class Chatty(MessagePassing):

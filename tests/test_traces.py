@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from checkers.errors import TraceFormatError
-from checkers.explicit import check
-from models.system import load_model
-from traces.render import changes, format_trace, to_dot
-from traces.report import html_report
-from traces.trace import from_json, load, replay
+from kripke.errors import TraceFormatError
+from kripke.checkers.explicit import check
+from kripke.models.system import load_model
+from kripke.traces.render import changes, format_trace, to_dot
+from kripke.traces.report import html_report
+from kripke.traces.trace import from_json, load, replay
 from tests.conftest import fixture_model
 
 CASES = [

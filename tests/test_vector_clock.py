@@ -7,14 +7,14 @@ import itertools
 import pytest
 from hypothesis import given, strategies as st
 
-from checkers.explicit import check
-from models.symmetry import Canonicalizer
-from models.system import load_model
-from models.types import total_order_key
-from models.vector_clock import (Edge, VectorClocks, compare, concurrent, happened_before,
+from kripke.checkers.explicit import check
+from kripke.models.symmetry import Canonicalizer
+from kripke.models.system import load_model
+from kripke.models.types import total_order_key
+from kripke.models.vector_clock import (Edge, VectorClocks, compare, concurrent, happened_before,
                                  increment, merge)
 from tests.conftest import reachable_states
-from traces.trace import replay
+from kripke.traces.trace import replay
 
 # -- the clock value ---------------------------------------------------------------------------
 

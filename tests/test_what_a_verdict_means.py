@@ -16,17 +16,17 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from checkers import speedups
-from checkers.cli import main
-from checkers.explicit import check
-from models.fingerprint import _fingerprint, fingerprint
-from models.system import load_model
-from models.types import Domain, record
+from kripke.common import speedups
+from kripke.cli import main
+from kripke.checkers.explicit import check
+from kripke.models.fingerprint import _fingerprint, fingerprint
+from kripke.models.system import load_model
+from kripke.models.types import Domain, record
 from tests.conftest import ROOT
 from tests.test_consistency_levels import (CAUSAL, LIN, MR, MW, OK, RYW, SEQ, SESSION, WFR, R, W,
                                            satisfies, verdicts)
 from tests.test_replay import counting, kripke_replay, trace_json
-from traces.trace import replay
+from kripke.traces.trace import replay
 
 FIXTURE = "tests/fixtures/verdicts.py:{}"
 
@@ -157,7 +157,7 @@ def _check_json(spec, pure):
     env.pop("KRIPKE_PURE_PYTHON", None)
     if pure:
         env["KRIPKE_PURE_PYTHON"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "checkers.cli", "check", spec, "--json"],
+    proc = subprocess.run([sys.executable, "-m", "kripke.cli", "check", spec, "--json"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     data = json.loads(proc.stdout)
     data.pop("elapsed_s")
@@ -185,8 +185,8 @@ def test_max_states_equal_to_the_state_count_is_complete():
 # -- 2 and 4 in the random strategies too ------------------------------------------------------
 @pytest.mark.parametrize("strategy", ["simulate", "hypothesis"])
 def test_random_strategies_enforce_types_and_allow_stutters(strategy):
-    from checkers.simulate import simulate
-    from checkers.stateful import hypothesis_check
+    from kripke.checkers.simulate import simulate
+    from kripke.checkers.stateful import hypothesis_check
     run = simulate if strategy == "simulate" else hypothesis_check
     r = run(model("RoundTrip"), properties=[], seed=0)
     v = r.violation
@@ -237,8 +237,8 @@ def test_symmetric_models_keep_their_reduction():
 
 
 def test_the_probe_catches_what_the_random_test_missed(monkeypatch):
-    import checkers.explicit
-    monkeypatch.setattr(checkers.explicit, "symmetry_problem", lambda *args, **kwargs: None)
+    from kripke.checkers import explicit
+    monkeypatch.setattr(explicit, "symmetry_problem", lambda *args, **kwargs: None)
     r = check(load_model(ASYMMETRIC.format("TwoPhaseWatchingRm0"))())
     v = r.violation
     assert (r.verdict, r.symmetry, v.property, len(v.trace.steps) - 1) == (
@@ -314,8 +314,8 @@ def test_issue_9_a_session_reads_another_sessions_writes_in_reverse():
 
 
 def test_an_action_that_returns_no_state_record_is_a_type_violation():
-    from models.system import TransitionSystem, action
-    from models.types import Int
+    from kripke.models.system import TransitionSystem, action
+    from kripke.models.types import Int
 
     class Tupled(TransitionSystem):
         variables = {"x": Int(0, 1)}

@@ -4,9 +4,9 @@ A counterexample shows one path; for a model of a few hundred states the whole g
 read, and grouping the states by a protocol variable (a circuit breaker's closed / open /
 half-open) shows the protocol's own state machine with every reachable detail inside it::
 
-    from models.circuit_breaker import CircuitBreaker
-    from traces.graph import state_graph
-    from traces.render import write_drawing
+    from kripke.models.circuit_breaker import CircuitBreaker
+    from kripke.traces.graph import state_graph
+    from kripke.traces.render import write_drawing
 
     g = state_graph(CircuitBreaker(), cluster="circuit", fields=("now", "service", "calls"))
     write_drawing(g, "out/breaker.svg")
@@ -18,8 +18,8 @@ to the other; the initial states drawn bold.
 
 import graphviz
 
-from checkers.errors import KripkeError
-from traces.trace import Step, format_value
+from kripke.errors import KripkeError
+from kripke.traces.trace import Step, format_value
 
 __all__ = ["state_graph", "reachable"]
 

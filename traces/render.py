@@ -9,7 +9,7 @@ import json
 
 import graphviz
 
-from traces.trace import format_value
+from kripke.traces.trace import format_value
 
 __all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing"]
 
@@ -140,6 +140,13 @@ def _msg_label(m):
     body = ", ".join(f"{k}={format_value(v)}" for k, v in m.items()
                      if k not in ("type", "src", "dst"))
     return f"{m.get('type', 'msg')}({body})"
+
+
+def sequence_chart(model, trace):
+    """The trace as a message sequence chart, drawn as ``model.sequence_chart()`` declares
+    (message-passing models do: ``kripke.models.network``), or None for other models."""
+    declared = getattr(model, "sequence_chart", None)
+    return None if declared is None else to_msc(trace, **declared())
 
 
 def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name="server"):

@@ -4,7 +4,7 @@ import html
 import json
 import shutil
 
-from traces.render import changes, headline, to_dot
+from kripke.traces.render import changes, headline, to_dot
 
 __all__ = ["html_report"]
 

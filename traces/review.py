@@ -10,7 +10,7 @@ import html
 import inspect
 import sys
 
-from checkers.errors import KripkeError
+from kripke.errors import KripkeError
 
 __all__ = ["review_markdown", "review_html"]
 
@@ -69,7 +69,7 @@ def review_markdown(model, result):
 
 def review_html(model, result, max_states=300):
     """The review as one self-contained HTML page, with the state diagram when it is small."""
-    from traces.graph import state_graph
+    from kripke.traces.graph import state_graph
     cls = type(model)
     name = html.escape(cls.display_name())
     parts = [f"<h1>Spec review: {name}</h1>",

@@ -20,10 +20,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checkers.errors import KripkeError, TraceFormatError, UnknownNameError
-from models.types import encode_value, json_equal
+from kripke.common import read_json
+from kripke.errors import KripkeError, TraceFormatError, UnknownNameError
+from kripke.models.types import encode_value, json_equal
 
-__all__ = ["Step", "Trace", "load", "read_json", "replay", "ReplayResult", "format_value",
+__all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "format_value",
            "json_equal", "encode_any", "walk_trace", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
@@ -93,21 +94,6 @@ def format_value(v):
     return str(v)
 
 
-def read_json(path, what):
-    """Parse the JSON file ``path`` (a ``what``: "trace", "history"), evaluating nothing; a
-    file that cannot be read, is not text or is not JSON is a ``TraceFormatError``."""
-    try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise TraceFormatError(f"cannot read {what} {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise TraceFormatError(f"{path} is not text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise TraceFormatError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
-
-
 def load(path):
     """Read and validate a trace file; any defect is a ``TraceFormatError`` naming it."""
     return from_json(read_json(path, "trace"), path)
@@ -169,7 +155,7 @@ class ReplayResult:
 def walk_trace(model, walk, prop, kind):
     """The trace of a walk ``[(action, args, state)...]`` (the first action None), as the random
     strategies record them; the last state of a ``type`` violation is encoded by ``encode_any``."""
-    from models.system import model_spec
+    from kripke.models.system import model_spec
     steps = [Step(name, model.action_args(name, args) if name else {},
                   encode_any(model, s) if kind == "type" and n == len(walk) - 1
                   else model.encode(s))
@@ -203,7 +189,7 @@ def replay(trace):
     model, a kind that does not fit the property, a violation no trace can show) raises
     ``KripkeError``.
     """
-    from models.system import load_model
+    from kripke.models.system import load_model
     cls = load_model(trace.model)
     try:
         model = cls(**trace.params)
@@ -379,7 +365,7 @@ def _lookup(model, trace):
         if p.name == trace.property:
             return p
     if trace.property == "type_ok" and model.variables is not None:
-        from specs.properties import type_ok  # every typed model's TypeOK, listed or not
+        from kripke.specs.properties import type_ok  # every typed model's TypeOK, listed or not
         return type_ok
     raise UnknownNameError(f"property of {trace.model}", trace.property,
                            [p.name for p in model.properties])

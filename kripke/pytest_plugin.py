@@ -2,7 +2,7 @@
 
 Installed with kripke (the ``pytest11`` entry point ``kripke``), so nothing needs enabling::
 
-    from checkers.pytest_plugin import check_model
+    from kripke.pytest_plugin import check_model
 
     kripke_checks = [
         check_model("two-phase", rms=3),
@@ -38,75 +38,15 @@ verdict.
 """
 
 import re
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from checkers.errors import KripkeError, UnknownNameError
+from kripke.checks import COLLECTED_NAME, DEADLOCK, HOLDS, VIOLATED, Check, check_model
+from kripke.errors import KripkeError, UnknownNameError
 
 __all__ = ["check_model", "Check", "KripkeFailure"]
-
-HOLDS, VIOLATED = "holds", "violated"
-#: the item that stands for the deadlock check (a finding of the search, not a model property)
-DEADLOCK = "deadlock"
-STRATEGIES = ("bfs", "dfs", "simulate")
-#: the module-level name pytest collects checks from
-COLLECTED_NAME = "kripke_checks"
-
-
-@dataclass
-class Check:
-    """One model check, as ``check_model`` declares it."""
-
-    model: object  # a registered name, "path/to/file.py:Class" (from the rootdir), or a class
-    params: dict
-    properties: tuple = None  # None: the model's (those not expected to fail) and those expected
-    expect: dict = field(default_factory=dict)  # property -> "holds" | "violated"
-    strategy: str = "bfs"
-    symmetry: bool = None
-    max_states: int = None
-    max_depth: int = None
-    deadlock: bool = True
-    seed: int = 0
-    id: str = None
-    marks: tuple = ()
-    where: tuple = (None, None)  # (file, line) of the check_model call
-
-
-def check_model(model, /, *, params=None, properties=None, expect=None, strategy="bfs",
-                symmetry=None, max_states=None, max_depth=None, deadlock=True, seed=0, id=None,
-                marks=(), **more_params):
-    """Declare a model check for pytest to collect from a module's ``kripke_checks``.
-
-    ``model`` is a registered name, ``path/to/file.py:ClassName`` (relative to pytest's rootdir)
-    or a model class; parameters are keywords (``rms=3``), or ``params={...}`` for one whose name
-    is taken by an option here. ``properties`` narrows the check to these properties (and those
-    named in ``expect``: ``properties=[]`` checks only those); ``expect`` maps a property (or
-    ``"deadlock"``) to ``"violated"`` for a known counterexample, which makes its item pass only
-    if the property is violated (a property the model marks expected-to-fail is checked only
-    when named). The options are those of ``kripke check``; ``seed`` is the random
-    seed of ``strategy="simulate"``; ``id`` replaces the generated id; ``marks`` are pytest marks
-    for every item (``marks=[pytest.mark.slow]``).
-    """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"check_model: strategy must be one of {', '.join(STRATEGIES)}, "
-                         f"got {strategy!r}")
-    expect = dict(expect or {})
-    for name, verdict in expect.items():
-        if verdict not in (HOLDS, VIOLATED):
-            raise ValueError(f"check_model: expect[{name!r}] must be {HOLDS!r} or {VIOLATED!r}, "
-                             f"got {verdict!r}")
-    if DEADLOCK in expect and not deadlock:
-        raise ValueError("check_model: expect names deadlock but deadlock=False")
-    if isinstance(properties, str):
-        properties = (properties,)
-    caller = sys._getframe(1)
-    return Check(model, {**(params or {}), **more_params},
-                 None if properties is None else tuple(properties), expect, strategy, symmetry,
-                 max_states, max_depth, deadlock, seed, id, tuple(marks),
-                 (caller.f_code.co_filename, caller.f_lineno))
 
 
 class KripkeFailure(AssertionError):
@@ -254,7 +194,7 @@ class KripkeItem(pytest.Item):
 @dataclass
 class _Outcome:
     kind: str  # holds | violated | incomplete | broken (the model raised) | error | raised
-    result: object = None  # checkers.result.Result
+    result: object = None  # kripke.checkers.result.Result
     violation: object = None
     notes: tuple = ()  # the rendered counterexample, the files written
     message: str = ""  # a KripkeError's
@@ -307,7 +247,7 @@ class _Session:
 
     def load(self, model):
         """The model class (loaded once per session) for a name, a file spec or a class."""
-        from models.system import TransitionSystem, load_model
+        from kripke.models.system import TransitionSystem, load_model
         if isinstance(model, type) and issubclass(model, TransitionSystem):
             return model
         if not isinstance(model, str):
@@ -387,8 +327,8 @@ class _Run:
         self.pending = [n for n in self.pending if n not in names]
 
     def _search(self):
-        from checkers.explicit import check as explicit
-        from checkers.simulate import simulate
+        from kripke.checkers.explicit import check as explicit
+        from kripke.checkers.simulate import simulate
         c = self.check
         properties = [n for n in self.pending if n != DEADLOCK]
         deadlock = DEADLOCK in self.pending
@@ -442,8 +382,8 @@ class _Run:
 
     def _notes(self, v, result):
         """The counterexample as ``kripke check`` prints it, and the files written for it."""
-        from checkers.cli import write_counterexample
-        from traces.render import format_trace
+        from kripke.cli import write_counterexample
+        from kripke.traces.render import format_trace
         if v.trace is None:
             return (f"the search was complete: none of its {result.distinct_states:,} distinct "
                     f"states satisfies {v.property}",)
@@ -464,7 +404,7 @@ class _Run:
 
 def _name(cls):
     """A model's registered name, else its class name (a subclass inherits ``name``)."""
-    from models.system import model_spec
+    from kripke.models.system import model_spec
     return cls.name if model_spec(cls) == cls.name else cls.__name__
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from checkers.errors import KripkeError, ParamError, UnknownNameError
+from kripke.errors import KripkeError, ParamError, UnknownNameError
 
 __all__ = ["main"]
 
@@ -54,7 +54,7 @@ def parse_params(cls, pairs):
 @main.command("list")
 def list_models():
     """The registered models, their parameters and properties."""
-    from models.system import registry
+    from kripke.models.system import registry
     for name, cls in sorted(registry().items()):
         doc = (cls.__doc__ or "").strip().split("\n")[0]
         click.echo(f"{name}: {doc}")
@@ -91,8 +91,8 @@ def list_models():
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
           workers, seed, walks, time_limit, as_json, out):
     """Check MODEL (a registered name or path/to/file.py:ClassName)."""
-    from checkers.explicit import check as explicit_check
-    from models.system import load_model
+    from kripke.checkers.explicit import check as explicit_check
+    from kripke.models.system import load_model
 
     if workers != 1:
         raise ParamError("--workers: this version searches with one worker; use --workers 1")
@@ -101,12 +101,12 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     try:
         if strategy == "simulate":
-            from checkers.simulate import simulate
+            from kripke.checkers.simulate import simulate
             result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
                               max_depth=max_depth, deadlock=deadlock, symmetry=symmetry,
                               walks=walks, time_limit=time_limit)
         elif strategy == "hypothesis":
-            from checkers.stateful import hypothesis_check
+            from kripke.checkers.stateful import hypothesis_check
             result = hypothesis_check(model, properties=properties or None, seed=seed,
                                       max_examples=walks, max_depth=max_depth,
                                       max_states=max_states, time_limit=time_limit,
@@ -132,22 +132,22 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
 def write_counterexample(trace, out, model):
     """trace.json, counterexample.dot and .svg in ``out`` (and, for a message-passing model, the
     message sequence chart msc.dot and msc.svg); returns the JSON path."""
-    from traces.render import to_dot, write_drawing
+    from kripke.traces.render import sequence_chart, to_dot, write_drawing
     out.mkdir(parents=True, exist_ok=True)
     trace_file = out / "trace.json"
     trace.save(trace_file)
     graph = to_dot(trace, model.set_fields())
     write_drawing(graph, out / "counterexample.dot")
     write_drawing(graph, out / "counterexample.svg")
-    if hasattr(model, "sequence_chart"):
-        chart = model.sequence_chart(trace)
+    chart = sequence_chart(model, trace)
+    if chart is not None:
         write_drawing(chart, out / "msc.dot")
         write_drawing(chart, out / "msc.svg")
     return str(trace_file)
 
 
 def _print_result(result, cls, trace_file):
-    from traces.render import format_trace
+    from kripke.traces.render import format_trace
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     sym = ", symmetry" if result.symmetry else ""
     click.echo(f"{result.model} ({params}) {result.strategy}{sym}: {result.verdict.upper()}")
@@ -205,7 +205,7 @@ class _Progress:
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
 def replay(trace_path):
     """Re-execute a trace against its model and confirm its violation."""
-    from traces.trace import load, replay as replay_trace
+    from kripke.traces.trace import load, replay as replay_trace
     trace = load(trace_path)
     result = replay_trace(trace)
     click.echo(("ok: " if result.ok else "diverges: ") + result.message)
@@ -220,9 +220,9 @@ def replay(trace_path):
               help="Draw a message sequence chart (message-passing models) instead of the path.")
 def render(trace_path, output, msc):
     """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report."""
-    from traces.render import to_dot, write_drawing
-    from traces.report import html_report
-    from traces.trace import load
+    from kripke.traces.render import sequence_chart, to_dot, write_drawing
+    from kripke.traces.report import html_report
+    from kripke.traces.trace import load
     trace = load(trace_path)
     model = _model_of(trace)
     set_fields = model.set_fields() if model is not None else ()
@@ -231,9 +231,10 @@ def render(trace_path, output, msc):
         raise ParamError(f"-o {output}: the file must end in .dot, .svg"
                          + ("" if msc else " or .html"))
     if msc:
-        if not hasattr(model, "sequence_chart"):
+        chart = sequence_chart(model, trace)
+        if chart is None:
             raise ParamError(f"--msc: {trace.model} is not a message-passing model")
-        write_drawing(model.sequence_chart(trace), output)
+        write_drawing(chart, output)
     elif suffix == ".html":
         Path(output).write_text(html_report(trace, set_fields))
     else:
@@ -243,7 +244,7 @@ def render(trace_path, output, msc):
 
 def _model_of(trace):
     """The trace's model with its parameters, when it can still be built (else None)."""
-    from models.system import load_model
+    from kripke.models.system import load_model
     try:
         return load_model(trace.model)(**trace.params)
     except KripkeError:
@@ -258,9 +259,9 @@ def _model_of(trace):
 def review(model_name, params, output):
     """Spec review of MODEL: variables, actions, properties, what the checker found, coverage
     and (HTML, small models) the state diagram."""
-    from checkers.explicit import check as explicit_check
-    from models.system import load_model
-    from traces.review import review_html, review_markdown
+    from kripke.checkers.explicit import check as explicit_check
+    from kripke.models.system import load_model
+    from kripke.traces.review import review_html, review_markdown
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
     if output and Path(output).suffix not in (".md", ".html"):
@@ -288,7 +289,7 @@ def history(history_path, levels, budget, as_json):
 
     Exit code: 0 every level holds, 1 one is violated, 3 one is unknown, 2 bad input.
     """
-    from specs.consistency import LEVELS, check_history, describe, load_history
+    from kripke.specs.consistency import LEVELS, check_history, describe, load_history
     operations = load_history(history_path)
     results = {level: check_history(operations, level, budget_s=budget)
                for level in (levels or LEVELS)}
@@ -317,9 +318,9 @@ def history(history_path, levels, budget, as_json):
 @click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True)
 def graph(model_name, params, output, cluster, fields, max_states):
     """Draw every reachable state of MODEL and the steps between them."""
-    from models.system import load_model
-    from traces.graph import state_graph
-    from traces.render import write_drawing
+    from kripke.models.system import load_model
+    from kripke.traces.graph import state_graph
+    from kripke.traces.render import write_drawing
     if Path(output).suffix not in (".dot", ".svg"):
         raise ParamError(f"-o {output}: the file must end in .dot or .svg")
     cls = load_model(model_name)
@@ -338,7 +339,7 @@ def graph(model_name, params, output, cluster, fields, max_states):
               help="A plain BFS script (naive_twophase.py N) to time beside kripke.")
 def bench(as_json, sizes, repeat, baseline):
     """The standard performance suite: two-phase without symmetry at several sizes."""
-    from checkers.bench import run_bench
+    from kripke.checkers.bench import run_bench
     try:
         ns = [int(x) for x in sizes.split(",")]
     except ValueError:
