@@ -4,7 +4,19 @@ from dataclasses import dataclass, field
 
 from kripke.common import INCOMPLETE, OK, VIOLATED
 
-__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE"]
+__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE", "SCHEMA", "envelope",
+           "violation_json"]
+
+#: the version of the shape of every JSON object kripke prints (``kripke check --json``,
+#: ``history --json``, ``bench --json``, an error under ``--json``): raised when a key changes
+#: meaning or goes away, not when one is added
+SCHEMA = 1
+
+
+def envelope(**fields):
+    """A JSON object kripke prints: ``kripke_version`` and ``schema`` first, then ``fields``."""
+    from kripke import __version__  # the package, loaded by the time anything is printed
+    return {"kripke_version": __version__, "schema": SCHEMA, **fields}
 
 
 @dataclass
@@ -45,29 +57,40 @@ class Result:
     #: why a model's symmetric domain was not used (one line), or None
     symmetry_note: str = None
 
-    def to_json(self, trace_file=None):
-        """The ``kripke check --json`` object of DESIGN.md."""
-        v = self.violation
-        return {
-            "model": self.model,
-            "params": self.params,
-            "strategy": self.strategy,
-            "symmetry": self.symmetry,
-            "verdict": self.verdict,
-            "distinct_states": self.distinct_states,
-            "states_generated": self.states_generated,
-            "depth": self.depth,
-            "elapsed_s": round(self.elapsed_s, 6),
-            "properties": self.properties,
-            "coverage": self.coverage,
-            "violation": None if v is None else {
-                "property": v.property,
-                "kind": v.kind,
-                "trace_file": trace_file,
-                "length": 0 if v.trace is None else len(v.trace.steps) - 1,
-                "message": v.message,
-            },
-            "bound": self.bound,
-            "collision_probability": self.collision_probability,
-            "symmetry_note": self.symmetry_note,
-        }
+    def to_json(self, trace_file=None, with_trace=False):
+        """The ``kripke check --json`` object of DESIGN.md; ``with_trace`` (``--json --trace``)
+        puts the counterexample's trace JSON in the violation as ``"trace"``."""
+        return envelope(
+            model=self.model,
+            params=self.params,
+            strategy=self.strategy,
+            symmetry=self.symmetry,
+            verdict=self.verdict,
+            distinct_states=self.distinct_states,
+            states_generated=self.states_generated,
+            depth=self.depth,
+            elapsed_s=round(self.elapsed_s, 6),
+            properties=self.properties,
+            coverage=self.coverage,
+            violation=violation_json(self.violation, trace_file, with_trace),
+            bound=self.bound,
+            collision_probability=self.collision_probability,
+            symmetry_note=self.symmetry_note,
+        )
+
+
+def violation_json(v, trace_file=None, with_trace=False):
+    """One violation of ``kripke check --json`` (None for none): with ``with_trace`` its trace's
+    JSON (``null`` for a *sometimes* property, which has no trace)."""
+    if v is None:
+        return None
+    out = {
+        "property": v.property,
+        "kind": v.kind,
+        "trace_file": trace_file,
+        "length": 0 if v.trace is None else len(v.trace.steps) - 1,
+        "message": v.message,
+    }
+    if with_trace:
+        out["trace"] = None if v.trace is None else v.trace.to_json()
+    return out
