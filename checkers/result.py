@@ -56,6 +56,8 @@ class Result:
     collision_probability: float = 0.0
     #: why a model's symmetric domain was not used (one line), or None
     symmetry_note: str = None
+    #: the random seed a run repeats from (``--strategy simulate``), or None
+    seed: int = None
 
     def to_json(self, trace_file=None, with_trace=False):
         """The ``kripke check --json`` object of DESIGN.md; ``with_trace`` (``--json --trace``)
@@ -76,6 +78,7 @@ class Result:
             bound=self.bound,
             collision_probability=self.collision_probability,
             symmetry_note=self.symmetry_note,
+            seed=self.seed,
         )
 
 
