@@ -331,6 +331,9 @@ class TransitionSystem:
     def _domain(self, d):
         """A Domain, or a method giving a state-dependent domain, named in ``each``."""
         if isinstance(d, str):
+            if not hasattr(self, d):
+                raise DefinitionError(f"{type(self).__name__}: each={d!r} names neither a Domain "
+                                      "nor a method (s) -> iterable of the model")
             d = getattr(self, d)
         if not isinstance(d, Domain) and not callable(d):
             raise DefinitionError(f"{type(self).__name__}: {d!r} is neither a Domain nor a "
@@ -428,6 +431,10 @@ def _load_from_file(path, clsname):
     if not file.is_file():
         raise ModelLoadError(f"model file {path} does not exist")
     modname = f"kripke_user_{abs(hash(str(file.resolve())))}"
+    # As Python runs a script: the file's folder is on the path, so it can import its neighbours.
+    folder = str(file.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
         spec = importlib.util.spec_from_file_location(modname, file)
         module = importlib.util.module_from_spec(spec)

@@ -48,8 +48,16 @@ class Property:
 
 
 def _property(kind, fn, name, **options):
+    takes = "(model, s, t)" if kind == "step" else "(model, state)"
     if not callable(fn):
-        raise DefinitionError(f"a {kind} property needs a function (model, state) -> bool")
+        raise DefinitionError(f"a {kind} property needs a function {takes} -> bool")
+    try:
+        inspect.signature(fn).bind(*takes.strip("()").split(", "))
+    except TypeError as e:  # the wrong number of parameters: say so where it is defined
+        raise DefinitionError(f"{kind} {name or fn.__name__} is called as "
+                              f"{name or fn.__name__}{takes}: {e}") from None
+    except ValueError:  # no signature to inspect (a builtin): it is checked when called
+        pass
     doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0].split())
     return Property(name or fn.__name__, kind, fn, doc, **options)
 

@@ -13,6 +13,7 @@ from kripke.models.types import total_order_key
 from kripke.models.system import TransitionSystem, action, load_model, registry
 from kripke.models.two_phase import RM, Prepared, TwoPhase
 from kripke.models.types import Array, Domain, Enum, Int, Set, put, record
+from tests.conftest import ROOT
 from tests.conftest import fixture_model, reachable_states
 
 
@@ -172,3 +173,31 @@ def test_an_action_may_not_hide_a_helper_of_its_base_class():
             @action
             def send(self, s):
                 return None
+
+
+def test_a_model_file_imports_the_modules_beside_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the repository: the file's own folder must be found
+    cls = load_model(f"{ROOT}/tests/fixtures/neighbours/model.py:Limited")
+    r = check(cls())
+    assert (r.verdict, r.violation.property, len(r.violation.trace.steps) - 1) == (
+        "violated", "within_limit", 3)
+
+
+def test_a_bad_each_name_is_a_definition_error():
+    class BadEach(TransitionSystem):
+        @action(each="nosuch")
+        def pick(self, s, v):
+            return None
+
+    with pytest.raises(DefinitionError, match="each='nosuch' names neither a Domain nor a method"):
+        BadEach()
+
+
+def test_a_property_with_the_wrong_signature_is_a_definition_error():
+    from kripke import invariant, step
+    with pytest.raises(DefinitionError, match=r"invariant one is called as one\(model, state\)"):
+        invariant(lambda s: True, name="one")
+    with pytest.raises(DefinitionError, match=r"step two is called as two\(model, s, t\)"):
+        @step(name="two")
+        def two(model, s):
+            return True
