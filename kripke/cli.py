@@ -6,6 +6,7 @@ violated, 2 usage or model error (one line naming the cause), 3 the search is in
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,19 +19,37 @@ __all__ = ["main"]
 EXIT = {"ok": 0, "violated": 1, "incomplete": 3}
 
 
-def _fail(message):
+def _fail(message, as_json=False, code=2):
+    """Bad input: one line on stderr and exit 2; under ``--json`` also the JSON object
+    ``{"kripke_version", "schema", "verdict": "error", "message"}`` on stdout (issue 10, item 9),
+    so that a CI job reading stdout always gets an object."""
+    if as_json:
+        from kripke.checkers.result import envelope
+        click.echo(json.dumps(envelope(verdict="error", message=message)))
     click.echo(f"kripke: error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 class _Group(click.Group):
-    """Report every ``KripkeError`` (bad input) as one line and exit code 2."""
+    """Report every ``KripkeError`` (bad input) as one line and exit code 2; under ``--json``,
+    usage errors (a bad option) too are reported as the JSON error object."""
+
+    def parse_args(self, ctx, args):
+        # The command's own options are parsed later, inside invoke; an error can come before.
+        ctx.meta["kripke_json"] = "--json" in args[:args.index("--")] if "--" in args \
+            else "--json" in args
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
+        as_json = ctx.meta.get("kripke_json", False)
         try:
             return super().invoke(ctx)
         except KripkeError as e:
-            _fail(str(e))
+            _fail(str(e), as_json)
+        except click.ClickException as e:
+            if not as_json:
+                raise
+            _fail(e.format_message(), as_json, e.exit_code)
 
 
 @click.group(cls=_Group)
@@ -87,9 +106,12 @@ def list_models():
 @click.option("--time-limit", type=click.FloatRange(min=0),
               help="simulate, hypothesis: seconds to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--out", type=click.Path(file_okay=False), help="Write the counterexample here.")
+@click.option("--out", type=click.Path(), metavar="DIR",
+              help="Write the counterexample here (trace.json, .dot, .svg): DIR holds one run.")
+@click.option("--trace", "with_trace", is_flag=True,
+              help="With --json: put the counterexample's trace in the violation object.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
-          workers, seed, walks, time_limit, as_json, out):
+          workers, seed, walks, time_limit, as_json, out, with_trace):
     """Check MODEL (a registered name or path/to/file.py:ClassName)."""
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
@@ -98,6 +120,11 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
         raise ParamError("--workers: this version searches with one worker; use --workers 1")
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
+    if with_trace and not as_json:
+        raise ParamError("--trace adds the counterexample to the --json object: add --json "
+                         "(without --json the counterexample is printed anyway)")
+    if out:  # before the search: its verdict is never lost to a folder that cannot be written
+        _ready_folder(out)
     progress = _Progress() if sys.stderr.isatty() and not as_json else None
     try:
         if strategy == "simulate":
@@ -118,32 +145,146 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     finally:
         if progress:
             progress.close()
-    trace_file = None
     v = result.violation
-    if v is not None and v.trace is not None and out:
-        trace_file = write_counterexample(v.trace, Path(out), model)
+    trace = v.trace if v is not None and out else None
+    trace_file = str(Path(out) / "trace.json") if trace is not None else None
     if as_json:
-        click.echo(json.dumps(result.to_json(trace_file)))
+        click.echo(json.dumps(result.to_json(trace_file, with_trace)))
     else:
         _print_result(result, cls, trace_file)
+    if out:  # the verdict is out first: no file written now can lose it or change the exit code
+        _write_out(trace, Path(out), model)
     sys.exit(EXIT[result.verdict])
+
+
+#: the files ``kripke check --out DIR`` writes, and so the only ones it removes from DIR
+OUT_FILES = ("trace.json", "counterexample.dot", "counterexample.svg", "msc.dot", "msc.svg")
 
 
 def write_counterexample(trace, out, model):
     """trace.json, counterexample.dot and .svg in ``out`` (and, for a message-passing model, the
-    message sequence chart msc.dot and msc.svg); returns the JSON path."""
+    message sequence chart msc.dot and msc.svg); returns the JSON path.
+
+    ``out`` holds one run (issue 10, item 5): every file is written whole under a temporary name
+    and renamed, and the files of an earlier run that this one does not write are removed. The
+    drawings (.svg) come last: without Graphviz's ``dot`` they are skipped, and once everything
+    else is written ``graphviz.ExecutableNotFound`` is raised.
+    """
+    import graphviz
+
     from kripke.traces.render import sequence_chart, to_dot, write_drawing
     out.mkdir(parents=True, exist_ok=True)
     trace_file = out / "trace.json"
     trace.save(trace_file)
-    graph = to_dot(trace, model.set_fields())
-    write_drawing(graph, out / "counterexample.dot")
-    write_drawing(graph, out / "counterexample.svg")
+    drawings = {"counterexample": to_dot(trace, model.set_fields())}
     chart = sequence_chart(model, trace)
     if chart is not None:
-        write_drawing(chart, out / "msc.dot")
-        write_drawing(chart, out / "msc.svg")
+        drawings["msc"] = chart
+    written, missing = [trace_file.name], None
+    for name, graph in drawings.items():
+        write_drawing(graph, out / f"{name}.dot")
+        written.append(f"{name}.dot")
+    for name, graph in drawings.items():
+        try:
+            write_drawing(graph, out / f"{name}.svg")
+        except graphviz.ExecutableNotFound as e:
+            missing = e
+            break
+        written.append(f"{name}.svg")
+    clear_out(out, keep=written)
+    if missing is not None:
+        raise missing
     return str(trace_file)
+
+
+def clear_out(out, keep=()):
+    """Remove kripke's files (``OUT_FILES``) from the folder ``out``, but those named in
+    ``keep``; any other file in it is the user's and stays."""
+    for name in OUT_FILES:
+        if name not in keep:
+            (out / name).unlink(missing_ok=True)
+
+
+def _write_out(trace, out, model):
+    """``check --out`` after the verdict: the run's counterexample, or (no trace) no files of an
+    earlier run. What cannot be written is one line on stderr; the exit code stays the
+    verdict's."""
+    import graphviz
+
+    from kripke.traces.render import NO_DOT
+    try:
+        if trace is None:
+            clear_out(out)
+        else:
+            write_counterexample(trace, out, model)
+    except graphviz.ExecutableNotFound:
+        click.echo(f"kripke: no .svg drawing: {NO_DOT}; trace.json and the .dot files are "
+                   "written", err=True)
+    except OSError as e:
+        click.echo(f"kripke: --out {out}: the counterexample could not be written: "
+                   f"{e.strerror or e}", err=True)
+
+
+def _ready_folder(out):
+    """``--out DIR``, made and tried before the search: DIR is created when missing (its parent
+    must exist) and must take a new file; else bad input (``ParamError``), one line, exit 2."""
+    path = Path(out)
+    try:
+        path.mkdir(exist_ok=True)
+    except FileNotFoundError:
+        raise ParamError(f"--out {out}: the folder {path.parent} does not exist") from None
+    except FileExistsError:
+        raise ParamError(f"--out {out}: a file is in the way (--out names a folder)") from None
+    except NotADirectoryError:
+        raise ParamError(f"--out {out}: {path.parent} is a file, not a folder") from None
+    except OSError as e:
+        raise ParamError(f"--out {out}: cannot create the folder: {e.strerror}") from None
+    _try_writing(path, f"--out {out}")
+
+
+def _ready_file(output):
+    """``-o FILE``, tried before any work: its folder must exist and take a new file, and FILE
+    must not be a folder; else bad input (``ParamError``), one line, exit 2."""
+    path = Path(output)
+    folder = path.parent
+    if path.is_dir():
+        raise ParamError(f"-o {output}: a folder is in the way (-o names a file)")
+    if not folder.is_dir():
+        why = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ParamError(f"-o {output}: the folder {folder} {why}")
+    _try_writing(folder, f"-o {output}")
+
+
+def _try_writing(folder, option):
+    import tempfile
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".kripke-try-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as e:
+        raise ParamError(f"{option}: cannot write in {folder}: {e.strerror}") from None
+
+
+def _draw(graph, output):
+    """``write_drawing`` for ``-o FILE``: without Graphviz's ``dot`` an .svg is bad input (one
+    line, exit 2), and no file is left behind."""
+    import graphviz
+
+    from kripke.traces.render import NO_DOT, write_drawing
+    try:
+        write_drawing(graph, output)
+    except graphviz.ExecutableNotFound:
+        raise ParamError(f"-o {output}: cannot draw it: {NO_DOT} (or write the source: "
+                         f"-o {Path(output).with_suffix('.dot')})") from None
+
+
+def _no_drawing_note(output):
+    """One line on stderr when an HTML page goes out without its drawing (no ``dot``)."""
+    import shutil
+
+    from kripke.traces.render import NO_DOT
+    if shutil.which("dot") is None:
+        click.echo(f"kripke: {output} is written without its drawing: {NO_DOT}", err=True)
 
 
 def _print_result(result, cls, trace_file):
@@ -214,15 +355,15 @@ def replay(trace_path):
 
 @main.command()
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(),
               help="FILE.dot, FILE.svg or FILE.html")
 @click.option("--msc", is_flag=True,
               help="Draw a message sequence chart (message-passing models) instead of the path.")
 def render(trace_path, output, msc):
     """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report."""
-    from kripke.traces.render import sequence_chart, to_dot, write_drawing
+    from kripke.traces.render import sequence_chart, to_dot
     from kripke.traces.report import html_report
-    from kripke.traces.trace import load
+    from kripke.traces.trace import load, write_atomic
     trace = load(trace_path)
     model = _model_of(trace)
     set_fields = model.set_fields() if model is not None else ()
@@ -230,15 +371,17 @@ def render(trace_path, output, msc):
     if suffix not in (".dot", ".svg", ".html") or (msc and suffix == ".html"):
         raise ParamError(f"-o {output}: the file must end in .dot, .svg"
                          + ("" if msc else " or .html"))
+    _ready_file(output)
     if msc:
         chart = sequence_chart(model, trace)
         if chart is None:
             raise ParamError(f"--msc: {trace.model} is not a message-passing model")
-        write_drawing(chart, output)
+        _draw(chart, output)
     elif suffix == ".html":
-        Path(output).write_text(html_report(trace, set_fields))
+        write_atomic(output, html_report(trace, set_fields))
+        _no_drawing_note(output)
     else:
-        write_drawing(to_dot(trace, set_fields), output)
+        _draw(to_dot(trace, set_fields), output)
     click.echo(f"wrote {output}")
 
 
@@ -254,7 +397,7 @@ def _model_of(trace):
 @main.command()
 @click.argument("model_name", metavar="MODEL")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=click.Path(),
               help="FILE.md or FILE.html (default: Markdown on stdout)")
 def review(model_name, params, output):
     """Spec review of MODEL: variables, actions, properties, what the checker found, coverage
@@ -262,15 +405,19 @@ def review(model_name, params, output):
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
     from kripke.traces.review import review_html, review_markdown
+    from kripke.traces.trace import write_atomic
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
     if output and Path(output).suffix not in (".md", ".html"):
         raise ParamError(f"-o {output}: the file must end in .md or .html")
+    if output:
+        _ready_file(output)
     result = explicit_check(model, symmetry=False)  # the counts of the diagram, and TLC's
     if output and output.endswith(".html"):
-        Path(output).write_text(review_html(model, result))
+        write_atomic(output, review_html(model, result))
+        _no_drawing_note(output)
     elif output:
-        Path(output).write_text(review_markdown(model, result))
+        write_atomic(output, review_markdown(model, result))
     else:
         click.echo(review_markdown(model, result))
     if output:
@@ -293,24 +440,27 @@ def history(history_path, levels, budget, as_json):
     operations = load_history(history_path)
     results = {level: check_history(operations, level, budget_s=budget)
                for level in (levels or LEVELS)}
+    verdicts = {r.verdict for r in results.values()}
+    verdict = "violated" if "violated" in verdicts else "unknown" if "unknown" in verdicts \
+        else "ok"
     if as_json:
-        click.echo(json.dumps({level: {
+        from kripke.checkers.result import envelope
+        click.echo(json.dumps(envelope(verdict=verdict, levels={level: {
             "verdict": r.verdict, "explanation": r.explanation,
             "violation": [operations.index(op) for op in r.violation or ()]}
-            for level, r in results.items()}))
+            for level, r in results.items()})))
     else:
         for level, r in results.items():
             click.echo(f"{level}: {r.verdict}" + (f" ({r.explanation})" if r.explanation else ""))
             for op in r.violation or ():
                 click.echo(f"    {describe(op)}")
-    verdicts = {r.verdict for r in results.values()}
-    sys.exit(1 if "violated" in verdicts else 3 if "unknown" in verdicts else 0)
+    sys.exit({"violated": 1, "unknown": 3, "ok": 0}[verdict])
 
 
 @main.command()
 @click.argument("model_name", metavar="MODEL")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(),
               help="FILE.dot or FILE.svg")
 @click.option("--cluster", metavar="VARIABLE", help="Group the states by this variable.")
 @click.option("--field", "fields", multiple=True, metavar="VARIABLE",
@@ -320,13 +470,13 @@ def graph(model_name, params, output, cluster, fields, max_states):
     """Draw every reachable state of MODEL and the steps between them."""
     from kripke.models.system import load_model
     from kripke.traces.graph import state_graph
-    from kripke.traces.render import write_drawing
     if Path(output).suffix not in (".dot", ".svg"):
         raise ParamError(f"-o {output}: the file must end in .dot or .svg")
+    _ready_file(output)
     cls = load_model(model_name)
     drawing = state_graph(cls(**parse_params(cls, params)), cluster=cluster,
                           fields=fields or None, max_states=max_states)
-    write_drawing(drawing, output)
+    _draw(drawing, output)
     click.echo(f"wrote {output}")
 
 
@@ -346,7 +496,8 @@ def bench(as_json, sizes, repeat, baseline):
         raise ParamError(f"--sizes expects numbers separated by commas, got {sizes!r}")
     rows = run_bench(ns, repeat, baseline)
     if as_json:
-        click.echo(json.dumps(rows))
+        from kripke.checkers.result import envelope
+        click.echo(json.dumps(envelope(rows=rows)))
         return
     click.echo(f"{'rms':>4} {'properties':>13} {'distinct':>10} {'generated':>11} {'seconds':>8} {'states/s':>9} "
                f"{'peak MB':>8}" + (f" {'baseline s':>10} {'ratio':>6}" if baseline else ""))

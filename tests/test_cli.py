@@ -166,7 +166,7 @@ def test_render_rejects_unknown_formats(tmp_path):
 
 def test_bench_runs_in_fresh_processes():
     r = kripke("bench", "--sizes", "3", "--repeat", "1", "--json")
-    rows = json.loads(r.output)
+    rows = json.loads(r.output)["rows"]
     assert [(row["rms"], row["properties"], row["distinct_states"], row["states_generated"])
             for row in rows] == [(3, "all", 288, 1146), (3, "tc_consistent", 288, 1146)]
     assert all(row["peak_rss_mb"] > 0 and row["seconds"] > 0 for row in rows)
@@ -211,7 +211,9 @@ def test_history_checks_a_recorded_history(tmp_path):
     assert "sequential_consistency: ok" in r.output
     r = kripke("history", "tests/histories/stale_read.json", "--level", "sequential_consistency",
                "--json")
-    assert (r.exit_code, json.loads(r.output)["sequential_consistency"]["verdict"]) == (0, "ok")
+    data = json.loads(r.output)
+    assert (r.exit_code, data["verdict"], data["levels"]["sequential_consistency"]["verdict"]) == (
+        0, "ok", "ok")
     (tmp_path / "bad.json").write_text('{"format": "kripke-history", "version": 9}')
     r = kripke("history", tmp_path / "bad.json")
     assert r.exit_code == 2 and r.output.startswith("kripke: error: ")

@@ -119,16 +119,24 @@ def test_arguments_compare_with_their_types(tmp_path):
     data["kind"], data["property"] = "deadlock", "deadlock"
     assert kripke_replay(tmp_path, data) == (1, "diverges: step 1: the last state is not a "
                                                 "deadlock\n")
-    data["steps"][1]["args"]["p"] = True
-    assert kripke_replay(tmp_path, data) == (1, (
-        "diverges: step 1: set_bit(p=true) cannot be taken: it is not a call of the model in the "
-        "state of step 0 (on offer: set_bit(p=0), set_bit(p=1))\n"))
+    data["steps"][1]["args"]["p"] = True  # no state of toy-bits has this call: bad input
+    assert kripke_replay(tmp_path, data) == (2, (
+        "kripke: error: step 1: set_bit(p=true): p=true is outside the domain of set_bit's p "
+        "(PROC: 0, 1): a trace of another model, or edited?\n"))
+    data["steps"][1]["args"]["p"] = 2
+    assert kripke_replay(tmp_path, data)[0] == 2
     data["steps"][1]["args"] = {"p": 1, "q": 0}
-    assert kripke_replay(tmp_path, data)[1] == ("diverges: step 1: set_bit(p=1, q=0): set_bit "
-                                                "has no argument 'q'\n")
+    assert kripke_replay(tmp_path, data) == (2, (
+        "kripke: error: step 1: set_bit(p=1, q=0): set_bit has no argument 'q': a trace of "
+        "another model, or edited?\n"))
     data["steps"][1]["args"] = {}
-    assert kripke_replay(tmp_path, data)[1] == ("diverges: step 1: set_bit() lacks argument "
-                                                "'p'\n")
+    assert kripke_replay(tmp_path, data) == (2, (
+        "kripke: error: step 1: set_bit() lacks argument 'p': a trace of another model, or "
+        "edited?\n"))
+    data["steps"][1]["action"] = "set_bits"
+    assert kripke_replay(tmp_path, data) == (2, (
+        "kripke: error: step 1: the model has no action 'set_bits' (its actions: set_bit): a "
+        "trace of another model, or edited?\n"))
 
 
 # -- exceptions (item 6) ---------------------------------------------------------------------

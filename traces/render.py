@@ -9,9 +9,14 @@ import json
 
 import graphviz
 
-from kripke.traces.trace import format_value
+from kripke.traces.trace import format_value, write_atomic
 
-__all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing"]
+__all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing",
+           "NO_DOT"]
+
+#: what to do when Graphviz's ``dot`` is missing (it draws every .svg; the .dot source needs none)
+NO_DOT = ("Graphviz's dot was not found: install graphviz (apt install graphviz, "
+          "brew install graphviz)")
 
 
 def changes(old, new, set_fields=()):
@@ -121,15 +126,17 @@ def to_dot(trace, set_fields=()):
 
 
 def write_drawing(graph, path):
-    """Write ``graph`` as ``.dot`` source or render it (``.svg``, ``.png``) with Graphviz."""
+    """Write ``graph`` as ``.dot`` source or render it (``.svg``, ``.png``) with Graphviz.
+
+    The file is written whole or not at all (``write_atomic``): without Graphviz's ``dot``,
+    rendering raises ``graphviz.ExecutableNotFound`` and leaves no file behind.
+    """
     path = str(path)
     if path.endswith(".dot"):
-        with open(path, "w") as f:
-            f.write(graph.source)
+        write_atomic(path, graph.source)
         return
     fmt = path.rsplit(".", 1)[-1]
-    with open(path, "wb") as f:
-        f.write(graph.pipe(format=fmt))
+    write_atomic(path, graph.pipe(format=fmt))
 
 
 def _msg_key(m):

@@ -4,7 +4,7 @@ import html
 import json
 import shutil
 
-from kripke.traces.render import changes, headline, to_dot
+from kripke.traces.render import NO_DOT, changes, headline, to_dot
 
 __all__ = ["html_report"]
 
@@ -34,7 +34,7 @@ def html_report(trace, set_fields=()):
                     f"<td class=\"changes\">{html.escape(text)}</td>"
                     f"<td><details><summary>state</summary><pre>{html.escape(full)}</pre>"
                     f"</details></td></tr>")
-    drawing = ""
+    drawing = f"<p>The path is not drawn: {html.escape(NO_DOT)}.</p>"
     if shutil.which("dot"):
         svg = to_dot(trace, set_fields).pipe(format="svg").decode()
         drawing = svg[svg.index("<svg"):]

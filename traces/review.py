@@ -10,7 +10,10 @@ import html
 import inspect
 import sys
 
+import graphviz
+
 from kripke.errors import KripkeError
+from kripke.traces.render import NO_DOT
 
 __all__ = ["review_markdown", "review_html"]
 
@@ -85,6 +88,8 @@ def review_html(model, result, max_states=300):
         parts.append("<h2>State diagram</h2>" + svg[svg.index("<svg"):])
     except KripkeError as e:
         parts.append(f"<h2>State diagram</h2><p>{html.escape(str(e))}</p>")
+    except graphviz.ExecutableNotFound:  # the page is still written, without its picture
+        parts.append(f"<h2>State diagram</h2><p>Not drawn: {html.escape(NO_DOT)}.</p>")
     style = ("body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}")
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{name}</title>"

@@ -17,15 +17,17 @@ of the property's own kind; a trace whose kind does not fit its property is bad 
 
 import inspect
 import json
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kripke.common import read_json
 from kripke.errors import KripkeError, TraceFormatError, UnknownNameError
-from kripke.models.types import encode_value, json_equal
+from kripke.models.types import Domain, encode_value, json_equal
 
 __all__ = ["Step", "Trace", "load", "replay", "ReplayResult", "format_value",
-           "json_equal", "encode_any", "walk_trace", "FORMAT", "VERSION"]
+           "json_equal", "encode_any", "walk_trace", "write_atomic", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-trace", 1
 #: the kinds of violation a trace may record (DESIGN.md, ``kripke check --json``)
@@ -75,7 +77,23 @@ class Trace:
         }
 
     def save(self, path):
-        Path(path).write_text(json.dumps(self.to_json(), indent=1) + "\n")
+        write_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def write_atomic(path, data):
+    """Write ``data`` (text or bytes) to ``path`` whole or not at all: into a new file beside it,
+    renamed over ``path`` once complete (issue 10, item 5: never a 0-byte or half-written file,
+    and a reader sees the old file or the new one)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def format_value(v):
@@ -207,6 +225,7 @@ def replay(trace):
             f"{sorted(expected)}: a trace of another model?")
     prop = _property_of(model, trace)
     last = len(trace.steps) - 1
+    conformance = trace.property == CONFORMANCE and trace.kind == "refinement"
     loose = trace.kind == "type"  # the last state, outside its types, as encode_any writes it
     previous = None
     current = next((s for s in model.init() if any(
@@ -215,7 +234,7 @@ def replay(trace):
         return ReplayResult(False, "step 0: the trace's initial state is not an initial state "
                                    "of the model", 0)
     for n, step in enumerate(trace.steps[1:], start=1):
-        call = _call(model, step, current, n)
+        call = _call(model, step, current, n, lenient=conformance and n == last)
         if isinstance(call, ReplayResult):
             return call
         out, error = _run(call)
@@ -244,20 +263,21 @@ def replay(trace):
     return _confirm(model, trace, prop, previous, current)
 
 
-def _call(model, step, s, n):
+def _call(model, step, s, n, lenient=False):
     """The call of the action that ``step`` records, made in state ``s``: its thunk, found among
     the model's calls in ``s`` by comparing arguments as typed JSON (so ``rm=true`` is not the
-    call ``rm=1``), or a ``ReplayResult`` saying why there is none."""
-    if step.action not in model._actions:
-        return ReplayResult(False, f"step {n}: the model has no action {step.action!r}", n)
-    params = list(inspect.signature(getattr(model, step.action)).parameters)[1:]
-    missing = [p for p in params if p not in step.args]
-    if missing:
-        return ReplayResult(False, f"step {n}: {step.label()} lacks argument {missing[0]!r}", n)
-    extra = [a for a in step.args if a not in params]
-    if extra:
-        return ReplayResult(False, f"step {n}: {step.label()}: {step.action} has no argument "
-                                   f"{extra[0]!r}", n)
+    call ``rm=1``), or a ``ReplayResult`` saying why there is none.
+
+    A step that no state could make (an action the model does not have, arguments it does not
+    take, a value outside a declared domain) is bad input, a ``TraceFormatError`` (issue 10,
+    item 5), unless ``lenient`` (an implementation's step, which replay reports as diverging);
+    a value of a state-dependent domain that is not on offer in ``s`` diverges.
+    """
+    misfit = _misfit(model, step)
+    if misfit and not lenient:
+        raise TraceFormatError(f"step {n}: {misfit}: a trace of another model, or edited?")
+    if misfit:
+        return ReplayResult(False, f"step {n}: {misfit}", n)
     offered = []
     try:
         for name, args, thunk in model.each_call(s):
@@ -274,6 +294,33 @@ def _call(model, step, s, n):
     listed = ", ".join(offered[:4]) + (", ..." if len(offered) > 4 else "") or "none"
     return ReplayResult(False, f"step {n}: {step.label()} cannot be taken: it is not a call of "
                                f"the model in the state of step {n - 1} (on offer: {listed})", n)
+
+
+def _misfit(model, step):
+    """Why no state of ``model`` has the call ``step`` records, or None: the action is not the
+    model's, an argument is missing or unknown, or a value lies outside its declared (static)
+    domain."""
+    if step.action not in model._actions:
+        actions = ", ".join(model._actions) or "(none)"
+        return f"the model has no action {step.action!r} (its actions: {actions})"
+    params = list(inspect.signature(getattr(model, step.action)).parameters)[1:]
+    missing = [p for p in params if p not in step.args]
+    if missing:
+        return f"{step.label()} lacks argument {missing[0]!r}"
+    extra = [a for a in step.args if a not in params]
+    if extra:
+        return f"{step.label()}: {step.action} has no argument {extra[0]!r}"
+    for p, each in zip(params, model._actions[step.action].each):
+        domain = model._domain(each)
+        if not isinstance(domain, Domain):  # state-dependent: on offer or not, state by state
+            continue
+        values = [encode_value(v) for v in domain.values(model)]
+        if not any(json_equal(v, step.args[p]) for v in values):
+            listed = ", ".join(_dump(v) for v in values[:6]) + (", ..." if len(values) > 6
+                                                                 else "")
+            return (f"{step.label()}: {p}={_dump(step.args[p])} is outside the domain of "
+                    f"{step.action}'s {p} ({domain.name}: {listed})")
+    return None
 
 
 def _run(fn, *args):
