@@ -6,7 +6,8 @@ The public API, the one import a model file or a test needs::
 
 * modelling (``kripke.models``): ``TransitionSystem``, ``action``, ``Param``, the field types
   ``Domain``, ``Enum``, ``Int``, ``Bool``, ``Id``, ``Optional``, ``Array``, ``Set``, ``Seq``,
-  ``Bag``, ``Map`` (values: ``FrozenMap``), ``OneOf``, ``record`` and ``put``;
+  ``Bag`` (built with ``bag_add`` / ``bag_remove``), ``Map`` (values: ``FrozenMap``), ``OneOf``,
+  ``record`` and ``put``;
 * properties (``kripke.specs``): ``invariant``, ``sometimes``, ``always_possible``, ``step``,
   ``Refinement``, ``type_ok``;
 * checking (``kripke.checkers``): ``check`` (explicit-state search), ``simulate``, ``Result``;
@@ -29,7 +30,7 @@ from kripke.common import INCOMPLETE, OK, VIOLATED
 from kripke.errors import KripkeError
 from kripke.models.system import Param, TransitionSystem, action, load_model
 from kripke.models.types import (Array, Bag, Bool, Domain, Enum, FrozenMap, Id, Int, Map, OneOf,
-                                 Optional, Seq, Set, put, record)
+                                 Optional, Seq, Set, bag_add, bag_remove, put, record)
 from kripke.checks import check_model
 from kripke.specs.properties import (Refinement, always_possible, invariant, sometimes, step,
                                      type_ok)
@@ -41,7 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "TransitionSystem", "action", "Param", "load_model",
     "Domain", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag", "Map",
-    "FrozenMap", "OneOf", "record", "put",
+    "FrozenMap", "OneOf", "record", "put", "bag_add", "bag_remove",
     "invariant", "sometimes", "always_possible", "step", "Refinement", "type_ok",
     "check", "simulate", "check_model", "Result", "Violation", "OK", "VIOLATED", "INCOMPLETE",
     "Trace", "load_trace", "replay", "KripkeError",

@@ -31,7 +31,7 @@ With ``ordered`` each channel ``(src, dst)`` is FIFO: only its oldest message ca
 import itertools
 
 from kripke.models.system import Param, TransitionSystem, action
-from kripke.models.types import Array, Bag, Bool, Set, bag_order, put
+from kripke.models.types import Array, Bag, Bool, Set, bag_add, bag_remove, put
 
 __all__ = ["MessagePassing", "network_variables"]
 
@@ -65,12 +65,11 @@ class MessagePassing(TransitionSystem):
         """``msgs`` with ``m`` added, or None when the network is full (the step waits)."""
         if len(msgs) >= self.max_msgs:
             return None
-        return _insert(msgs, m, bag_order(self.ordered))
+        return bag_add(msgs, m, self.ordered)
 
     def discard(self, msgs, m):
         """``msgs`` with one copy of ``m`` removed (it has been received, or lost)."""
-        i = msgs.index(m)
-        return msgs[:i] + msgs[i + 1:]
+        return bag_remove(msgs, m)
 
     def reply(self, msgs, response, request):
         """Receive ``request`` and answer it with ``response`` in one step."""
@@ -166,13 +165,3 @@ class MessagePassing(TransitionSystem):
         """A crashed node comes back from its persistent state."""
         if not s.up[node]:
             return self.restarted(s.set(up=put(s.up, node, True)), node)
-
-
-def _insert(msgs, m, order):
-    """Insert ``m`` into the canonically ordered tuple ``msgs``, after the elements that do not
-    sort after it (so a FIFO channel keeps its order)."""
-    key = order(m)
-    i = len(msgs)
-    while i and order(msgs[i - 1]) > key:
-        i -= 1
-    return msgs[:i] + (m,) + msgs[i:]

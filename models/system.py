@@ -12,6 +12,8 @@ A model is a class, after Stateright's ``Model`` and TLA+'s ``Init /\\ [][Next]_
   messages in flight: TLA+'s ``\E m \in msgs``);
 * ``properties`` lists the properties from ``specs/`` that hold of the model;
 * ``terminal(s)`` says which states may legitimately have no successor (not a deadlock);
+* ``within(s)``, the state constraint (TLC's CONSTRAINT), bounds a model whose state space is
+  infinite: a state outside it is checked but not explored further;
 * a ``Domain(..., symmetric=True)`` used by the variables declares symmetry.
 
 States are immutable values: a state that holds a list, dict or set (or anything unhashable) is
@@ -96,7 +98,12 @@ class Param:
         if self.max is not None:
             bounds.append(f"<= {self.max}")
         extra = f" ({', '.join(bounds)})" if bounds else ""
-        return f"{self.name}={self.default!r}: {self.doc}{extra}"
+        return f"{self.name}={self.format(self.default)}: {self.doc}{extra}"
+
+    @staticmethod
+    def format(value):
+        """A value as a user types it after ``-p name=``: ``true``, ``cp``, ``3``."""
+        return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 class _ActionSpec:
@@ -124,6 +131,8 @@ def action(fn=None, *, each=()):
 
 
 _REGISTRY = {}
+#: the prefix of the module name of a model file that ``load_model`` imports by its path
+_FILE_MODULE = "kripke_user_"
 
 
 class TransitionSystem:
@@ -178,7 +187,9 @@ class TransitionSystem:
         if len(set(names)) != len(names):
             raise DefinitionError(f"{cls.__name__}.properties: duplicate property names {names}")
         name = vars(cls).get("name")
-        if name is not None:
+        # A class loaded from a model file is named by its file, never registered: a file
+        # model called "two-phase" must not stand in for the built-in one (issue 10, item 5).
+        if name is not None and not cls.__module__.startswith(_FILE_MODULE):
             other = _REGISTRY.get(name)
             if other is not None and other.__qualname__ != cls.__qualname__:
                 raise DefinitionError(f"model name {name!r} is taken by {other.__qualname__}")
@@ -217,6 +228,12 @@ class TransitionSystem:
     def terminal(self, s):
         """May ``s`` have no successor? (Deadlock is reported for other states.)"""
         return False
+
+    def within(self, s):
+        """The state constraint (TLC's CONSTRAINT, Stateright's ``within_boundary``): a
+        reachable state outside it is checked against the properties but neither stored nor
+        expanded. Default: every state is within."""
+        return True
 
     def each_call(self, s):
         """``(action, args, thunk)`` for every call of an action in ``s``, in a fixed order: an
@@ -420,17 +437,20 @@ def load_model(spec):
 
 
 def model_spec(cls):
-    """How to name a model class so that ``load_model`` finds it again."""
+    """How to name a model class so that ``load_model`` finds it again: ``path/to/file.py:Class``
+    for a class loaded from a file (whatever its ``name``), else its registered name."""
+    if "_kripke_file" in vars(cls):
+        return f"{cls._kripke_file}:{cls.__name__}"
     if cls.name and _REGISTRY.get(cls.name) is cls:
         return cls.name
-    return f"{cls._kripke_file}:{cls.__name__}" if hasattr(cls, "_kripke_file") else cls.__name__
+    return cls.__name__
 
 
 def _load_from_file(path, clsname):
     file = Path(path)
     if not file.is_file():
         raise ModelLoadError(f"model file {path} does not exist")
-    modname = f"kripke_user_{abs(hash(str(file.resolve())))}"
+    modname = f"{_FILE_MODULE}{abs(hash(str(file.resolve())))}"
     # As Python runs a script: the file's folder is on the path, so it can import its neighbours.
     folder = str(file.resolve().parent)
     if folder not in sys.path:
@@ -453,5 +473,16 @@ def _load_from_file(path, clsname):
         raise UnknownNameError(f"model class in {path}", clsname, found)
     if not (isinstance(cls, type) and issubclass(cls, TransitionSystem)):
         raise ModelLoadError(f"{path}:{clsname} is not a model (a TransitionSystem subclass)")
-    cls._kripke_file = path
+    cls._kripke_file = _relative(file)
     return cls
+
+
+def _relative(file):
+    """A model file's path as a trace records it: relative to the current folder when the file
+    lies below it (a trace moves with its project), else as given."""
+    if file.is_absolute():
+        try:
+            return str(file.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            pass
+    return str(file)

@@ -40,7 +40,7 @@ from kripke.models.fingerprint import fingerprint
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
     "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
-    "json_equal", "Map", "FrozenMap",
+    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -459,6 +459,24 @@ class Map(Type):
 
     def __repr__(self):
         return f"Map({self.key!r} -> {self.value!r})"
+
+
+def bag_add(bag, m, fifo=False):
+    """``bag`` (a ``Bag`` value) with ``m`` added, in the canonical order: a bag built by adding
+    its elements in any order is one value. With ``fifo``, ``m`` goes after the elements of its
+    channel, which keeps the order they were sent in."""
+    order = bag_order(fifo)
+    key = order(m)
+    i = len(bag)
+    while i and order(bag[i - 1]) > key:
+        i -= 1
+    return bag[:i] + (m,) + bag[i:]
+
+
+def bag_remove(bag, m):
+    """``bag`` with one copy of ``m`` removed (a ``ValueError`` if there is none)."""
+    i = bag.index(m)
+    return bag[:i] + bag[i + 1:]
 
 
 def bag_order(fifo):

@@ -129,3 +129,15 @@ def test_a_project_with_its_own_models_package_imports_both(installed, tmp_path)
     """))
     out = run_in(installed, tmp_path, "check_it.py")
     assert out.stdout.strip() == "the user project own models ok 288 True", out.stderr
+
+
+def test_the_readme_first_model_runs_as_printed(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Your first model", 1)[1]
+    (tmp_path / "counter.py").write_text(section.split("```python", 1)[1].split("```", 1)[0])
+    from kripke import check, load_model
+    cls = load_model(f"{tmp_path}/counter.py:Counters")
+    plain, reduced = check(cls(n=2), symmetry=False), check(cls(n=2))
+    assert (plain.verdict, plain.distinct_states, reduced.verdict, reduced.distinct_states) == (
+        "ok", 9, "ok", 6)
+    assert "explores 9 states with symmetry off, 6 orbits" in section

@@ -201,3 +201,32 @@ def test_a_property_with_the_wrong_signature_is_a_definition_error():
         @step(name="two")
         def two(model, s):
             return True
+
+
+def test_a_bag_is_one_value_whatever_order_it_was_built_in():
+    from kripke import Bag, bag_add, bag_remove
+    from kripke.models.fingerprint import fingerprint
+    Ping = record("Ping", n=Int(0, 9))
+    a = bag_add(bag_add(bag_add((), Ping(n=3)), Ping(n=1)), Ping(n=3))
+    b = bag_add(bag_add(bag_add((), Ping(n=1)), Ping(n=3)), Ping(n=3))
+    assert a == b and fingerprint(a) == fingerprint(b)
+    rest = bag_remove(a, Ping(n=3))
+    assert (len(rest), rest.count(Ping(n=3)), rest.count(Ping(n=1))) == (2, 1, 1)
+
+    class Unsorted(TransitionSystem):
+        """Writes a bag in the order it likes: a type violation naming the field."""
+
+        variables = {"pings": Bag(Ping, 3)}
+
+        def init(self):
+            yield self.State(pings=())
+
+        @action
+        def send_two(self, s):
+            if not s.pings:
+                canonical = bag_add(bag_add((), Ping(n=1)), Ping(n=2))
+                return s.set(pings=canonical[::-1])
+
+    r = check(Unsorted())
+    assert (r.verdict, r.violation.kind) == ("violated", "type")
+    assert "sets pings to" in r.violation.message
