@@ -139,6 +139,19 @@ def test_arguments_compare_with_their_types(tmp_path):
         "trace of another model, or edited?\n"))
 
 
+def test_a_message_not_in_flight_diverges(tmp_path):
+    """A state-dependent domain (the messages in flight) is on offer state by state: a step
+    receiving a message that is not in flight diverges (exit 1); it is not bad input."""
+    CliRunner().invoke(main, ["check", "toy-pingpong", "--out", str(tmp_path / "out")])
+    data = json.loads((tmp_path / "out" / "trace.json").read_text())
+    assert [s["action"] for s in data["steps"]] == [None, "send_ping", "send_ping",
+                                                    "receive_ping", "receive_ping"]
+    data["steps"][1]["action"], data["steps"][1]["args"] = "receive_ping", data["steps"][4]["args"]
+    assert kripke_replay(tmp_path, data) == (1, (
+        "diverges: step 1: receive_ping(m=Ping(seq=0, src=0, dst=1)) cannot be taken: it is "
+        "not a call of the model in the state of step 0 (on offer: none)\n"))
+
+
 # -- exceptions (item 6) ---------------------------------------------------------------------
 @pytest.mark.parametrize("prop", ["inverse_defined", "inverse_negative", "inverse_positive",
                                   "inverse_changes", "refines_count"])
