@@ -3,6 +3,13 @@
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
 violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
 ``replay``: 0 the trace reproduces, 1 it diverges, 2 bad input.
+
+Output never loses a result (issue 10, items 5 and 9): ``--out DIR`` and ``-o FILE`` are tried
+before any work (exit 2 when they cannot be written); ``check`` prints its verdict (or JSON)
+before it writes a file, so a file that fails afterwards (no Graphviz ``dot``: no .svg) is one
+line on stderr and the exit code stays the verdict's. Every JSON object carries
+``kripke_version`` and ``schema``; under ``--json`` bad input is the object
+``{"verdict": "error", "message"}`` on stdout as well as the line on stderr.
 """
 
 import json
