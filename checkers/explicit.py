@@ -16,20 +16,37 @@ that changes the state (a stuttering step satisfies TLA+'s ``[][A]_vars``); refi
 step; deadlock (a state with no successor that the model does not declare terminal); and
 exceptions raised by the model or a property (a finding of kind ``exception`` whose trace ends
 where it was raised).
+
+The state constraint ``model.within(s)`` (TLC's CONSTRAINT, Stateright's ``within_boundary``)
+is applied as TLC applies it (``tlc2.tool.Worker.addElement``): a successor outside it is checked
+like any other (types, step properties, invariants, sometimes-witnesses) but neither stored nor
+expanded, and is counted in ``Result.outside_constraint`` each time it is generated.
+
+By default the search stops at the first violation. With ``keep_going`` (TLC's ``-continue``) it
+records the violation and goes on without that property: every violated property is reported
+once, each with its own shortest trace (under BFS), in the order found. A successor outside its
+declared types is then not stored, a state on which an action raises is not expanded, and the
+search goes on; such findings are reported once (``type_ok``, ``exception``).
+
+A search also stops at ``time_limit`` (verdict ``incomplete``) and on ``KeyboardInterrupt``
+(Ctrl-C: verdict ``interrupted``, with the counts so far).
 """
 
+import math
 import time
 from array import array
 from collections import deque
 from functools import partial
+from typing import NamedTuple
 
 from kripke.common import speedups
-from kripke.errors import DefinitionError, KripkeError, NondeterminismError, UnknownNameError
-from kripke.checkers.result import INCOMPLETE, OK, VIOLATED, Result, Violation
+from kripke.errors import (DefinitionError, KripkeError, NondeterminismError, ParamError,
+                           UnknownNameError)
+from kripke.checkers.result import INCOMPLETE, INTERRUPTED, OK, VIOLATED, Result, Violation
 from kripke.checkers.symmetry_check import TranspositionProbe, symmetry_problem
 from kripke.models.fingerprint import fingerprint as value_fingerprint, same_value
 from kripke.models.symmetry import Canonicalizer
-from kripke.models.system import first_bad_field, model_spec
+from kripke.models.system import TransitionSystem, first_bad_field, model_spec
 from kripke.specs.properties import type_ok
 from kripke.traces.trace import Step, Trace, encode_any
 
@@ -39,19 +56,27 @@ STRATEGIES = ("bfs", "dfs")
 
 
 def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
-          max_depth=None, deadlock=True, progress=None):
+          max_depth=None, deadlock=True, progress=None, keep_going=False, time_limit=None):
     """Explore ``model`` exhaustively and return a ``Result``.
 
     ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
     the model declares a symmetric domain and the symmetry test passes" (``checkers.
     symmetry_check``: before the search on random states, during it on each new state; when it
     fails the search runs without, saying why in ``Result.symmetry_note``), True insists (a
-    ``DefinitionError`` when the test fails); ``max_states`` / ``max_depth`` bound the search (the
-    verdict is then ``incomplete`` unless a violation is found); ``progress`` is called now and
-    then with a dict of counts.
+    ``DefinitionError`` when the test fails); ``max_states`` (states stored) / ``max_depth``
+    (levels) / ``time_limit`` (seconds, from the call) bound the search: the verdict is then
+    ``incomplete`` unless a violation is found; ``keep_going``: report every violated property
+    (``Result.violations``), not only the first; ``progress`` is called now and then with a
+    dict of counts. Ctrl-C (``KeyboardInterrupt``) ends the search with the verdict
+    ``interrupted`` and the counts so far.
     """
     if strategy not in STRATEGIES:
         raise UnknownNameError("strategy", strategy, STRATEGIES)
+    for name, bound in (("max_states", max_states), ("max_depth", max_depth)):
+        if bound is not None and (type(bound) is not int or bound < 1):
+            raise ParamError(f"{name} must be a whole number >= 1, got {bound!r}")
+    if time_limit is not None and not time_limit >= 0:
+        raise ParamError(f"time_limit must be a number of seconds >= 0, got {time_limit!r}")
     props = select_properties(model, properties)
     domain = model.symmetric_domain() if symmetry is not False else None
     if symmetry and domain is None:
@@ -59,36 +84,37 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     if domain is not None and model.variables is None:
         raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
     started = time.perf_counter()
-    # Symmetry is tested before it is trusted (random states, then each new state).
-    note = symmetry_problem(model, domain, props, deadlock=deadlock) if domain else None
-    while True:
-        if note is not None and symmetry:
-            raise DefinitionError(f"{model.display_name()}: --symmetry would give wrong "
-                                  f"verdicts: {note}")
-        canon = Canonicalizer(model, domain) if domain is not None and note is None else None
-        probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
-                                    invariants_hold=True) if canon is not None else None)
-        search = _Search(model, props, canon, probe, strategy == "dfs", max_states, max_depth,
-                         deadlock, progress)
-        try:
-            found = search.run()
-            break
-        except _SymmetryBroken as e:  # search again without symmetry
-            note = str(e)
-
-    violation = None
-    if found is not None:
-        violation = search.violation(found)
-    elif search.bound is None and search.pending:
-        # The search is complete and some sometimes-property was never witnessed.
-        first = search.pending[0]
-        violation = Violation(first[0], "sometimes",
-                              message=f"no reachable state satisfies {first[0]}")
-    elif search.bound is None:
-        possible = [p for p in props if p.kind == "always_possible"]
-        violation = search.always_possible(possible) if possible else None
+    limits = (max_states, max_depth, time_limit,
+              math.inf if time_limit is None else started + time_limit)
+    search, note, canon, interrupted, violations = None, None, None, False, []
+    try:
+        # Symmetry is tested before it is trusted (random states, then each new state).
+        note = symmetry_problem(model, domain, props, deadlock=deadlock) if domain else None
+        while True:
+            if note is not None and symmetry:
+                raise DefinitionError(f"{model.display_name()}: --symmetry would give wrong "
+                                      f"verdicts: {note}")
+            canon = Canonicalizer(model, domain) if domain is not None and note is None else None
+            probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
+                                        invariants_hold=True) if canon is not None else None)
+            search = _Search(model, props, canon, probe, strategy == "dfs", limits, deadlock,
+                             progress, keep_going)
+            try:
+                search.run()
+                break
+            except _SymmetryBroken as e:  # search again without symmetry
+                note = str(e)
+        violations = [search.violation(f) for f in search.findings]
+        interrupted = search.interrupted
+        if not interrupted and search.bound is None and (keep_going or not violations):
+            violations += search.after_the_search(props)
+    except KeyboardInterrupt:
+        interrupted = True
     elapsed = time.perf_counter() - started
-    verdict = VIOLATED if violation else INCOMPLETE if search.bound else OK
+    verdict = (INTERRUPTED if interrupted else VIOLATED if violations
+               else INCOMPLETE if search.bound else OK)
+    if search is None:  # interrupted while symmetry was tested: nothing was searched
+        search = _Search(model, props, None, None, False, limits, deadlock, None, keep_going)
     generated = search.n_init + sum(search.fired)
     distinct = len(search.seen)
     coverage = {}
@@ -100,9 +126,11 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         model=model_spec(type(model)), params=model.params, strategy=strategy,
         symmetry=canon is not None, verdict=verdict, distinct_states=distinct,
         states_generated=generated, depth=search.depth, elapsed_s=elapsed,
-        properties=[p.name for p in props], coverage=coverage, violation=violation,
+        properties=[p.name for p in props], coverage=coverage,
+        violation=violations[0] if violations else None, violations=violations,
         bound=search.bound, symmetry_note=None if note is None else f"symmetry off: {note}",
-        collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64)
+        collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64,
+        outside_constraint=search.outside)
 
 
 class _SymmetryBroken(KripkeError):
@@ -183,14 +211,35 @@ def _unary(fn, args):
     return (lambda s, a, fn=fn: fn(s, *a)), args
 
 
+class _Finding(NamedTuple):
+    """What the search found: at the state ``fp`` (``what`` = "state"), on a step from it
+    ("step": the step is found again when the trace is rebuilt), or the refinement's initial
+    condition on it ("init"); ``error`` is the text of the exception of kind ``exception``."""
+
+    what: str
+    prop: str
+    kind: str
+    fp: int
+    error: str = None
+
+
+def _error_text(e):
+    return f"{type(e).__name__}: {e}"
+
+
+#: the parent of a state the search stored (the parent of other states is passed on)
+_STORED = object()
+
+
 class _Search:
     """The state of one search; ``run`` is the hot loop."""
 
-    def __init__(self, model, props, canon, probe, dfs, max_states, max_depth, deadlock,
-                 progress):
+    def __init__(self, model, props, canon, probe, dfs, limits, deadlock, progress, keep_going):
         self.model, self.canon, self.probe, self.dfs = model, canon, probe, dfs
-        self.max_states, self.max_depth = max_states, max_depth
-        self.deadlock, self.progress = deadlock, progress
+        self.max_states, self.max_depth, self.time_limit, self.deadline = limits
+        self.deadlock, self.progress, self.keep_going = deadlock, progress, keep_going
+        #: the state constraint, when the model overrides TransitionSystem.within
+        self.within = None if type(model).within is TransitionSystem.within else model.within
         #: declared types are enforced on every state (type_ok needs no separate evaluation)
         self.type_checks = model.type_checks
         self.known = array("Q", bytes(8 * 65536)) if model.type_checks is not None else None
@@ -199,138 +248,308 @@ class _Search:
         self.pending = [(p.name, p.condition) for p in props if p.kind == "sometimes"]
         self.refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
         self.steps = [(p.name, p.condition) for p in props if p.kind == "step"]
+        #: as selected (the lists above lose the properties found violated)
+        self.all_refinements, self.all_steps = list(self.refinements), list(self.steps)
         self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
+        #: fingerprint -> parent of a state with a finding that was not stored (outside the
+        #: constraint or its types): the last link of its trace
+        self.boundary = {}
         self.fired = array("Q", bytes(8 * len(model._calls)))  # counters that expand() bumps
         self.new = [0] * len(model._calls)
         self.n_init = 0
         self.depth = 0
+        self.outside = 0  # successors outside the constraint (each time one is generated)
         self.bound = None
-        self.error = None  # the text of an exception the model or a property raised
-        self._raising = None  # the property being evaluated, named if it raises
+        self.interrupted = False
+        self.findings = []  # _Finding, in the order found
+        self.reported = set()  # the properties (and type_ok, exception, ...) found violated
+        #: whether states were skipped (out of type, or an action raised on them): what was
+        #: not found violated is then unknown, and always_possible is not checked
+        self.broken = False
 
     def fingerprint(self, s):
         return value_fingerprint(self.canon(s) if self.canon is not None else s)
 
     def run(self):
-        """Search; return None, or what was found: ("state"|"step", ...) for ``violation``."""
+        """Search, collecting ``findings``; Ctrl-C ends it (``interrupted``)."""
+        try:
+            self._run()
+        except KeyboardInterrupt:
+            self.interrupted = True
+
+    def _run(self):
         model, seen = self.model, self.seen
         fingerprint = None if self.canon is None else self.fingerprint
         invariants, pending = self.invariants, self.pending
         refinements, steps, type_checks = self.refinements, self.steps, self.type_checks
-        known, probe = self.known, self.probe
+        known, probe, within, keep_going = self.known, self.probe, self.within, self.keep_going
         fired, new = self.fired, self.new
         calls = [_unary(fn, args) for _, fn, args in model._calls]
-        max_states = self.max_states or float("inf")
-        max_depth = self.max_depth or float("inf")
+        max_states = self.max_states or math.inf
+        max_depth = self.max_depth or math.inf
+        deadline, progress = self.deadline, self.progress
         frontier = deque()
         pop, push = (frontier.pop if self.dfs else frontier.popleft), frontier.append
 
         for s in model.init():
             self.n_init += 1
             fp = self._init_fingerprint(s)
-            if fp in seen:
+            if fp in seen or fp in self.boundary:
+                continue
+            if type_checks is not None and first_bad_field(s, type_checks, None) >= 0:
+                if not self._found(_Finding("state", "type_ok", "type", fp), parent=None):
+                    return
+                continue
+            inside = self._within(s, fp, None) if within is not None else True
+            if inside is None:
+                return
+            if not inside:
+                self.outside += 1
+                if not self._check_state(s, fp, parent=None):
+                    return
                 continue
             if len(seen) >= max_states:
                 self.bound = f"max_states={self.max_states}"
-                return None
+                return
             seen[fp] = None
-            if type_checks is not None and first_bad_field(s, type_checks, None) >= 0:
-                return ("state", "type_ok", "type", fp)
-            for name, ref in refinements:
-                if not ref.init_ok(s):
-                    return ("init", name, fp)
-            found = self._guarded(self._check_state, s, fp)
-            if found:
-                return found
+            if not (self._init_refinements(s, fp) and self._check_state(s, fp)):
+                return
             self._probe(s)
             push((s, fp, 1))
         self.depth = 1 if seen else 0
 
         started = time.perf_counter()
         expanded, next_report = 0, started + 2.0
+        before = None
         while frontier:
             s, fp, d = pop()
             if d > self.depth:
                 self.depth = d
             expanded += 1
-            if self.progress is not None and not expanded & 4095:
+            if not expanded & 255:
                 now = time.perf_counter()
-                if now >= next_report:
+                if now >= deadline:
+                    self.bound = f"time_limit={self.time_limit:g}"
+                    return
+                if progress is not None and now >= next_report:
                     next_report = now + 1.0
-                    self.progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
-                                   "queue": len(frontier), "depth": self.depth,
-                                   "elapsed": now - started})
+                    progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
+                              "queue": len(frontier), "depth": self.depth,
+                              "elapsed": now - started})
             # The checks of every step from s: a refinement's (image, image of s, allowed
             # images), or a step property bound to s.
-            checking = None  # the fingerprint of the state a property (self._raising) is on
             try:
+                if keep_going:
+                    before = fired[:]
                 checks = [ref.context_of(s) for _, ref in refinements]
                 if steps:
                     checks += [partial(cond, model, s) for _, cond in steps]
                 n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks, known)
-                if n == -2:  # found = (field index, call index, t)
-                    if type(found[2]) is model.State:  # a list or a dict is bad input
-                        model.check_immutable(found[2])
-                    return ("step", "type_ok", "type", fp)
-                if n < 0:  # found = (check index, call index, t); the step is found again later
-                    r = found[0]
-                    name, kind = ((refinements[r][0], "refinement") if r < len(refinements)
-                                  else (steps[r - len(refinements)][0], "step"))
-                    return ("step", name, kind, fp)
-                for i, t, f in found:
-                    if f in seen:  # two steps from s reached the same new state
-                        continue
-                    if d >= max_depth:
-                        self.bound = f"max_depth={self.max_depth}"
-                        continue
-                    if len(seen) >= max_states:  # a state beyond the bound exists
-                        self.bound = f"max_states={self.max_states}"
-                        return None
-                    seen[f] = fp
-                    new[i] += 1
-                    checking = f
-                    for name, cond in invariants:
-                        self._raising = name
-                        if not cond(model, t):
-                            return ("state", name, "invariant", f)
-                    if pending:
-                        for name, cond in pending:
-                            self._raising = name
-                            if cond(model, t):
-                                self._witness(t)
-                                break
-                    checking = None
-                    if probe is not None:
-                        self._probe(t)
-                    push((t, f, d + 1))
-                if not n and self.deadlock:
-                    checking, self._raising = fp, "terminal()"
-                    if not model.terminal(s):
-                        return ("state", "deadlock", "deadlock", fp)
             except KripkeError:
                 raise
-            except Exception as e:  # the model (or a property) raised: a finding, with its trace
-                if checking is not None:
-                    self.error = f"{type(e).__name__}: {e}"
-                    return ("state", self._raising, "exception", checking)
-                return self._exception(s, fp, e)
-        return None
+            except Exception as e:  # the model or a property raised: a finding, with its trace
+                n, found = -3, e
+            if n < 0:
+                if not keep_going:
+                    self._found(self._expansion_finding(s, fp, n, found))
+                    return
+                fired[:] = before  # expanded again, one successor at a time
+                n, found = self._expand_slowly(s, fp, calls)
+                if n < 0:  # an action raised: s is not expanded
+                    continue
+            for i, t, f in found:
+                if f in seen:  # two steps from s reached the same new state
+                    continue
+                if d >= max_depth:
+                    self.bound = f"max_depth={self.max_depth}"
+                    continue
+                if within is not None:
+                    inside = self._within(t, f, fp)
+                    if inside is None:
+                        return
+                    if not inside:  # checked as TLC does, but neither stored nor expanded
+                        self.outside += 1
+                        if not self._check_state(t, f, parent=fp):
+                            return
+                        continue
+                if len(seen) >= max_states:  # a state beyond the bound exists
+                    self.bound = f"max_states={self.max_states}"
+                    return
+                seen[f] = fp
+                new[i] += 1
+                # The hot path: the invariants hold and no sometimes-property is witnessed.
+                # Anything else (a property that fails, raises or is witnessed) is handled by
+                # _check_state, which evaluates them again one at a time.
+                ok = True
+                try:
+                    for _, cond in invariants:
+                        if not cond(model, t):
+                            ok = False
+                            break
+                    else:
+                        for _, cond in pending:
+                            if cond(model, t):
+                                ok = False
+                                break
+                except KripkeError:
+                    raise
+                except Exception:
+                    ok = False
+                if not ok and not self._check_state(t, f):
+                    return
+                if probe is not None:
+                    self._probe(t)
+                push((t, f, d + 1))
+            if not n and self.deadlock and not self._check_deadlock(s, fp):
+                return
+
+    # -- findings, off the hot path --------------------------------------------------------------
+    def _found(self, finding, parent=_STORED):
+        """Record ``finding`` (once per property) and drop its property from the search; False
+        when the search stops there (without ``keep_going``). ``parent``: the parent of a state
+        the search did not store."""
+        if parent is not _STORED:
+            self.boundary[finding.fp] = parent
+        if finding.prop not in self.reported:
+            self.reported.add(finding.prop)
+            self.findings.append(finding)
+        if finding.kind == "type" or finding.prop in ("exception", "within()"):
+            self.broken = True  # states were skipped
+        for props in (self.invariants, self.pending, self.refinements, self.steps):
+            props[:] = [p for p in props if p[0] != finding.prop]
+        if finding.prop in ("deadlock", "terminal()"):
+            self.deadlock = False
+        return self.keep_going
+
+    def _check_state(self, s, fp, parent=_STORED):
+        """Every invariant and pending sometimes-property on ``s``, one at a time: a violation,
+        or an exception, is a finding; a witness drops its sometimes-property. False when the
+        search stops."""
+        model = self.model
+        for name, cond in list(self.invariants):
+            try:
+                finding = None if cond(model, s) else _Finding("state", name, "invariant", fp)
+            except KripkeError:
+                raise
+            except Exception as e:
+                finding = _Finding("state", name, "exception", fp, _error_text(e))
+            if finding is not None and not self._found(finding, parent):
+                return False
+        for name, cond in list(self.pending):
+            try:
+                if cond(model, s):
+                    self.pending[:] = [p for p in self.pending if p[0] != name]
+            except KripkeError:
+                raise
+            except Exception as e:
+                if not self._found(_Finding("state", name, "exception", fp, _error_text(e)),
+                                   parent):
+                    return False
+        return True
+
+    def _init_refinements(self, s, fp):
+        """Each refinement's initial condition on the initial state ``s``."""
+        for name, ref in list(self.refinements):
+            try:
+                finding = None if ref.init_ok(s) else _Finding("init", name, "refinement", fp)
+            except KripkeError:
+                raise
+            except Exception as e:
+                finding = _Finding("state", name, "exception", fp, _error_text(e))
+            if finding is not None and not self._found(finding):
+                return False
+        return True
+
+    def _within(self, t, f, parent):
+        """``model.within(t)``; None when it raised and the search stops."""
+        try:
+            return self.within(t)
+        except KripkeError:
+            raise
+        except Exception as e:
+            if not self._found(_Finding("state", "within()", "exception", f, _error_text(e)),
+                               parent):
+                return None
+            return False
+
+    def _check_deadlock(self, s, fp):
+        """``s`` has no successor: is it terminal? False when the search stops."""
+        try:
+            if self.model.terminal(s):
+                return True
+            finding = _Finding("state", "deadlock", "deadlock", fp)
+        except KripkeError:
+            raise
+        except Exception as e:
+            finding = _Finding("state", "terminal()", "exception", fp, _error_text(e))
+        return self._found(finding)
+
+    def _expansion_finding(self, s, fp, n, found):
+        """The finding behind a failed ``expand`` of ``s``: ``n`` and ``found`` as it returned
+        them, or ``n = -3`` and the exception it raised."""
+        if n == -2:  # found = (field index, call index, t)
+            if type(found[2]) is self.model.State:  # a list or a dict is bad input
+                self.model.check_immutable(found[2])
+            return _Finding("step", "type_ok", "type", fp)
+        if n == -1:  # found = (check index, call index, t); the step is found again later
+            r = found[0]
+            name, kind = ((self.refinements[r][0], "refinement") if r < len(self.refinements)
+                          else (self.steps[r - len(self.refinements)][0], "step"))
+            return _Finding("step", name, kind, fp)
+        return self._exception(s, fp, found)
+
+    def _expand_slowly(self, s, fp, calls):
+        """``expand`` for ``keep_going``, after it failed on ``s``: every finding is recorded
+        and its property dropped, and a successor outside its types is skipped. Returns ``(n,
+        found)`` as ``expand`` does, or ``(-1, None)`` when an action raised (``s`` is then not
+        expanded)."""
+        model, fired, type_checks = self.model, self.fired, self.type_checks
+        outs = []
+        for k, (fn, arg) in enumerate(calls):
+            try:
+                out = fn(s, arg)
+            except KripkeError:
+                raise
+            except Exception as e:
+                self._found(self._exception(s, fp, e))
+                return -1, None
+            if out is not None:
+                outs.append((k, out))
+        n, found = 0, []
+        for k, out in outs:
+            for t in (out if out.__class__ is list else (out,)):
+                n += 1
+                fired[k] += 1
+                if type_checks is not None and (
+                        t.__class__ is not s.__class__ or len(t) != len(s)
+                        or first_bad_field(t, type_checks, s) >= 0):
+                    if type(t) is model.State:
+                        model.check_immutable(t)
+                    self._found(_Finding("step", "type_ok", "type", fp))
+                    continue
+                for name, kind, ok in list(self._step_checks(s)):
+                    try:
+                        finding = None if ok(t) else _Finding("step", name, kind, fp)
+                    except KripkeError:
+                        raise
+                    except Exception as e:
+                        finding = _Finding("step", name, "exception", fp, _error_text(e))
+                    if finding is not None:
+                        self._found(finding)
+                try:
+                    f = self.fingerprint(t)
+                except TypeError:
+                    model.check_immutable(t)  # names the field that cannot be fingerprinted
+                    raise
+                if f not in self.seen:
+                    found.append((k, t, f))
+        return n, found
 
     def _probe(self, s):
         """Compare ``s`` with a renaming of it (symmetric searches only)."""
         reason = self.probe(s) if self.probe is not None else None
         if reason is not None:
             raise _SymmetryBroken(reason)
-
-    def _guarded(self, check, s, fp):
-        """``check(s, fp)``, turning an exception a property raises into a finding."""
-        try:
-            return check(s, fp)
-        except KripkeError:
-            raise
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-            return ("state", self._raising, "exception", fp)
 
     def _init_fingerprint(self, s):
         try:
@@ -339,64 +558,67 @@ class _Search:
             self.model.check_immutable(s)  # names the field that cannot be fingerprinted
             raise
 
-    def _check_state(self, s, fp):
-        for name, cond in self.invariants:
-            self._raising = name
-            if not cond(self.model, s):
-                return ("state", name, "invariant", fp)
-        self._witness(s)
-        return None
-
-    def _witness(self, s):
-        """Drop the pending sometimes-properties that ``s`` satisfies."""
-        keep = []
-        for name, cond in self.pending:
-            self._raising = name
-            if not cond(self.model, s):
-                keep.append((name, cond))
-        self.pending[:] = keep
-
     def _exception(self, s, fp, error):
         """Find what raised while ``s`` was expanded: an action (the trace ends with the call
         that raised), or a step property or refinement on a step (the trace ends with that
         step); tell both from a successor that cannot be fingerprinted, which is bad model
         input rather than a finding."""
-        self.error = f"{type(error).__name__}: {error}"
         model = self.model
         for name, args, thunk in model.each_call(s):
             try:
                 out = thunk()
             except Exception:
-                return ("step", "exception", "exception", fp)
+                return _Finding("step", "exception", "exception", fp, _error_text(error))
             for t in (out if type(out) is list else [out]):
                 if t is not None:
                     try:
                         self.fingerprint(t)
                     except TypeError:
                         model.check_immutable(t)  # raises, naming the field
-        for name, check in self._step_checks(s):
+        for name, _, check in self._step_checks(s):
             for _, _, t in model.successors(s):
                 try:
                     check(t)
                 except Exception as e:
-                    self.error = f"{type(e).__name__}: {e}"
-                    return ("step", name, "exception", fp)
-        return ("state", "exception", "exception", fp)
+                    return _Finding("step", name, "exception", fp, _error_text(e))
+        return _Finding("state", "exception", "exception", fp, _error_text(error))
 
-    def _step_checks(self, s):
-        """``(property, check(t))`` for every step property and refinement, from ``s``."""
-        for name, ref in self.refinements:
-            yield name, (lambda t, ref=ref: ref.step_ok(s, t))
-        for name, cond in self.steps:
-            yield name, (lambda t, cond=cond: same_value(s, t) or cond(self.model, s, t))
+    def _step_checks(self, s, every=False):
+        """``(property, kind, ok(t))`` for every refinement and step property still checked
+        (``every``: also those found violated), from ``s``."""
+        refinements, steps = ((self.all_refinements, self.all_steps) if every
+                              else (self.refinements, self.steps))
+        for name, ref in refinements:
+            yield name, "refinement", (lambda t, ref=ref: ref.step_ok(s, t))
+        for name, cond in steps:
+            yield name, "step", (lambda t, cond=cond: same_value(s, t) or cond(self.model, s, t))
+
+    # -- after a complete search -----------------------------------------------------------------
+    def after_the_search(self, props):
+        """The violations a complete search decides at its end: the sometimes-properties never
+        witnessed (no trace), then the always_possible properties. Without ``keep_going``, the
+        first of them only; always_possible is not checked when states were skipped."""
+        found = [Violation(name, "sometimes", message=f"no reachable state satisfies {name}")
+                 for name, _ in self.pending]
+        if found and not self.keep_going:
+            return found[:1]
+        possible = [p for p in props if p.kind == "always_possible"]
+        if possible and not self.broken:
+            found += self.always_possible(possible)
+        return found if self.keep_going else found[:1]
 
     def always_possible(self, props):
         """Check AG EF p for each property p: explore the reachable graph again, keeping every
         edge, then search backwards from the states where p holds. A state not reached is one
         from which p can never hold again: the violation, with the path to it. A condition that
-        raises is a finding of kind ``exception`` at the state it raised on."""
-        model, fingerprint = self.model, self.fingerprint
-        parent, preds, good = {}, {}, {p.name: set() for p in props}
+        raises is a finding of kind ``exception`` at the state it raised on. A state outside
+        the constraint (not expanded) counts as one from which p may still hold. Returns the
+        violations (without ``keep_going``, the first)."""
+        model, fingerprint, within = self.model, self.fingerprint, self.within
+        parent, preds = {}, {}
+        good = {p.name: set() for p in props}
+        live = list(props)
+        found, expanded = [], 0
         frontier = deque()
         for s in model.init():
             f = fingerprint(s)
@@ -405,22 +627,33 @@ class _Search:
                 frontier.append((s, f))
         while frontier:
             s, f = frontier.popleft()
-            for p in props:
+            expanded += 1
+            if not expanded & 255 and time.perf_counter() >= self.deadline:
+                self.bound = f"time_limit={self.time_limit:g}"
+                return found
+            if within is not None and not within(s):
+                for p in live:
+                    good[p.name].add(f)
+                continue
+            for p in list(live):
                 try:
                     if p.condition(model, s):
                         good[p.name].add(f)
                 except KripkeError:
                     raise
                 except Exception as e:
-                    self.error = f"{type(e).__name__}: {e}"
-                    return self.violation(("state", p.name, "exception", f), parent)
+                    found.append(self.violation(
+                        _Finding("state", p.name, "exception", f, _error_text(e)), parent))
+                    if not self.keep_going:
+                        return found
+                    live.remove(p)
             for _, _, t in model.successors(s):
                 g = fingerprint(t)
                 preds.setdefault(g, set()).add(f)
                 if g not in parent:
                     parent[g] = f
                     frontier.append((t, g))
-        for p in props:
+        for p in live:
             reach, todo = set(good[p.name]), list(good[p.name])
             while todo:
                 for q in preds.get(todo.pop(), ()):
@@ -430,29 +663,30 @@ class _Search:
             stuck = next((f for f in parent if f not in reach), None)  # BFS order: shortest
             if stuck is not None:
                 trace, _ = self._trace(p.name, "always_possible", self._path(stuck, parent))
-                return Violation(p.name, "always_possible", trace,
-                                 f"after {len(trace.steps) - 1} steps no state satisfying "
-                                 f"{p.name} can be reached any more")
-        return None
+                found.append(Violation(p.name, "always_possible", trace,
+                                       f"after {len(trace.steps) - 1} steps no state satisfying "
+                                       f"{p.name} can be reached any more"))
+                if not self.keep_going:
+                    return found
+        return found
 
     # -- counterexamples ---------------------------------------------------------------------
     def violation(self, found, parents=None):
-        """The ``Violation`` for what ``run`` found (``parents``: the parent links to follow,
-        by default the search's)."""
-        what, prop = found[0], found[1]
+        """The ``Violation`` for a ``_Finding`` (``parents``: the parent links to follow, by
+        default the search's)."""
+        what, prop, kind, fp, error = found
         if what == "init":
-            trace, _ = self._trace(prop, "refinement", self._path(found[2], parents))
+            trace, _ = self._trace(prop, "refinement", self._path(fp, parents))
             return Violation(prop, "refinement", trace,
                              f"the initial state does not map to an initial state of {prop}")
-        kind, fp = found[2], found[3]
         trace, last = self._trace(prop, kind, self._path(fp, parents))
         n = len(trace.steps) - 1
         if what == "state":
             if kind == "exception":
-                trace.steps[-1].error = self.error
+                trace.steps[-1].error = error
                 msg = (f"checking the state after {n} steps, or its successors, raised "
-                       f"{self.error}" if prop == "exception" else
-                       f"evaluating {prop} on the state after {n} steps raised {self.error}")
+                       f"{error}" if prop == "exception" else
+                       f"evaluating {prop} on the state after {n} steps raised {error}")
             elif kind == "type":
                 msg = f"the initial state {self.model.type_error(last)}"
             else:
@@ -482,23 +716,20 @@ class _Search:
                 try:
                     thunk()
                 except Exception as e:
-                    return name, args, None, f"{type(e).__name__}: {e}"
+                    return name, args, None, _error_text(e)
         elif kind == "exception":
-            check = next(c for n, c in self._step_checks(s) if n == prop)
+            check = next(ok for n, _, ok in self._step_checks(s, every=True) if n == prop)
             for name, args, t in model.successors(s):
                 try:
                     check(t)
                 except Exception as e:
-                    return name, args, t, f"{type(e).__name__}: {e}"
+                    return name, args, t, _error_text(e)
         else:
             if kind == "type":
                 fails = self.model.type_error
-            elif kind == "refinement":
-                check = next(ref for n, ref in self.refinements if n == prop)
-                fails = lambda t: not check.step_ok(s, t)  # noqa: E731
             else:
-                cond = next(c for n, c in self.steps if n == prop)
-                fails = lambda t: not same_value(s, t) and not cond(model, s, t)  # noqa: E731
+                check = next(ok for n, _, ok in self._step_checks(s, every=True) if n == prop)
+                fails = lambda t: not check(t)  # noqa: E731
             for name, args, t in model.successors(s):
                 if fails(t):
                     return name, args, t, None
@@ -508,12 +739,13 @@ class _Search:
             "(state, parameters)")
 
     def _path(self, fp, parents=None):
-        """The fingerprints from an initial state to ``fp``, following ``parents``."""
+        """The fingerprints from an initial state to ``fp``, following ``parents`` (and, for a
+        state the search did not store, ``boundary``)."""
         parents = self.seen if parents is None else parents
         fps = []
         while fp is not None:
             fps.append(fp)
-            fp = parents[fp]
+            fp = parents[fp] if fp in parents else self.boundary[fp]
         return fps[::-1]
 
     def _trace(self, prop, kind, fps):

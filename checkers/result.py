@@ -4,8 +4,11 @@ from dataclasses import dataclass, field
 
 from kripke.common import INCOMPLETE, OK, VIOLATED
 
-__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE", "SCHEMA", "envelope",
-           "violation_json"]
+__all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE", "INTERRUPTED", "SCHEMA",
+           "envelope", "violation_json"]
+
+#: the verdict of a search stopped by Ctrl-C (``kripke check`` exits 130), with the counts so far
+INTERRUPTED = "interrupted"
 
 #: the version of the shape of every JSON object kripke prints (``kripke check --json``,
 #: ``history --json``, ``bench --json``, an error under ``--json``): raised when a key changes
@@ -56,12 +59,26 @@ class Result:
     collision_probability: float = 0.0
     #: why a model's symmetric domain was not used (one line), or None
     symmetry_note: str = None
+    #: every violation found, in the order found (``violation`` is the first); more than one
+    #: only when the search went on after the first (``keep_going``, ``--continue``)
+    violations: list = field(default_factory=list)
+    #: successors outside the model's state constraint ``within()``: checked, not stored or
+    #: expanded, counted each time one is generated (as TLC does)
+    outside_constraint: int = 0
     #: the random seed a run repeats from (``--strategy simulate``), or None
     seed: int = None
 
-    def to_json(self, trace_file=None, with_trace=False):
+    def __post_init__(self):
+        if self.violation is not None and not self.violations:  # engines that stop at one
+            self.violations = [self.violation]
+
+    def to_json(self, trace_file=None, with_trace=False, trace_files=None):
         """The ``kripke check --json`` object of DESIGN.md; ``with_trace`` (``--json --trace``)
-        puts the counterexample's trace JSON in the violation as ``"trace"``."""
+        puts the counterexample's trace JSON in the violation as ``"trace"``; ``trace_files``:
+        the file of each of ``violations`` (``--continue --out``; ``violations[0]``'s is
+        ``trace_file``)."""
+        files = list(trace_files or [trace_file])
+        files += [None] * (len(self.violations) - len(files))
         return envelope(
             model=self.model,
             params=self.params,
@@ -79,6 +96,9 @@ class Result:
             collision_probability=self.collision_probability,
             symmetry_note=self.symmetry_note,
             seed=self.seed,
+            violations=[violation_json(v, f, with_trace)
+                        for v, f in zip(self.violations, files)],
+            outside_constraint=self.outside_constraint,
         )
 
 

@@ -5,9 +5,10 @@ symmetric domain. That is sound only if everything the search looks at commutes 
 renaming ``pi``: each checked property (``P(pi s) == P(s)``; for a step property or a refinement,
 ``P(pi s, pi t) == P(s, t)``), the initial states (``{pi s0} == init``), the actions (the
 successors of ``pi s`` are the renamings of the successors of ``s``) and, when deadlocks are
-checked, ``terminal``. A model may declare a domain symmetric and still single one member out
-(an action that fires only for RM 1, an invariant about RM 0): the reduced search then gives a
-wrong verdict in either direction (issue 9, item 3). Two checks guard against that:
+checked, ``terminal``, and the state constraint ``within``. A model may declare a domain
+symmetric and still single one member out (an action that fires only for RM 1, an invariant about
+RM 0): the reduced search then gives a wrong verdict in either direction (issue 9, item 3). Two
+checks guard against that:
 
 * ``symmetry_problem`` runs before a symmetric search. With Hypothesis it draws well-typed
   states from the declarations (``state_strategy``: any value of the declared types, reachable or
@@ -34,6 +35,7 @@ import time
 
 from kripke.errors import DefinitionError
 from kripke.models.symmetry import Canonicalizer
+from kripke.models.system import TransitionSystem
 from kripke.models.types import (Array, Bag, Bool, Enum, FrozenMap, Id, Int, Map, OneOf, Optional,
                                  RecordType, Seq, Set, _resolve, bag_order, total_order_key)
 from kripke.specs.properties import type_ok
@@ -191,6 +193,9 @@ class _Comparison:
         if deadlock:
             # Which states may have no successor decides the deadlock verdict.
             self.state_checks.append(("terminal()", model.terminal))
+        if type(model).within is not TransitionSystem.within:
+            # The state constraint decides which states are explored.
+            self.state_checks.append(("within()", model.within))
         self.order = {name: k for k, name in enumerate(model._actions)}
 
     def head(self, what):
