@@ -353,5 +353,5 @@ def hypothesis_check(model, *, properties=None, seed=0, max_examples=None, max_d
         symmetry=False, verdict=VIOLATED if violation else INCOMPLETE,
         distinct_states=len(run.seen), states_generated=run.n_init + run.generated,
         depth=run.longest, elapsed_s=elapsed, properties=[p.name for p in props],
-        coverage=run.coverage, violation=violation,
+        coverage=run.coverage, violation=violation, seed=seed,
         bound=None if violation else f"hypothesis: {what}, {run.visited:,} states (seed {seed})")
