@@ -29,7 +29,7 @@ KNOWN = [
     ("lww-store-article", {"max_skew": 1}, "read_your_writes", {}),
     ("retry-article", {}, "delay_bounded", {}),
     ("bulkhead-article", {}, "queue_bounded", {}),
-    ("circuit-breaker-article", {}, "closes_after_threshold_successes", {}),
+    ("circuit-breaker-article", {}, "closes_after_threshold_successes", {"max_examples": 500}),
 ]
 
 
