@@ -44,13 +44,24 @@ def check_model(model, /, *, params=None, properties=None, expect=None, strategy
     named in ``expect``: ``properties=[]`` checks only those); ``expect`` maps a property (or
     ``"deadlock"``) to ``"violated"`` for a known counterexample, which makes its item pass only
     if the property is violated (a property the model marks expected-to-fail is checked only
-    when named). The options are those of ``kripke check``; ``seed`` is the random
-    seed of ``strategy="simulate"``; ``id`` replaces the generated id; ``marks`` are pytest marks
-    for every item (``marks=[pytest.mark.slow]``).
+    when named). The options are those of ``kripke check`` (``max_states`` and ``max_depth``
+    are whole numbers >= 1); ``seed`` is the random seed of ``strategy="simulate"``; ``id``
+    replaces the generated id (in the items' node ids, the summary and the folder under
+    ``--kripke-out``: no brackets, which pytest would read as parameters, and no ``::``);
+    ``marks`` are pytest marks for every item (``marks=[pytest.mark.slow]``).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"check_model: strategy must be one of {', '.join(STRATEGIES)}, "
                          f"got {strategy!r}")
+    for name, bound, option in (("max_states", max_states, "--max-states"),
+                                ("max_depth", max_depth, "--max-depth")):
+        if bound is not None and (type(bound) is not int or bound < 1):
+            raise ValueError(f"check_model: {name} must be a whole number >= 1 (as "
+                             f"{option} on the command line), got {bound!r}")
+    if id is not None and (not isinstance(id, str) or not id.strip()
+                           or any(c in id for c in ("[", "]", "::"))):
+        raise ValueError(f"check_model: id must be a non-empty string without '[', ']' or "
+                         f"'::' (pytest reads them in a node id), got {id!r}")
     expect = dict(expect or {})
     for name, verdict in expect.items():
         if verdict not in (HOLDS, VIOLATED):

@@ -10,34 +10,43 @@ Installed with kripke (the ``pytest11`` entry point ``kripke``), so nothing need
     ]
 
 pytest collects ``kripke_checks`` (a module-level list, or one check) into one item per checked
-property, with ids like ``test_protocols.py::two-phase[rms=3]::tc_consistent``: the check's id is
-the model's name with the parameters given (and any option that is not the default) in brackets,
-so ``-k tc_consistent`` or ``-k raft-article`` selects items, and ``-m kripke`` all of them.
-Unless ``deadlock=False``, a ``deadlock`` item stands for the deadlock check every search makes.
+property, with ids like ``test_protocols.py::two-phase(rms=3)::tc_consistent``: the check's id is
+the model's name with the parameters given (and any option that is not the default) in
+parentheses, so ``-k tc_consistent`` or ``-k raft-article`` selects items, ``-m kripke`` all of
+them, and pytest's own selection works on them: ``--lf``, ``--ff``, ``--sw`` and a node id copied
+from the output (quoted for the shell: ``pytest 'test_protocols.py::two-phase(rms=3)::deadlock'``).
+When two checks of a module would get the same id, their ``properties`` and expected violations
+are added to it (``two-phase-eager(rms=3,properties=tc_consistent)``), and if they are still the
+same, a number (``#2``). ``id=`` replaces the generated id; it also names the check's folder
+under ``--kripke-out`` and its line in the summary. Unless ``deadlock=False``, a ``deadlock`` item
+stands for the deadlock check every search makes. A check that yields no item (``properties=[]``,
+no ``expect`` and ``deadlock=False``) is reported by a warning at collection.
 
 Verdicts. An item passes when its property holds after a *complete* search, or when it is
 violated and ``expect`` says so; a violation that is not expected fails the item with an
 ``AssertionError`` whose notes carry the counterexample as ``kripke check`` prints it, written
 (``trace.json``, ``counterexample.svg``, and for message-passing models ``msc.svg``) under
-``--kripke-out DIR/<check id>/<property>/`` (default: pytest's temporary directory). An
-incomplete search (a ``max_states`` / ``max_depth`` bound, or ``strategy="simulate"``, which
-never proves anything) skips the item with the reason, or fails it under ``--kripke-strict``:
-never a pass. Bad input (an unknown model, parameter or property: a ``KripkeError``) fails the
-check's items with its one-line message, and the rest of the module still runs.
+``--kripke-out DIR/<check id>/<property>/`` (default: pytest's temporary directory; the folder
+of ``two-phase(rms=3)`` is ``two-phase_rms=3``, which a shell takes unquoted). An incomplete
+search (a ``max_states`` / ``max_depth`` bound, or ``strategy="simulate"``, which never proves
+anything) skips the item with the reason, or fails it under ``--kripke-strict``: never a pass. A
+property that raises fails its item with the trace to the state it raised on. Bad input (an
+unknown model, parameter or property: a ``KripkeError``; a bound below 1) fails the check's
+items with its one-line message, and the rest of the module still runs.
 
-Searches. The items of a check share its searches, run when the first item that needs one runs
-and kept for the session: a model whose properties all hold costs one search, whatever the number
-of items. A search stops at the first violation, which settles that property (any violation is
-evidence, whatever else was checked) and leaves the others unknown; they are then searched again,
-without the properties already settled, so a check with k violated properties costs k + 1
-searches. Two exceptions: a search that ends on a *sometimes* property was complete, so its
-invariants, step and refinement properties and deadlock hold at once (only other *sometimes*
-properties are searched again); a model that raises stops every search, so the items still
-unknown fail with that counterexample. The terminal summary lists every search: states, time and
-verdict.
+Searches. The items of a check share one search, run when the first item that needs it runs and
+kept for the session: it goes on after a violation (``kripke check --continue``), so a model
+costs one search whatever the number of items and of violated properties, and each violation
+comes with its own shortest trace. Where the model raised or left its declared types, the states
+past that point are not explored: the items not found violated are then unknown and fail, with
+that counterexample. (Types are enforced in every search, so a model whose state space is finite
+only within its declared types needs no ``type_ok`` item to end.) ``strategy="simulate"`` stops at
+its first violation: its other properties are searched again without it. The terminal summary
+lists every search: states, time and verdict. Ctrl-C stops the search and the session.
 """
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +98,8 @@ def pytest_pycollect_makeitem(collector, name, obj):
         if not isinstance(c, Check):
             raise TypeError(f"{COLLECTED_NAME} holds {c!r}: declare each check with "
                             "check_model(...)")
-    return [collector.config.stash[_STATE].collect(collector, c) for c in checks]
+    session = collector.config.stash[_STATE]
+    return [session.collect(collector, c, i) for c, i in zip(checks, session.ids(checks))]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -130,6 +140,13 @@ class KripkeCheck(pytest.Collector):
                                         expected=expect.get(n, HOLDS)) for n in self.names]
         items += [KripkeItem.from_parent(self, name=n, check=self.check, run=None, error=message)
                   for n, message in self.unknown.items()]
+        if not items:  # said at the check_model line
+            file, line = self.check.where
+            warnings.warn_explicit(pytest.PytestCollectionWarning(
+                f"{self.name}: this check yields no test item: it names no property "
+                "(properties=[] or a model without any), expects none and has deadlock=False; "
+                "name a property, or remove the check"), category=None,
+                filename=str(file or self.path), lineno=line or 0)
         return items
 
 
@@ -150,6 +167,8 @@ class KripkeItem(pytest.Item):
             raise o.error.with_traceback(o.traceback)
         if o.kind == "error":
             pytest.fail(f"{run.id}: {o.message}", pytrace=False)
+        if o.kind == "interrupted":
+            raise KeyboardInterrupt  # Ctrl-C during the search: pytest stops the session
         r, v = o.result, o.violation
         if o.kind == "incomplete":
             n = f"{r.distinct_states:,} distinct state{'s' * (r.distinct_states != 1)}"
@@ -162,8 +181,10 @@ class KripkeItem(pytest.Item):
             pytest.skip(reason)
         if o.kind == "broken":
             why = "raised" if v.kind == "exception" else "left its declared types"
-            raise KripkeFailure(f"{name} is unknown: the search stopped because the model "
-                                f"{why}: {v.message}", o.notes)
+            raise KripkeFailure(f"{name} is unknown: the model {why}, and the states past that "
+                                f"were not explored: {v.message}", o.notes)
+        if o.kind == "exception":  # the property itself raised
+            raise KripkeFailure(v.message, o.notes)
         if o.kind == HOLDS:
             if self.expected == VIOLATED:
                 raise KripkeFailure(f"expected {name} to be violated, but it holds: the search "
@@ -193,7 +214,8 @@ class KripkeItem(pytest.Item):
 # -- the searches ----------------------------------------------------------------------------
 @dataclass
 class _Outcome:
-    kind: str  # holds | violated | incomplete | broken (the model raised) | error | raised
+    kind: str  # holds | violated | incomplete | broken (the model raised or left its types) |
+    #            exception (the property raised) | interrupted | error | raised
     result: object = None  # kripke.checkers.result.Result
     violation: object = None
     notes: tuple = ()  # the rendered counterexample, the files written
@@ -221,20 +243,39 @@ class _Session:
         self.searches = []
         self._out = None
 
-    def collect(self, module, check):
-        """The node for ``check``: a collector of its items, or an item that fails with the
-        message when the model cannot be loaded."""
+    def ids(self, checks):
+        """The ids of a module's checks: generated (or given), and told apart when two are the
+        same (by their properties and expected violations, then by a number)."""
+        def generated(check, distinguish=False):
+            try:
+                name = _name(self.load(check.model))
+            except KripkeError:
+                name = _display(check.model)
+            return _check_id(name, check, distinguish)
+
+        ids = [c.id or generated(c) for c in checks]
+        ids = [generated(c, True) if c.id is None and ids.count(i) > 1 else i
+               for c, i in zip(checks, ids)]
+        numbered, seen = [], {}
+        for i in ids:
+            seen[i] = seen.get(i, 0) + 1
+            numbered.append(f"{i}#{seen[i]}" if ids.count(i) > 1 else i)
+        return numbered
+
+    def collect(self, module, check, run_id):
+        """The node for ``check`` (named ``run_id``): a collector of its items, or an item that
+        fails with the message when the model cannot be loaded."""
         try:
             cls = self.load(check.model)
         except KripkeError as e:
-            name = check.id or _check_id(_display(check.model), check)
-            node = KripkeItem.from_parent(module, name=name, check=check, run=None,
-                                          error=f"{name}: {e}")
+            node = KripkeItem.from_parent(module, name=run_id, check=check, run=None,
+                                          error=f"{run_id}: {e}")
         else:
-            run_id = check.id or _check_id(_name(cls), check)
             names, unknown = self.property_names(cls, check, run_id)
+            # Checks that search alike share the search, but for their id (which names the
+            # files and the summary line).
             key = (cls, repr(sorted(check.params.items())), check.strategy, check.symmetry,
-                   check.max_states, check.max_depth, check.seed, frozenset(names))
+                   check.max_states, check.max_depth, check.seed, frozenset(names), run_id)
             run = self.runs.get(key)
             if run is None:
                 run = self.runs[key] = _Run(self, check, cls, run_id, names)
@@ -341,10 +382,10 @@ class _Run:
                 result = simulate(self.model, properties=properties, seed=c.seed,
                                   max_states=c.max_states, max_depth=c.max_depth,
                                   deadlock=deadlock, symmetry=c.symmetry)
-            else:
+            else:  # one search for every item: it goes on after a violation
                 result = explicit(self.model, properties=properties, strategy=c.strategy,
                                   symmetry=c.symmetry, max_states=c.max_states,
-                                  max_depth=c.max_depth, deadlock=deadlock)
+                                  max_depth=c.max_depth, deadlock=deadlock, keep_going=True)
         except KripkeError as e:
             self.session.searches.append(_Search(self.id, None, f"error: {e}"))
             self._settle(self.pending, _Outcome("error", message=str(e)))
@@ -353,31 +394,41 @@ class _Run:
             self.session.searches.append(_Search(self.id, None, f"raised {type(e).__name__}: {e}"))
             self._settle(self.pending, _Outcome("raised", error=e, traceback=e.__traceback__))
             return
-        v = result.violation
-        if result.verdict == "ok":
-            verdict = "ok"
-            self._settle(self.pending, _Outcome(HOLDS, result))
-        elif result.verdict == "incomplete":
-            verdict = f"incomplete: {result.bound}"
-            self._settle(self.pending, _Outcome("incomplete", result))
-        elif v.kind == "exception" or (v.kind == "type" and v.property not in self.pending):
-            # the model raised, or left its declared types (enforced whatever is selected)
-            verdict = ("violated: the model raised" if v.kind == "exception"
-                       else "violated: a declared type")
-            self._settle(self.pending, _Outcome("broken", result, v, self._notes(v, result)))
-        else:
-            name = DEADLOCK if v.kind == "deadlock" else v.property
-            verdict = f"violated: {name}" + " (expected)" * (c.expect.get(name) == VIOLATED)
+        if result.verdict == "interrupted":
+            self.session.searches.append(_Search(self.id, result, "interrupted"))
+            self._settle(self.pending, _Outcome("interrupted", result))
+            return
+        verdicts, broken = [], None
+        for v in result.violations:
+            name = DEADLOCK if v.kind == "deadlock" or v.property == "terminal()" else v.property
+            if v.kind == "type" or v.property in ("exception", "within()"):
+                # the model left its declared types or raised: the states past it are unknown
+                broken = broken or v
+                verdicts.append("a declared type" if v.kind == "type" else "the model raised")
+                if name not in self.pending:
+                    continue
             if name not in self.pending:  # cannot happen; never loop on it
                 raise RuntimeError(f"{self.id}: the search reported {name}, which it did not "
                                    f"check ({', '.join(self.pending)})")
+            if v.kind == "exception":  # the property (or terminal()) raised
+                self._settle([name], _Outcome("exception", result, v, self._notes(v, result)))
+                verdicts.append(f"{name} raised")
+                continue
             self._settle([name], _Outcome(VIOLATED, result, v, self._notes(v, result)))
             self.violated.append(name)
-            if v.kind == "sometimes":  # found at the end of a complete search, which every
-                # property checked on the way (and deadlock) passed
-                self._settle([n for n in self.pending if n == DEADLOCK
-                              or self.kinds[n] in ("invariant", "step", "refinement")],
-                             _Outcome(HOLDS, result))
+            if v.kind != "type":
+                verdicts.append(name + " (expected)" * (c.expect.get(name) == VIOLATED))
+        if broken is not None:
+            self._settle(self.pending, _Outcome("broken", result, broken,
+                                                self._notes(broken, result)))
+        elif result.bound is not None:
+            self._settle(self.pending, _Outcome("incomplete", result))
+        else:
+            self._settle(self.pending, _Outcome(HOLDS, result))
+        verdict = ("violated: " + ", ".join(dict.fromkeys(verdicts)) if verdicts
+                   else "ok" if result.bound is None else "")
+        if result.bound is not None:
+            verdict += ("; " if verdicts else "") + f"incomplete: {result.bound}"
         self.session.searches.append(_Search(self.id, result, verdict + again))
 
     def _notes(self, v, result):
@@ -416,14 +467,23 @@ def _display(model):
     return clsname if sep and path.endswith(".py") else model
 
 
-def _check_id(name, check):
-    """``two-phase[rms=3]``: the parameters given, then the options that are not defaults."""
+def _check_id(name, check, distinguish=False):
+    """``two-phase(rms=3)``: the parameters given, then the options that are not defaults (and,
+    with ``distinguish``, the properties named and the violations expected). No brackets:
+    pytest reads ``[...]`` in a node id as a test's parameters (``--lf``, ``--sw`` and a copied
+    node id would then match nothing)."""
     options = {"strategy": (check.strategy, "bfs"), "symmetry": (check.symmetry, None),
                "max_states": (check.max_states, None), "max_depth": (check.max_depth, None),
                "deadlock": (check.deadlock, True), "seed": (check.seed, 0)}
     parts = [f"{k}={v}" for k, v in check.params.items()]
     parts += [f"{k}={v}" for k, (v, default) in options.items() if v != default]
-    return f"{name}[{','.join(parts)}]" if parts else name
+    if distinguish:
+        if check.properties is not None:
+            parts.append("properties=" + ("+".join(check.properties) or "none"))
+        expected = [n for n, verdict in check.expect.items() if verdict == VIOLATED]
+        if expected:
+            parts.append("expect=" + "+".join(expected))
+    return f"{name}({','.join(parts)})" if parts else name
 
 
 def _internal(path):
@@ -436,5 +496,6 @@ def _internal(path):
 
 
 def _safe(text):
-    """A file name for an id: brackets, = and commas stay; path separators and such do not."""
-    return re.sub(r"[^\w.=,\[\]+-]+", "_", text)
+    """A folder name for an id that a shell takes unquoted: ``two-phase(rms=3)`` is
+    ``two-phase_rms=3``; ``=``, ``,``, ``+``, ``.`` and ``-`` stay, the rest becomes ``_``."""
+    return re.sub(r"[^\w.=,+-]+", "_", text).strip("_") or "check"

@@ -1,10 +1,11 @@
 """The protocol runs, through kripke's pytest plugin (kripke/pytest_plugin.py): one item per
 model and property, ``-k election_safety`` to pick one, the states explored in the summary.
 
-The registered protocols at sizes that keep the file within seconds. A broken variant names the
-properties it is known to violate, so each of those items passes only while its counterexample
-is still found; its other properties are searched again without them and must hold. Counts are
-pinned by the protocol tests (tests/test_commit.py, tests/test_raft.py, ...), not here.
+The registered protocols at sizes that keep the file within seconds, one search per check (the
+search goes on after a violation). A broken variant names the properties it is known to violate,
+so each of those items passes only while its counterexample is still found; its other properties
+must hold in the same search. Counts are pinned by the protocol tests (tests/test_commit.py,
+tests/test_raft.py, ...), not here.
 """
 
 from kripke.pytest_plugin import check_model
