@@ -438,29 +438,51 @@ def review(model_name, params, output):
 @click.option("--budget", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Seconds per level; when they run out the verdict is unknown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def history(history_path, levels, budget, as_json):
+@click.option("--spec", "spec", metavar="SPEC",
+              help="The object's sequential spec: register, kv, queue, stack, set or "
+                   "path/to/file.py:Name (default: the history's \"spec\", else register).")
+def history(history_path, levels, budget, as_json, spec):
     """Check a recorded history of client operations against consistency levels.
 
+    Levels a spec has no definition for (causal consistency of a queue) are listed as not
+    applying when no --level is given, and are bad input when asked for.
     Exit code: 0 every level holds, 1 one is violated, 3 one is unknown, 2 bad input.
     """
-    from kripke.specs.consistency import LEVELS, check_history, describe, load_history
-    operations = load_history(history_path)
-    results = {level: check_history(operations, level, budget_s=budget)
-               for level in (levels or LEVELS)}
+    from kripke.specs.consistency import (LEVELS, NotApplicable, check_history, describe,
+                                          load_history)
+    operations = load_history(history_path, spec=spec)
+    results, absent = {}, {}
+    for level in levels or LEVELS:
+        try:
+            results[level] = check_history(operations, level, budget_s=budget)
+        except NotApplicable as e:
+            if levels:
+                raise
+            absent[level] = e
     verdicts = {r.verdict for r in results.values()}
     verdict = "violated" if "violated" in verdicts else "unknown" if "unknown" in verdicts \
         else "ok"
     if as_json:
         from kripke.checkers.result import envelope
-        click.echo(json.dumps(envelope(verdict=verdict, levels={level: {
-            "verdict": r.verdict, "explanation": r.explanation,
-            "violation": [operations.index(op) for op in r.violation or ()]}
-            for level, r in results.items()})))
+        click.echo(json.dumps(envelope(verdict=verdict, spec=operations.spec.name, levels={
+            level: {"verdict": results[level].verdict, "explanation": results[level].explanation,
+                    "violation": [operations.index(op) for op in results[level].violation]}
+            if level in results else
+            {"verdict": "does not apply", "explanation": str(absent[level]), "violation": []}
+            for level in levels or LEVELS})))
     else:
         for level, r in results.items():
             click.echo(f"{level}: {r.verdict}" + (f" ({r.explanation})" if r.explanation else ""))
             for op in r.violation or ():
                 click.echo(f"    {describe(op)}")
+        reasons = {}  # the levels that do not apply, one line per reason
+        for e in absent.values():
+            reasons.setdefault(e.reason, []).append(e.level)
+        for reason, names in reasons.items():
+            if len(names) > 1:
+                click.echo(f"{', '.join(names)}: do not apply (each {reason})")
+            else:
+                click.echo(f"{names[0]}: does not apply (it {reason})")
     sys.exit({"violated": 1, "unknown": 3, "ok": 0}[verdict])
 
 

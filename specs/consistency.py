@@ -1,4 +1,5 @@
-"""Consistency levels of a replicated key-value store, checked on histories of client operations.
+"""Consistency levels of a replicated key-value store (and of other objects: queues, stacks,
+sets, a spec of one's own), checked on histories of client operations.
 
 The article's table ("CAP theorem explained": strong, causal, read-your-writes, session) made
 precise, each level from its paper, with Viotti and Vukolić, "Consistency in Non-Transactional
@@ -84,9 +85,40 @@ and none of the converses holds (the hand-written histories in ``tests/histories
 them); read_your_writes, monotonic_reads and writes_follow_reads are pairwise incomparable, and
 every level implies monotonic_writes.
 
-Use it two ways: ``check_history(ops, level)`` on a recorded history (as Porcupine and Knossos
-check Jepsen histories), or ``consistency_invariant(level)``, an invariant over the history a
-model keeps in a state field.
+Objects other than registers
+----------------------------
+
+Linearizability and sequential consistency are defined for any object with a sequential
+specification (Herlihy and Wing 1990); ``kripke.specs.sequential`` states one as Porcupine's
+model does, a pure ``step(state, op) -> (ok, next_state)``, and has ``register``, ``kv``,
+``queue``, ``stack`` and ``set`` built in (a spec of one's own: ``path/to/file.py:Name``). A
+history of such an object has, instead of ``value``, an ``input`` (what the operation was
+given) and an ``output`` (what it returned), both None when there is nothing; ``kind`` is the
+operation's name; ``key``, optional, names the object (``Call``)::
+
+    {"format": "kripke-history", "version": 1, "spec": "queue", "operations": [
+        {"session": 0, "kind": "enqueue", "input": 1, "invoked": 0, "completed": 1},
+        {"session": 1, "kind": "dequeue", "output": 1, "invoked": 2, "completed": 3}, ...]}
+
+Linearizability is checked on each object alone, sequential consistency on all of them
+together, by the search that checks registers (Wing and Gong's, memoised as Lowe does by the
+set of operations placed and the objects' states), stepping the spec: the register format is
+the ``register`` spec's, checked by the register levels themselves. Values need not be unique.
+The search is exponential in the worst case (deciding linearizability is NP-complete: Gibbons
+and Korach, SIAM J. Computing 26(4), 1997); for a FIFO queue, two concurrent enqueues put in
+the wrong order are refuted only when their values are dequeued, so long histories with many
+concurrent enqueues may end ``unknown`` when the budget runs out. A pending
+operation may have taken effect or not, with any output. A violation is shrunk to a minimal
+subset as for registers: removing any one of its operations makes it satisfy the level, or
+makes it illegal in every order, real time and sessions aside (an output that nothing
+explains, as a dequeue of a value never enqueued); the explanation says which kind of violation
+it is. Causal consistency and the session guarantees are defined on read/write registers: they
+apply to ``register`` histories and to ``kv`` histories without appends (a put is a write, a
+get a read), and asking them of another spec raises ``NotApplicable``.
+
+Use it two ways: ``check_history(ops, level, spec=...)`` on a recorded history (as Porcupine and
+Knossos check Jepsen histories), or ``consistency_invariant(level, spec=...)``, an invariant over
+the history a model keeps in a state field.
 """
 
 import math
@@ -95,23 +127,37 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from kripke.errors import KripkeError, TraceFormatError, UnknownNameError
+from kripke.errors import DefinitionError, KripkeError, TraceFormatError, UnknownNameError
 from kripke.common import OK, VIOLATED, read_json
 from kripke.specs.properties import Property
+from kripke.specs.sequential import PENDING, SPECS, KeyValueSpec, RegisterSpec, load_spec
 
-__all__ = ["Operation", "ConsistencyResult", "HistoryError", "BudgetExhausted", "LEVELS",
-           "UNKNOWN", "check_history", "load_history", "consistency_invariant", "describe",
-           "FORMAT", "VERSION"]
+__all__ = ["Operation", "Call", "History", "ConsistencyResult", "HistoryError", "NotApplicable",
+           "BudgetExhausted", "LEVELS", "ANY_SPEC", "UNKNOWN", "check_history", "load_history",
+           "consistency_invariant", "describe", "FORMAT", "VERSION"]
 
 FORMAT, VERSION = "kripke-history", 1
 #: the third verdict: the budget ran out before the check could tell (Porcupine's Unknown)
 UNKNOWN = "unknown"
 FIELDS = ("session", "kind", "key", "value", "invoked", "completed")
+CALL_FIELDS = ("session", "kind", "key", "input", "output", "invoked", "completed")
+#: the levels defined for every sequential spec (the others are defined on registers)
+ANY_SPEC = ("linearizability", "sequential_consistency")
 
 
 class HistoryError(KripkeError, ValueError):
     """A history that is not well formed (overlapping operations of one session, a time used
     twice, a value written twice to one key, ...); the message names the operation."""
+
+
+class NotApplicable(KripkeError, ValueError):
+    """A level asked of a history it is not defined on: causal consistency and the session
+    guarantees are defined on read/write registers, not on a queue, a stack, a set, a kv store
+    that appends or a spec of one's own. ``reason`` says why without naming the level."""
+
+    def __init__(self, level, reason):
+        self.level, self.reason = level, reason
+        super().__init__(f"{level} {reason}")
 
 
 class BudgetExhausted(KripkeError):
@@ -141,10 +187,48 @@ class Operation:
         return describe(self)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One operation of a history checked against a sequential spec (Porcupine's
+    ``Operation``): ``input`` is what it was given and ``output`` what it returned (None when
+    there is nothing, and while pending); ``key`` names the object it acts on (None: the one
+    object)."""
+
+    session: int
+    kind: str  # the operation's name: "enqueue", "pop", ...
+    key: object = None
+    input: object = None
+    output: object = None
+    invoked: int
+    completed: int  # None: pending, never returned
+
+    def __str__(self):
+        return describe(self)
+
+
+class History(tuple):
+    """The operations of a history file, in the file's order, and in ``spec`` the sequential
+    spec they are checked against (``check_history`` takes it unless given another)."""
+
+    def __new__(cls, operations, spec):
+        history = super().__new__(cls, operations)
+        history.spec = spec
+        return history
+
+
 def describe(op):
-    """``s0 write k0=1 [0,1]``: an operation on one line (``[4,-]`` while pending)."""
+    """An operation on one line: ``s0 write k0=1 [0,1]`` for a register's, ``s1 dequeue() -> 2
+    [2,5]`` or ``s0 k3.put('a') [0,1]`` for another spec's (``[4,-]`` while pending)."""
     end = "-" if op.completed in (None, math.inf) else op.completed
-    return f"s{op.session} {op.kind} k{op.key}={op.value!r} [{op.invoked},{end}]"
+    if not hasattr(op, "input") and hasattr(op, "value"):
+        return f"s{op.session} {op.kind} k{op.key}={op.value!r} [{op.invoked},{end}]"
+    key, given, output = (getattr(op, f, None) for f in ("key", "input", "output"))
+    where = "" if key is None else f"k{key}." if type(key) is int else f"{key}."
+    args = "" if given is None else ", ".join(map(repr, given)) if type(given) is tuple \
+        else repr(given)
+    # an output is shown unless the operation is pending or returned nothing for an input
+    shown = "" if end == "-" or output is None and given is not None else f" -> {output!r}"
+    return f"s{op.session} {where}{op.kind}({args}){shown} [{op.invoked},{end}]"
 
 
 @dataclass
@@ -189,6 +273,29 @@ class _Op(NamedTuple):
         return "write" if self.write else "read"
 
 
+class _Call(NamedTuple):
+    """An operation as a spec's ``step`` sees it; ``output`` is ``PENDING`` while pending."""
+
+    index: int
+    session: int
+    kind: str
+    key: object
+    input: object
+    output: object
+    invoked: int
+    completed: float  # math.inf while pending
+
+
+class _Why(str):
+    """Why a history violates a level; ``inherent``: its operations are illegal in every order
+    (an output that nothing explains), not only in the orders the level allows."""
+
+    def __new__(cls, text, inherent=False):
+        why = super().__new__(cls, text)
+        why.inherent = inherent
+        return why
+
+
 class _Budget:
     """A deadline, looked at every 64 steps of a search."""
 
@@ -204,16 +311,20 @@ class _Budget:
 
 # -- Reading and validating histories ------------------------------------------------------------
 
-def load_history(path):
-    """Read a ``kripke-history`` JSON file as a tuple of ``Operation``.
+def load_history(path, spec=None):
+    """Read a ``kripke-history`` JSON file as a ``History``: a tuple of ``Operation``s (a
+    register's operations in the register format) or ``Call``s, and its ``spec``.
 
-    The file is parsed as JSON and its shape checked; nothing in it is evaluated. Any defect is
-    a ``TraceFormatError`` whose one-line message names it.
+    The spec is ``spec`` (a name, ``path/to/file.py:Name`` or a ``SequentialSpec``), else the
+    file's ``"spec"`` (a built-in name: a history file names no Python file to import), else
+    ``register``; a file whose ``"spec"`` differs from ``spec`` is rejected. The file is parsed
+    as JSON and its shape checked; nothing in it is evaluated. Any defect is a
+    ``TraceFormatError`` whose one-line message names it.
     """
-    return _from_json(read_json(path, "history"), path)
+    return _from_json(read_json(path, "history"), path, spec)
 
 
-def _from_json(data, path):
+def _from_json(data, path, spec):
     def bad(why):
         return TraceFormatError(f"{path}: {why}")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -222,28 +333,105 @@ def _from_json(data, path):
         raise bad(f"history version {data.get('version')!r}; this kripke reads version {VERSION}")
     if not isinstance(data.get("operations"), list):
         raise bad("field 'operations' is missing or not a list")
+    declared = data.get("spec")
+    if declared is not None and not isinstance(declared, str):
+        raise bad(f"field 'spec' is {declared!r}, not a name")
+    if spec is not None:
+        spec = load_spec(spec)
+        if declared is not None and declared != spec.name:
+            raise bad(f"the history is of spec {declared!r}, not {spec.name!r}")
+    elif declared is None or declared in SPECS:
+        spec = SPECS[declared or "register"]
+    else:
+        raise bad(f"spec {declared!r} is not built in ({', '.join(sorted(SPECS))}); name a spec "
+                  f"of your own with --spec path/to/file.py:Name")
     ops = []
     for n, item in enumerate(data["operations"]):
         if not isinstance(item, dict):
             raise bad(f"operation {n} is not an object")
-        # "key" may be left out, so a misspelt field must not pass silently as key 0
-        unknown = sorted(set(item) - set(FIELDS))
-        if unknown:
-            raise bad(f"operation {n} has an unknown field {unknown[0]!r}")
-        missing = [f for f in FIELDS if f != "key" and f not in item]
-        if missing:
-            raise bad(f"operation {n} lacks the field {missing[0]!r}")
-        if item["value"] is not None and type(item["value"]) not in (int, str):
-            raise bad(f"operation {n}: value {item['value']!r} is not an integer, a string or null")
-        ops.append(Operation(**item))
+        if type(spec) is RegisterSpec and not {"input", "output"} & set(item):
+            ops.append(_register_operation(n, item, bad))
+        else:
+            ops.append(_call(n, item, spec, bad))
     try:
-        _normalised(ops)
+        if type(spec) is RegisterSpec:
+            _normalised([_as_register(n, op) for n, op in enumerate(ops)])
+        else:
+            _normalised_calls(ops, spec)
     except HistoryError as e:
         raise bad(str(e)) from None
-    return tuple(ops)
+    return History(ops, spec)
 
 
-def _normalised(operations):
+def _register_operation(n, item, bad):
+    """An operation of the register format (``value``) as an ``Operation``."""
+    # "key" may be left out, so a misspelt field must not pass silently as key 0
+    unknown = sorted(set(item) - set(FIELDS))
+    if unknown:
+        raise bad(f"operation {n} has an unknown field {unknown[0]!r}")
+    missing = [f for f in FIELDS if f != "key" and f not in item]
+    if missing:
+        raise bad(f"operation {n} lacks the field {missing[0]!r}")
+    if item["value"] is not None and type(item["value"]) not in (int, str):
+        raise bad(f"operation {n}: value {item['value']!r} is not an integer, a string or null")
+    return Operation(**item)
+
+
+def _call(n, item, spec, bad):
+    """An operation with ``input`` and ``output`` as a ``Call`` (JSON arrays become tuples)."""
+    if "value" in item:
+        raise bad(f"operation {n} has a 'value', as in the register format; a {spec.name} "
+                  f"operation has an 'input' and an 'output'")
+    unknown = sorted(set(item) - set(CALL_FIELDS))
+    if unknown:
+        raise bad(f"operation {n} has an unknown field {unknown[0]!r}")
+    missing = [f for f in ("session", "kind", "invoked", "completed") if f not in item]
+    if missing:
+        raise bad(f"operation {n} lacks the field {missing[0]!r}")
+    if item.get("key") is not None and type(item["key"]) not in (int, str):
+        raise bad(f"operation {n}: key {item['key']!r} is not an integer, a string or null")
+
+    def value(v, field):
+        if isinstance(v, list):
+            return tuple(value(x, field) for x in v)
+        if isinstance(v, dict):
+            raise bad(f"operation {n}: {field} {v!r} is an object; inputs and outputs are null, "
+                      f"booleans, numbers, strings or arrays of these")
+        return v
+    return Call(**item | {f: value(item[f], f) for f in ("input", "output") if f in item})
+
+
+def _as_register(n, op):
+    """A register's operation given as a ``Call`` (a write's input, a read's output) in the
+    register format; an operation in that format is returned as it is."""
+    if hasattr(op, "value") or not (hasattr(op, "input") or hasattr(op, "output")):
+        return op
+    try:
+        session, kind, invoked, completed = (getattr(op, f) for f in ("session", "kind",
+                                                                         "invoked", "completed"))
+    except AttributeError as e:
+        raise HistoryError(f"operation {n} has no field {e.name!r}") from None
+    key, given, output = (getattr(op, f, None) for f in ("key", "input", "output"))
+    if kind == "write" and output is not None:
+        raise HistoryError(f"operation {n}: write returns nothing, yet its output is {output!r}")
+    if kind == "read" and given is not None:
+        raise HistoryError(f"operation {n}: read takes no input, yet has {given!r}")
+    return Operation(session=session, kind=kind, key=0 if key is None else key,
+                     value=given if kind == "write" else output, invoked=invoked,
+                     completed=completed)
+
+
+def _times(n, session, invoked, completed):
+    """The checks of an operation's session and times shared by every format."""
+    for name, v in (("session", session), ("invoked", invoked)):
+        if type(v) is not int:
+            raise HistoryError(f"operation {n}: {name} {v!r} is not an integer")
+    if completed is not None and (type(completed) is not int or completed <= invoked):
+        raise HistoryError(f"operation {n}: completed {completed!r} is neither null nor an "
+                           f"integer after invoked ({invoked})")
+
+
+def _normalised(operations, key_types=(int,)):
     """The history as ``_Op``s in invocation order; ``HistoryError`` if it is not well formed."""
     ops = []
     for n, op in enumerate(operations):
@@ -253,12 +441,9 @@ def _normalised(operations):
             raise HistoryError(f"operation {n} has no field {e.name!r}") from None
         if kind not in ("write", "read"):
             raise HistoryError(f"operation {n}: kind {kind!r} is neither 'write' nor 'read'")
-        for name, v in (("session", session), ("key", key), ("invoked", invoked)):
-            if type(v) is not int:
-                raise HistoryError(f"operation {n}: {name} {v!r} is not an integer")
-        if completed is not None and (type(completed) is not int or completed <= invoked):
-            raise HistoryError(f"operation {n}: completed {completed!r} is neither null nor an "
-                               f"integer after invoked ({invoked})")
+        if type(session) is int and type(key) not in key_types:
+            raise HistoryError(f"operation {n}: key {key!r} is not an integer")
+        _times(n, session, invoked, completed)
         if kind == "write" and value is None:
             raise HistoryError(f"operation {n} writes None, which stands for the initial value")
         try:
@@ -267,6 +452,53 @@ def _normalised(operations):
             raise HistoryError(f"operation {n}: value {value!r} cannot be hashed") from None
         ops.append(_Op(n, session, kind == "write", key, value, invoked,
                        math.inf if completed is None else completed))
+    ops = _in_order(ops)
+    writer = {}
+    for o in ops:
+        if o.write and writer.setdefault((o.key, o.value), o.index) != o.index:
+            raise HistoryError(f"operations {writer[o.key, o.value]} and {o.index} both write "
+                               f"{o.value!r} to key {o.key}: written values must be unique per key")
+    return ops
+
+
+def _normalised_calls(operations, spec):
+    """The history as ``_Call``s in invocation order; ``HistoryError`` if it is not well formed
+    or has an operation that ``spec`` does not know."""
+    calls = []
+    for n, op in enumerate(operations):
+        try:
+            session, kind, invoked, completed = (getattr(op, f) for f in ("session", "kind",
+                                                                             "invoked", "completed"))
+        except AttributeError as e:
+            raise HistoryError(f"operation {n} has no field {e.name!r}") from None
+        if hasattr(op, "value") and not hasattr(op, "input"):
+            raise HistoryError(f"operation {n} has a 'value', as in the register format; a "
+                               f"{spec.name} operation has an 'input' and an 'output'")
+        key, given, output = (getattr(op, f, None) for f in ("key", "input", "output"))
+        if type(kind) is not str or spec.kinds and kind not in spec.kinds:
+            raise HistoryError(f"operation {n}: kind {kind!r} is not an operation of {spec.name} "
+                               f"({', '.join(spec.kinds) or 'any name'})")
+        _times(n, session, invoked, completed)
+        if completed is None and output is not None:
+            raise HistoryError(f"operation {n} is pending (completed is null), yet has an output")
+        for name, v in (("key", key), ("input", given), ("output", output)):
+            try:
+                hash(v)
+            except TypeError:
+                raise HistoryError(f"operation {n}: {name} {v!r} cannot be hashed") from None
+        call = _Call(n, session, kind, key, given, PENDING if completed is None else output,
+                     invoked, math.inf if completed is None else completed)
+        why = _ask(spec, "validate", call)
+        if why:
+            raise HistoryError(f"operation {n}: {why}")
+        calls.append(call)
+    return _in_order(calls)
+
+
+def _in_order(ops):
+    """``ops`` (with ``index``, ``session``, ``invoked``, ``completed``) in invocation order,
+    after checking that no time is used twice and that each session's operations are
+    sequential."""
     seen = set()
     for t in (t for o in ops for t in (o.invoked, o.completed) if t != math.inf):
         if t in seen:
@@ -274,7 +506,7 @@ def _normalised(operations):
                                f"events")
         seen.add(t)
     ops.sort(key=lambda o: o.invoked)
-    last, writer = {}, {}
+    last = {}
     for o in ops:
         before = last.get(o.session)
         if before is not None and before.completed > o.invoked:
@@ -282,10 +514,18 @@ def _normalised(operations):
                                f"{before.index} has returned: a session's operations are "
                                f"sequential")
         last[o.session] = o
-        if o.write and writer.setdefault((o.key, o.value), o.index) != o.index:
-            raise HistoryError(f"operations {writer[o.key, o.value]} and {o.index} both write "
-                               f"{o.value!r} to key {o.key}: written values must be unique per key")
     return ops
+
+
+def _ask(spec, method, op):
+    """``spec.method(op)``, a spec's own code raising reported as a ``DefinitionError``."""
+    try:
+        return getattr(spec, method)(op)
+    except KripkeError:
+        raise
+    except Exception as e:
+        raise DefinitionError(f"spec {spec.name}: {method}({describe(op)}) raised "
+                              f"{type(e).__name__}: {e}") from None
 
 
 # -- Helpers shared by the levels ----------------------------------------------------------------
@@ -333,8 +573,8 @@ def _serializable(ops, preds, budget):
     returns the current value is placed at once and alone: in any legal order it can be moved
     forward to here, so no other branch is needed.
     """
-    slots = {k: i for i, k in enumerate(sorted({o.key for o in ops}))}
-    slot = [slots[o.key] for o in ops]
+    slots = {}
+    slot = [slots.setdefault(o.key, len(slots)) for o in ops]
     required = sum(1 << i for i, o in enumerate(ops) if o.completed != math.inf)
     start = (0, (None,) * len(slots))
     seen, stack = {start}, [start]
@@ -359,6 +599,168 @@ def _serializable(ops, preds, budget):
                 seen.add(state)
                 stack.append(state)
     return False
+
+
+def _legal(calls, objects, preds, spec, budget):
+    """Is there an order of ``calls`` (in invocation order) that extends ``preds`` and that
+    ``spec`` allows?
+
+    ``_serializable`` for any sequential spec: ``objects[i]`` is the object ``calls[i]`` acts
+    on, each starting from ``spec.init()``; pending calls may be left out. ``preds`` None is
+    real time: then only the calls invoked before the first response of a call not yet placed
+    may come next, and the scan stops at the first one invoked later (Porcupine's list of
+    entries, which looks no further than the first return). A configuration is the set of
+    calls placed and the state of every object (Lowe's memoisation, as Porcupine's cache of
+    linearized bitset and state), explored once. A call that ``spec.read_only`` says leaves
+    the state as it was, and that may come next, is placed at once and alone.
+    """
+    slots = {}
+    slot = [slots.setdefault(obj, len(slots)) for obj in objects]
+    required = sum(1 << i for i, c in enumerate(calls) if c.completed != math.inf)
+    read_only = [_ask(spec, "read_only", c) for c in calls]
+    invoked, completed = [c.invoked for c in calls], [c.completed for c in calls]
+    step, n = spec.step, len(calls)
+    start = (0, (_initial(spec),) * len(slots))
+    seen, stack = {start}, [start]
+    while stack:
+        placed, states = stack.pop()
+        if placed & required == required:
+            return True
+        budget.step()
+        successors, first_return = [], math.inf
+        for i in range(((placed + 1) & ~placed).bit_length() - 1, n):  # from the first unplaced
+            bit = 1 << i
+            if placed & bit:
+                continue
+            if preds is None:
+                if invoked[i] > first_return:
+                    break
+                if completed[i] < first_return:
+                    first_return = completed[i]
+            elif preds[i] & ~placed:
+                continue
+            c = calls[i]
+            k = slot[i]
+            state = states[k]
+            try:
+                ok, after = step(state, c)
+            except KripkeError:
+                raise
+            except Exception as e:
+                raise DefinitionError(f"spec {spec.name}: step({state!r}, {describe(c)}) raised "
+                                      f"{type(e).__name__}: {e} (step returns (ok, "
+                                      f"next_state))") from None
+            if not ok:
+                continue
+            if read_only[i]:
+                if after != state:
+                    raise DefinitionError(f"spec {spec.name}: read_only({describe(c)}) is true, "
+                                          f"yet step takes {state!r} to {after!r}")
+                successors = [(placed | bit, states)]
+                break
+            successors.append((placed | bit, states[:k] + (after,) + states[k + 1:]))
+        for config in reversed(successors):  # the earliest invoked is explored first
+            try:
+                new = config not in seen
+            except TypeError:
+                raise DefinitionError(f"spec {spec.name}: a state of {config[1]!r} cannot be "
+                                      f"hashed; states are immutable values (tuples, "
+                                      f"frozensets)") from None
+            if new:
+                seen.add(config)
+                stack.append(config)
+    return False
+
+
+def _initial(spec):
+    try:
+        state = spec.init()
+        hash(state)
+    except KripkeError:
+        raise
+    except TypeError:
+        raise DefinitionError(f"spec {spec.name}: init() returned {state!r}, which cannot be "
+                              f"hashed; states are immutable values (tuples, frozensets)") from None
+    except Exception as e:
+        raise DefinitionError(f"spec {spec.name}: init() raised {type(e).__name__}: {e}") from None
+    return state
+
+
+def _objects(calls, spec):
+    """The object each call acts on (``spec.partition``)."""
+    objects = [_ask(spec, "partition", c) for c in calls]
+    for c, obj in zip(calls, objects):
+        try:
+            hash(obj)
+        except TypeError:
+            raise DefinitionError(f"spec {spec.name}: partition({describe(c)}) is {obj!r}, "
+                                  f"which cannot be hashed") from None
+    return objects
+
+
+def _grouped(calls, objects):
+    """``{object: its calls}``, the objects in order of first use."""
+    groups = {}
+    for c, obj in zip(calls, objects):
+        groups.setdefault(obj, []).append(c)
+    return groups
+
+
+def _spec_linearizability(spec):
+    """Linearizability (Herlihy and Wing 1990) against a sequential spec: one order of each
+    object's operations, respecting real time, that the spec allows (objects checked alone, by
+    locality)."""
+    def check(calls, budget):
+        for obj, group in _grouped(calls, _objects(calls, spec)).items():
+            one = [obj] * len(group)
+            if _legal(group, one, None, spec, budget):
+                continue
+            where, its = ("", "the") if obj is None else (f"key {obj!r}: ", "its")
+            if _legal(group, one, [0] * len(group), spec, budget):
+                return _Why(f"{where}no order of {its} {len(group)} operations that respects "
+                            f"real time is a legal {spec.name} history")
+            return _illegal(group, spec, where + f"no order of {its} {len(group)} operations "
+                            f"is a legal {spec.name} history, even ignoring real time")
+        return None
+    return check
+
+
+def _spec_sequential_consistency(spec):
+    """Sequential consistency (Lamport 1979) against a sequential spec: one order of all the
+    operations, respecting each session's order, that the spec allows.
+
+    A session's calls are sequential, so real time orders them as the session does: a history
+    that is linearizable, which is each object being so (locality), is sequentially consistent.
+    That search, pruned by real time, is tried first.
+    """
+    def check(calls, budget):
+        objects = _objects(calls, spec)
+        groups = _grouped(calls, objects)
+        if all(_legal(group, [obj] * len(group), None, spec, budget)
+               for obj, group in groups.items()):
+            return None
+        if _legal(calls, objects, _session_order(calls), spec, budget):
+            return None
+        for obj, group in groups.items():  # with no order to keep, each object on its own
+            if not _legal(group, [obj] * len(group), [0] * len(group), spec, budget):
+                return _illegal(calls, spec, f"no order of the {len(calls)} operations is a "
+                                f"legal {spec.name} history, even ignoring each session's order")
+        return _Why(f"no order of the {len(calls)} operations that keeps each session's order "
+                    f"is a legal {spec.name} history")
+    return check
+
+
+def _illegal(calls, spec, why):
+    """``why`` as an inherent violation, said of the one call when there is one."""
+    if len(calls) == 1:
+        why = f"{describe(calls[0])} alone is not a legal {spec.name} history"
+    return _Why(why, inherent=True)
+
+
+def _real_time(ops):
+    """``preds`` for ``_serializable``: each operation after those that completed before it
+    was invoked (``_legal`` takes real time as ``preds`` None, and scans less)."""
+    return [sum(1 << j for j, p in enumerate(ops) if p.completed < o.invoked) for o in ops]
 
 
 def _session_order(ops):
@@ -408,9 +810,7 @@ def _linearizability(ops, budget):
     if why:
         return why
     for key, group in _by_key(_effective(ops)).items():
-        preds = [sum(1 << j for j, p in enumerate(group) if p.completed < o.invoked)
-                 for o in group]
-        if not _serializable(group, preds, budget):
+        if not _serializable(group, _real_time(group), budget):
             return (f"key {key}: no order of its {len(group)} operations that respects real time "
                     f"has every read return the latest write")
     return None
@@ -631,6 +1031,11 @@ _LEVELS = {
     "writes_follow_reads": _writes_follow_reads,
 }
 LEVELS = tuple(_LEVELS)
+#: the levels of ANY_SPEC for a spec other than the register (each makes the check for a spec)
+_SPEC_LEVELS = {
+    "linearizability": _spec_linearizability,
+    "sequential_consistency": _spec_sequential_consistency,
+}
 
 
 def _level(name):
@@ -641,15 +1046,20 @@ def _level(name):
 
 # -- The two front doors -------------------------------------------------------------------------
 
-def check_history(operations, level, budget_s=10.0):
+def check_history(operations, level, budget_s=10.0, spec=None):
     """Check ``operations`` against ``level`` (one of ``LEVELS``) within ``budget_s`` seconds.
 
-    Returns a ``ConsistencyResult``; the budget covers the verdict and the shrinking of a
-    violation to a minimal violating subset. A history that is not well formed raises
-    ``HistoryError``; an unknown level raises ``UnknownNameError``.
+    ``spec`` is the sequential spec of the object (a name, ``path/to/file.py:Name`` or a
+    ``SequentialSpec``); by default the ``History``'s own, else ``register``. Returns a
+    ``ConsistencyResult``; the budget covers the verdict and the shrinking of a violation to a
+    minimal violating subset. A history that is not well formed raises ``HistoryError``; an
+    unknown level ``UnknownNameError``; a level that is not defined for the spec (causal
+    consistency of a queue) ``NotApplicable``.
     """
+    spec = _spec_of(operations, spec)
     operations = tuple(operations)
-    check, ops, budget = _level(level), _normalised(operations), _Budget(budget_s)
+    check, ops, shrink = _plan(operations, level, spec)
+    budget = _Budget(budget_s)
     try:
         why = check(ops, budget)
     except _OutOfTime:
@@ -657,33 +1067,80 @@ def check_history(operations, level, budget_s=10.0):
                                  f"out", elapsed_s=time.monotonic() - budget.start)
     if why is None:
         return ConsistencyResult(level, OK, elapsed_s=time.monotonic() - budget.start)
-    subset, why, minimal = _shrink(check, ops, why, budget)
-    return ConsistencyResult(level, VIOLATED, tuple(operations[o.index] for o in subset), why,
-                             minimal, time.monotonic() - budget.start)
+    subset, why, minimal = shrink(check, ops, why, budget)
+    return ConsistencyResult(level, VIOLATED, tuple(operations[o.index] for o in subset),
+                             str(why), minimal, time.monotonic() - budget.start)
 
 
-def _shrink(check, ops, why, budget):
+def _spec_of(operations, spec):
+    if spec is not None:
+        return load_spec(spec)
+    return getattr(operations, "spec", None) or SPECS["register"]
+
+
+def _plan(operations, level, spec):
+    """``(check, ops, shrink)``: the check of ``level`` for ``spec``, the history as it takes
+    it, and the shrinker of its violations.
+
+    A register's history is checked by the register levels (each written for registers, and
+    faster there); another spec's linearizability and sequential consistency by ``_legal``,
+    stepping the spec; a kv history without appends by the register levels as well, a put
+    being a write and a get a read.
+    """
+    register_check = _level(level)
+    if type(spec) is RegisterSpec:
+        return (register_check, _normalised([_as_register(n, op)
+                                             for n, op in enumerate(operations)]),
+                _shrink_registers)
+    calls = _normalised_calls(list(operations), spec)
+    if level in ANY_SPEC:
+        return _SPEC_LEVELS[level](spec), calls, _shrink_calls(spec)
+    if type(spec) is KeyValueSpec:
+        return register_check, _kv_registers(calls, level), _shrink_registers
+    raise NotApplicable(level, f"is defined on read/write registers (the register spec, and kv "
+                               f"without appends), not on {spec.name}")
+
+
+def _kv_registers(calls, level):
+    """A kv history without appends as the register levels take it (a put is a write, a get
+    a read, the key's value is the register's)."""
+    if any(c.kind == "append" for c in calls):
+        raise NotApplicable(level, "is defined on read/write registers: this kv history appends")
+    ops = [Operation(session=c.session, kind="write" if c.kind == "put" else "read",
+                     key=c.key, value=c.input if c.kind == "put" else
+                     None if c.output is PENDING else c.output, invoked=c.invoked,
+                     completed=None if c.completed == math.inf else c.completed)
+           for c in sorted(calls, key=lambda c: c.index)]
+    try:
+        return _normalised(ops, key_types=(int, str, type(None)))
+    except HistoryError as e:
+        raise NotApplicable(level, f"is defined on registers whose writes are told apart by "
+                                   f"their values: {e}") from None
+
+
+def _shrink(check, ops, why, budget, groups, without, keeps):
     """``(subset, why, minimal)``: a minimal violating subset of ``ops`` by greedy deletion.
 
-    A violation within one key is looked for first (it is all linearizability can have). Then
-    blocks of operations are dropped, latest first, while the rest still violates, the blocks
-    halving down to single operations (coarse to fine, after Zeller and Hildebrandt's delta
-    debugging, TSE 2002: a few operations explain most violations); single drops repeat until
-    none keeps a violation.
+    A violation within one of ``groups(ops)`` (one key, one object) is looked for first (it is
+    all linearizability can have). Then blocks of operations are dropped (``without(ops,
+    block)``), latest first, while the rest still violates in a way ``keeps(why)`` accepts, the
+    blocks halving down to single operations (coarse to fine, after Zeller and Hildebrandt's
+    delta debugging, TSE 2002: a few operations explain most violations); single drops repeat
+    until none keeps a violation.
     """
     try:
-        for group in _by_key(ops).values():
+        for group in groups(ops):
             narrow = check(group, budget) if len(group) < len(ops) else None
-            if narrow:
+            if narrow and keeps(narrow):
                 ops, why = group, narrow
                 break
         size = max(1, len(ops) // 2)
         while True:
             dropped, end = False, len(ops)
             while end > 0:
-                rest = _without(ops, ops[max(0, end - size):end])
+                rest = without(ops, ops[max(0, end - size):end])
                 smaller = check(rest, budget) if len(rest) < len(ops) else None
-                if smaller:
+                if smaller and keeps(smaller):
                     ops, why, dropped = rest, smaller, True
                 end -= size
             if size == 1 and not dropped:
@@ -691,6 +1148,25 @@ def _shrink(check, ops, why, budget):
             size = max(1, size // 2)
     except _OutOfTime:
         return ops, why, False
+
+
+def _shrink_registers(check, ops, why, budget):
+    """``_shrink`` for the register levels: by key, keeping the writes that kept reads return
+    (without them a read returns a value out of thin air, which explains nothing)."""
+    return _shrink(check, ops, why, budget, lambda ops: _by_key(ops).values(), _without,
+                   lambda smaller: True)
+
+
+def _shrink_calls(spec):
+    """``_shrink`` for a spec's levels: by object, keeping the kind of violation (illegal in
+    the orders the level allows, or in every order), as the register levels keep the writes
+    that reads return."""
+    def shrink(check, calls, why, budget):
+        return _shrink(check, calls, why, budget,
+                       lambda calls: _grouped(calls, _objects(calls, spec)).values(),
+                       lambda calls, block: [c for c in calls if c not in block],
+                       lambda smaller: smaller.inherent == why.inherent)
+    return shrink
 
 
 def _without(ops, block):
@@ -701,20 +1177,26 @@ def _without(ops, block):
     return [o for o in ops if o not in block or o.write and (o.key, o.value) in read]
 
 
-def consistency_invariant(level, field="history", budget_s=1.0):
-    """An invariant named ``level`` over the history a model records in the state field ``field``.
+def consistency_invariant(level, field="history", budget_s=1.0, spec=None):
+    """An invariant named ``level`` over the history a model records in the state field ``field``
+    (of ``spec``'s objects: a name, ``path/to/file.py:Name`` or a ``SequentialSpec``; by
+    default registers).
 
     Its condition is True when the history satisfies the level and False when it violates it.
     When ``budget_s`` seconds are not enough to decide, it raises ``BudgetExhausted``, which
     stops the search: never a silent pass. Verdicts are cached per history, since many states
-    share one.
+    share one. A level not defined for the spec raises ``NotApplicable`` at once.
     """
     check = _level(level)
+    spec = load_spec(spec or "register")
+    if type(spec) not in (RegisterSpec, KeyValueSpec) and level not in ANY_SPEC:
+        _plan((), level, spec)  # raises NotApplicable
 
     @lru_cache(maxsize=1 << 16)
     def satisfied(history):
+        verdict, ops, _ = _plan(history, level, spec)
         try:
-            return check(_normalised(history), _Budget(budget_s)) is None
+            return verdict(ops, _Budget(budget_s)) is None
         except _OutOfTime:
             raise BudgetExhausted(f"{level}: the budget of {budget_s} s ran out before a verdict "
                                   f"on the {len(history)} operations in field {field!r}") from None
@@ -722,5 +1204,7 @@ def consistency_invariant(level, field="history", budget_s=1.0):
     def condition(model, s):
         return satisfied(getattr(s, field))
 
+    if type(spec) is not RegisterSpec and level in ANY_SPEC:
+        check = _SPEC_LEVELS[level]
     summary = " ".join(check.__doc__.split("\n\n")[0].split())  # the docstring's first paragraph
     return Property(level, "invariant", condition, summary)
