@@ -463,7 +463,8 @@ def test_ctrl_c_stops_the_session(pytester):
             properties = (pressed,)
     """)
     checks(pytester, 'check_model("mymodels.py:Pressed")', 'check_model("tcommit")')
-    result = run(pytester)
+    # (no_reraise_ctrlc: the inner session's interrupt must not stop this one)
+    result = pytester.runpytest("-p", "no:hypothesispytest", no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
     assert "passed" not in result.stdout.str()
