@@ -84,6 +84,13 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     if domain is not None and model.variables is None:
         raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
     started = time.perf_counter()
+    raised = init_raises(model)
+    if raised is not None:  # no initial state to search from: a finding without a trace
+        return Result(
+            model=model_spec(type(model)), params=model.params, strategy=strategy,
+            symmetry=False, verdict=VIOLATED, distinct_states=0, states_generated=0, depth=0,
+            elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
+            violation=Violation("init()", "exception", None, f"init() raised {raised}"))
     limits = (max_states, max_depth, time_limit,
               math.inf if time_limit is None else started + time_limit)
     search, note, canon, interrupted, violations = None, None, None, False, []
@@ -135,6 +142,18 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
 
 class _SymmetryBroken(KripkeError):
     """A state of a symmetric search is not treated like its renaming: search without."""
+
+
+def init_raises(model):
+    """The text of the exception ``model.init()`` raises ("Type: message"), or None."""
+    try:
+        for _ in model.init():
+            pass
+    except KripkeError:
+        raise
+    except Exception as e:
+        return _error_text(e)
+    return None
 
 
 def select_properties(model, names):

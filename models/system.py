@@ -217,7 +217,13 @@ class TransitionSystem:
         #: one predicate per variable: is its value inside the declared type?
         self.type_checks = [t.checker(self) for t in self._types.values()] if self.variables \
             is not None else None
-        for s in self.init():
+        try:
+            initial = list(self.init())
+        except KripkeError:
+            raise
+        except Exception:  # init() raising is a finding of the search, reported with its error
+            initial = []
+        for s in initial:
             self.check_immutable(s)
 
     # -- the interface the checkers use -------------------------------------------------------

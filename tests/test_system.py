@@ -230,3 +230,16 @@ def test_a_bag_is_one_value_whatever_order_it_was_built_in():
     r = check(Unsorted())
     assert (r.verdict, r.violation.kind) == ("violated", "type")
     assert "sets pings to" in r.violation.message
+
+
+def test_init_that_raises_is_a_finding_not_a_traceback():
+    class InitRaises(TransitionSystem):
+        variables = {"x": Int(0, 2)}
+
+        def init(self):
+            yield self.State(x=1 // 0)
+
+    r = check(InitRaises())  # defining and instantiating the model does not raise
+    v = r.violation
+    assert (r.verdict, v.property, v.kind, v.trace) == ("violated", "init()", "exception", None)
+    assert v.message == "init() raised ZeroDivisionError: integer division or modulo by zero"
