@@ -45,6 +45,7 @@ any value, ignoring the votes the 1b messages report; the checker refutes ``agre
 """
 
 import itertools
+from functools import cached_property
 
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Domain, Int, OneOf, Optional, Set, put, record
@@ -84,11 +85,12 @@ class Paxos(TransitionSystem):
     }
     properties = (type_ok, agreement, validity, value_chosen)
 
-    def __init__(self, **params):
-        super().__init__(**params)
+    @cached_property
+    def quorums(self):
+        """TLA+ Quorum: every set of a bare majority of the acceptors, as sorted tuples (derived
+        from the parameters: no ``__init__`` needed)."""
         n = self.acceptors
-        #: TLA+ Quorum: every set of a bare majority of the acceptors, as sorted tuples
-        self.quorums = tuple(itertools.combinations(range(n), n // 2 + 1))
+        return tuple(itertools.combinations(range(n), n // 2 + 1))
 
     @property
     def ballots(self):
