@@ -1,7 +1,8 @@
 """The ``kripke`` command: list, check, replay, render, review, graph, history, bench.
 
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
-violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete.
+violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete (a
+bound, ``--time-limit``), 130 it was interrupted (Ctrl-C: the counts so far are printed).
 ``replay``: 0 the trace reproduces, 1 it diverges, 2 bad input.
 
 Output never loses a result (issue 10, items 5 and 9): ``--out DIR`` and ``-o FILE`` are tried
@@ -23,7 +24,7 @@ from kripke.errors import KripkeError, ParamError, UnknownNameError
 
 __all__ = ["main"]
 
-EXIT = {"ok": 0, "violated": 1, "incomplete": 3}
+EXIT = {"ok": 0, "violated": 1, "incomplete": 3, "interrupted": 130}
 
 
 def _fail(message, as_json=False, code=2):
@@ -103,28 +104,37 @@ def list_models():
               help="Reduce by the model's symmetric domain (default: when it declares one).")
 @click.option("--deadlock/--no-deadlock", default=True, show_default=True,
               help="Report states with no successor that the model does not call terminal.")
-@click.option("--max-states", type=click.IntRange(min=1), help="Stop after this many states.")
-@click.option("--max-depth", type=click.IntRange(min=1), help="Explore this many levels.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--max-states", type=click.IntRange(min=1), metavar="N",
+              help="Store at most N states; more make the verdict incomplete.")
+@click.option("--max-depth", type=click.IntRange(min=1), metavar="N",
+              help="Explore N levels; more make the verdict incomplete.")
+@click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Stop after this many seconds (every strategy): the verdict is incomplete.")
+@click.option("--continue", "keep_going", is_flag=True,
+              help="Go on after a violation: every violated property, each with its own "
+                   "shortest trace, in one search (bfs, dfs; TLC's -continue).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of --strategy simulate and hypothesis.")
 @click.option("--walks", type=click.IntRange(min=1),
               help="simulate: number of random walks; hypothesis: runs (max_examples, 100).")
-@click.option("--time-limit", type=click.FloatRange(min=0),
-              help="simulate, hypothesis: seconds to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--out", type=click.Path(), metavar="DIR",
               help="Write the counterexample here (trace.json, .dot, .svg): DIR holds one run.")
 @click.option("--trace", "with_trace", is_flag=True,
               help="With --json: put the counterexample's trace in the violation object.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
-          workers, seed, walks, time_limit, as_json, out, with_trace):
-    """Check MODEL (a registered name or path/to/file.py:ClassName)."""
+          time_limit, keep_going, seed, walks, as_json, out, with_trace):
+    """Check MODEL (a registered name or path/to/file.py:ClassName).
+
+    Progress goes to stderr: live on a terminal, else a line every 5 seconds. Ctrl-C stops the
+    search and prints what it counted so far (verdict interrupted, exit code 130).
+    """
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
 
-    if workers != 1:
-        raise ParamError("--workers: this version searches with one worker; use --workers 1")
+    if keep_going and strategy not in ("bfs", "dfs"):
+        raise ParamError(f"--continue: --strategy {strategy} stops at its first violation; "
+                         "use --strategy bfs or dfs")
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
     if with_trace and not as_json:
@@ -132,7 +142,7 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
                          "(without --json the counterexample is printed anyway)")
     if out:  # before the search: its verdict is never lost to a folder that cannot be written
         _ready_folder(out)
-    progress = _Progress() if sys.stderr.isatty() and not as_json else None
+    progress = _Progress()
     try:
         if strategy == "simulate":
             from kripke.checkers.simulate import simulate
@@ -148,20 +158,78 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
         else:
             result = explicit_check(model, properties=properties or None, strategy=strategy,
                                     symmetry=symmetry, max_states=max_states,
-                                    max_depth=max_depth, deadlock=deadlock, progress=progress)
+                                    max_depth=max_depth, deadlock=deadlock, progress=progress,
+                                    keep_going=keep_going, time_limit=time_limit)
+    except KeyboardInterrupt:  # outside the exhaustive search, which returns what it counted
+        click.echo("kripke: interrupted", err=True)
+        sys.exit(EXIT["interrupted"])
     finally:
-        if progress:
-            progress.close()
+        progress.close()
     v = result.violation
     trace = v.trace if v is not None and out else None
     trace_file = str(Path(out) / "trace.json") if trace is not None else None
+    more = _more_folders(result, out)
+    trace_files = [trace_file] + [None if f is None else str(f / "trace.json") for _, f in more]
     if as_json:
-        click.echo(json.dumps(result.to_json(trace_file, with_trace)))
+        click.echo(json.dumps(result.to_json(trace_file, with_trace, trace_files)))
     else:
         _print_result(result, cls, trace_file)
+        _print_more(result, cls, trace_files)
     if out:  # the verdict is out first: no file written now can lose it or change the exit code
         _write_out(trace, Path(out), model)
+        _write_more(more, Path(out), model)
     sys.exit(EXIT[result.verdict])
+
+
+def _more_folders(result, out):
+    """``[(violation, folder or None)]`` for the violations after the first (``--continue``):
+    with ``--out DIR`` each with a trace goes to ``DIR/<property>/`` (the first to DIR)."""
+    return [(v, Path(out) / _folder_name(v.property) if out and v.trace is not None else None)
+            for v in result.violations[1:]]
+
+
+def _folder_name(prop):
+    """The folder of a property's counterexample under --out: ``terminal()`` is ``terminal``."""
+    import re
+    return re.sub(r"[^\w.-]+", "", prop) or "property"
+
+
+def _write_more(more, out, model):
+    """The counterexamples after the first (``--continue``), each in ``out/<property>/``;
+    the property folders of an earlier run that this one does not write lose kripke's files
+    (``out`` holds one run)."""
+    written = set()
+    for v, folder in more:
+        if folder is not None:
+            _write_out(v.trace, folder, model)
+            written.add(folder.name)
+    names = {_folder_name(p.name) for p in model.properties}
+    names |= {"deadlock", "exception", "terminal", "within"}
+    for name in sorted(names - written):
+        folder = out / name
+        if folder.is_dir():
+            clear_out(folder)
+            try:
+                folder.rmdir()
+            except OSError:  # the user's files are in it: they stay
+                pass
+
+
+def _print_more(result, cls, trace_files):
+    """The violations after the first (``--continue``), each as ``_print_result`` prints the
+    first."""
+    from kripke.traces.render import format_trace
+    more = result.violations[1:]
+    if not more:
+        return
+    click.echo("")
+    click.echo(f"also violated (--continue): {', '.join(v.property for v in more)}")
+    for v, trace_file in zip(more, trace_files[1:]):
+        click.echo("")
+        if v.trace is None:
+            click.echo(f"{v.property} ({v.kind}): {v.message}")
+        else:
+            click.echo(format_trace(v.trace, cls.set_fields(), trace_file))
 
 
 #: the files ``kripke check --out DIR`` writes, and so the only ones it removes from DIR
@@ -306,6 +374,11 @@ def _print_result(result, cls, trace_file):
         click.echo(f"  {result.symmetry_note}")
     if result.bound:
         click.echo(f"  incomplete: the bound {result.bound} was reached")
+    if result.verdict == "interrupted":
+        click.echo("  interrupted (Ctrl-C): the counts so far")
+    if result.outside_constraint:
+        click.echo(f"  {result.outside_constraint:,} successors outside the constraint within(): "
+                   "checked, not explored")
     click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
                "(TLC's estimate, if SipHash behaves as a random function)")
     unfired = [a for a, c in result.coverage.items() if not c["fired"]]
@@ -327,25 +400,39 @@ def _print_result(result, cls, trace_file):
 
 
 class _Progress:
-    """Live progress on stderr (rich), for searches that run more than a couple of seconds."""
+    """Progress of a long search on stderr (the engine reports every second after the first
+    two): live on a terminal (rich, erased at the end); otherwise, for a log, a plain line every
+    ``every`` seconds, the first after ``every`` seconds, so a quick search prints none. Never
+    on stdout, so ``--json`` stays one object."""
 
-    def __init__(self):
-        from rich.console import Console
-        from rich.live import Live
-        self.live = Live(console=Console(stderr=True), transient=True, auto_refresh=False)
-        self.started = False
+    def __init__(self, every=5.0, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.every, self.next = every, every
+        self.live = None
+        self.tty = self.stream.isatty()
+
+    @staticmethod
+    def line(counts):
+        rate = counts["distinct"] / max(counts["elapsed"], 1e-9)
+        return (f"{counts['distinct']:,} distinct, {counts['generated']:,} generated, "
+                f"queue {counts['queue']:,}, depth {counts['depth']}, {rate:,.0f} states/s")
 
     def __call__(self, counts):
-        if not self.started:
-            self.live.start()
-            self.started = True
-        rate = counts["distinct"] / max(counts["elapsed"], 1e-9)
-        self.live.update(f"{counts['distinct']:,} distinct, {counts['generated']:,} generated, "
-                         f"queue {counts['queue']:,}, depth {counts['depth']}, "
-                         f"{rate:,.0f} states/s", refresh=True)
+        if self.tty:
+            if self.live is None:
+                from rich.console import Console
+                from rich.live import Live
+                self.live = Live(console=Console(file=self.stream), transient=True,
+                                 auto_refresh=False)
+                self.live.start()
+            self.live.update(self.line(counts), refresh=True)
+        elif counts["elapsed"] >= self.next:
+            self.next = counts["elapsed"] + self.every
+            print(f"kripke: {counts['elapsed']:.0f} s: {self.line(counts)}", file=self.stream,
+                  flush=True)
 
     def close(self):
-        if self.started:
+        if self.live is not None:
             self.live.stop()
 
 
@@ -406,9 +493,18 @@ def _model_of(trace):
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("-o", "--output", type=click.Path(),
               help="FILE.md or FILE.html (default: Markdown on stdout)")
-def review(model_name, params, output):
+@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
+              help="Count orbits under the model's symmetric domain (default: every state, as "
+                   "the diagram draws them).")
+@click.option("--max-states", type=click.IntRange(min=1), metavar="N",
+              help="Store at most N states; more make the verdict incomplete.")
+@click.option("--max-depth", type=click.IntRange(min=1), metavar="N",
+              help="Explore (and draw) N levels; more make the verdict incomplete.")
+@click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Stop the search after this many seconds: the verdict is incomplete.")
+def review(model_name, params, output, symmetry, max_states, max_depth, time_limit):
     """Spec review of MODEL: variables, actions, properties, what the checker found, coverage
-    and (HTML, small models) the state diagram."""
+    and (HTML, small models) the state diagram. The bounds and --symmetry are check's."""
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
     from kripke.traces.review import review_html, review_markdown
@@ -419,9 +515,12 @@ def review(model_name, params, output):
         raise ParamError(f"-o {output}: the file must end in .md or .html")
     if output:
         _ready_file(output)
-    result = explicit_check(model, symmetry=False)  # the counts of the diagram, and TLC's
+    # By default without symmetry: the counts of the diagram, and TLC's.
+    result = explicit_check(model, symmetry=symmetry, max_states=max_states, max_depth=max_depth,
+                            time_limit=time_limit)
     if output and output.endswith(".html"):
-        write_atomic(output, review_html(model, result))
+        write_atomic(output, review_html(model, result, max_depth=max_depth,
+                                         symmetry=result.symmetry))
         _no_drawing_note(output)
     elif output:
         write_atomic(output, review_markdown(model, result))
@@ -494,17 +593,37 @@ def history(history_path, levels, budget, as_json, spec):
 @click.option("--cluster", metavar="VARIABLE", help="Group the states by this variable.")
 @click.option("--field", "fields", multiple=True, metavar="VARIABLE",
               help="Show only these variables in each state (repeatable).")
-@click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True)
-def graph(model_name, params, output, cluster, fields, max_states):
+@click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True,
+              metavar="N", help="Refuse a graph of more than N states.")
+@click.option("--max-depth", type=click.IntRange(min=1), metavar="N",
+              help="Draw the first N levels only (the initial states are level 1).")
+@click.option("--symmetry/--no-symmetry", default=False, show_default=True,
+              help="One node per orbit under the model's symmetric domain (tested first, as "
+                   "check tests it).")
+def graph(model_name, params, output, cluster, fields, max_states, max_depth, symmetry):
     """Draw every reachable state of MODEL and the steps between them."""
     from kripke.models.system import load_model
-    from kripke.traces.graph import state_graph
+    from kripke.traces.graph import TooManyStates, state_graph
     if Path(output).suffix not in (".dot", ".svg"):
         raise ParamError(f"-o {output}: the file must end in .dot or .svg")
     _ready_file(output)
     cls = load_model(model_name)
-    drawing = state_graph(cls(**parse_params(cls, params)), cluster=cluster,
-                          fields=fields or None, max_states=max_states)
+    model = cls(**parse_params(cls, params))
+    domain = model.symmetric_domain()
+    if symmetry:
+        from kripke.checkers.symmetry_check import symmetry_problem
+        if domain is None:
+            raise ParamError(f"--symmetry: {model.display_name()} declares no symmetric domain")
+        note = symmetry_problem(model, domain, [], deadlock=False)
+        if note is not None:
+            raise ParamError(f"--symmetry would draw a wrong graph: {note}")
+    try:
+        drawing = state_graph(model, cluster=cluster, fields=fields or None,
+                              max_states=max_states, max_depth=max_depth, symmetry=symmetry)
+    except TooManyStates as e:
+        fewer = ", --symmetry (one node per orbit)" if domain is not None and not symmetry else ""
+        raise ParamError(f"{e}: draw fewer with -p (a smaller instance), --max-depth N (the "
+                         f"first N levels){fewer}, or raise --max-states") from None
     _draw(drawing, output)
     click.echo(f"wrote {output}")
 

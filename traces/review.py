@@ -70,9 +70,10 @@ def review_markdown(model, result):
     return "\n".join(out)
 
 
-def review_html(model, result, max_states=300):
-    """The review as one self-contained HTML page, with the state diagram when it is small."""
-    from kripke.traces.graph import state_graph
+def review_html(model, result, max_states=300, max_depth=None, symmetry=False):
+    """The review as one self-contained HTML page, with the state diagram when it has at most
+    ``max_states`` states (``max_depth``, ``symmetry``: as the review's search had them)."""
+    from kripke.traces.graph import TooManyStates, state_graph
     cls = type(model)
     name = html.escape(cls.display_name())
     parts = [f"<h1>Spec review: {name}</h1>",
@@ -84,8 +85,14 @@ def review_html(model, result, max_states=300):
                      "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
                              + "</tr>" for row in rows) + "</table>")
     try:
-        svg = state_graph(model, max_states=max_states).pipe(format="svg").decode()
+        svg = state_graph(model, max_states=max_states, max_depth=max_depth,
+                          symmetry=symmetry).pipe(format="svg").decode()
         parts.append("<h2>State diagram</h2>" + svg[svg.index("<svg"):])
+    except TooManyStates as e:
+        advice = (f"{e}: the review draws at most {max_states:,}. Draw the first levels with "
+                  "--max-depth, or all of them with kripke graph MODEL -o FILE.svg "
+                  "--max-states N.")
+        parts.append(f"<h2>State diagram</h2><p>{html.escape(advice)}</p>")
     except KripkeError as e:
         parts.append(f"<h2>State diagram</h2><p>{html.escape(str(e))}</p>")
     except graphviz.ExecutableNotFound:  # the page is still written, without its picture
