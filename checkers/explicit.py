@@ -406,10 +406,11 @@ class _Search:
                             ok = False
                             break
                     else:
-                        for _, cond in pending:
-                            if cond(model, t):
-                                ok = False
-                                break
+                        if pending:
+                            for _, cond in pending:
+                                if cond(model, t):
+                                    ok = False
+                                    break
                 except KripkeError:
                     raise
                 except Exception:
