@@ -401,7 +401,7 @@ class _Run:
         verdicts, broken = [], None
         for v in result.violations:
             name = DEADLOCK if v.kind == "deadlock" or v.property == "terminal()" else v.property
-            if v.kind == "type" or v.property in ("exception", "within()"):
+            if v.kind == "type" or v.property in ("exception", "within()", "init()"):
                 # the model left its declared types or raised: the states past it are unknown
                 broken = broken or v
                 verdicts.append("a declared type" if v.kind == "type" else "the model raised")
@@ -435,9 +435,9 @@ class _Run:
         """The counterexample as ``kripke check`` prints it, and the files written for it."""
         from kripke.cli import write_counterexample
         from kripke.traces.render import format_trace
-        if v.trace is None:
-            return (f"the search was complete: none of its {result.distinct_states:,} distinct "
-                    f"states satisfies {v.property}",)
+        if v.trace is None:  # a sometimes-property, or init() raised: no state to show
+            return ((f"the search was complete: none of its {result.distinct_states:,} distinct "
+                     f"states satisfies {v.property}",) if v.kind == "sometimes" else ())
         out = self.session.out_dir() / _safe(self.id) / _safe(v.property)
         lines = []
         try:
