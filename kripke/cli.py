@@ -173,7 +173,7 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     if as_json:
         click.echo(json.dumps(result.to_json(trace_file, with_trace, trace_files)))
     else:
-        _print_result(result, cls, trace_file)
+        _print_result(result, cls, trace_file, deadlock)
         _print_more(result, cls, trace_files)
     if out:  # the verdict is out first: no file written now can lose it or change the exit code
         _write_out(trace, Path(out), model)
@@ -362,14 +362,16 @@ def _no_drawing_note(output):
         click.echo(f"kripke: {output} is written without its drawing: {NO_DOT}", err=True)
 
 
-def _print_result(result, cls, trace_file):
+def _print_result(result, cls, trace_file, deadlock=True):
     from kripke.traces.render import format_trace
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     sym = ", symmetry" if result.symmetry else ""
     click.echo(f"{result.model} ({params}) {result.strategy}{sym}: {result.verdict.upper()}")
     click.echo(f"  {result.distinct_states:,} distinct states, {result.states_generated:,} "
                f"generated, depth {result.depth}, {result.elapsed_s:.2f} s")
-    click.echo(f"  properties: {', '.join(result.properties) or '(none)'}")
+    click.echo(f"  properties: {', '.join(result.properties)}" if result.properties else
+               "  properties: none; only " + ("deadlock and " if deadlock else "")
+               + "the declared types were checked")
     if result.symmetry_note:
         click.echo(f"  {result.symmetry_note}")
     if result.bound:

@@ -235,3 +235,19 @@ def test_review_documents_a_model(tmp_path):
     page = out.read_text()
     assert "<h2>State diagram</h2>" in page and "<svg" in page
     assert kripke("review", "tcommit", "-o", tmp_path / "x.pdf").exit_code == 2
+
+
+def test_a_model_without_properties_says_what_was_checked(tmp_path):
+    (tmp_path / "bare.py").write_text(
+        "from kripke import Int, TransitionSystem, action\n\n\n"
+        "class Bare(TransitionSystem):\n"
+        "    variables = {'x': Int(0, 2)}\n\n"
+        "    def init(self):\n        yield self.State(x=0)\n\n"
+        "    @action\n    def inc(self, s):\n        if s.x < 2:\n"
+        "            return s.set(x=s.x + 1)\n")
+    r = kripke("check", f"{tmp_path}/bare.py:Bare")
+    assert r.exit_code == 1  # x = 2 is a deadlock: the one thing checked besides the types
+    assert "properties: none; only deadlock and the declared types were checked" in r.output
+    r = kripke("check", f"{tmp_path}/bare.py:Bare", "--no-deadlock")
+    assert r.exit_code == 0
+    assert "properties: none; only the declared types were checked" in r.output
