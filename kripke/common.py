@@ -4,16 +4,23 @@ and the front doors may all import (``kripke.errors`` is beside it).
 * the verdict names of a check (and of a history check): ``OK``, ``VIOLATED``, ``INCOMPLETE``;
 * ``speedups()``: the optional C extension, built from ``checkers/_speedups.c``;
 * ``read_json``: a JSON file a user hands kripke (a trace, a history), parsed and never
-  evaluated.
+  evaluated;
+* ``load_python_file``: a Python file a user names as ``path/to/file.py:Name`` (a model, a
+  sequential spec), imported as Python runs a script.
 """
 
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
-from kripke.errors import TraceFormatError
+from kripke.errors import DefinitionError, ModelLoadError, TraceFormatError
 
-__all__ = ["OK", "VIOLATED", "INCOMPLETE", "speedups", "read_json"]
+__all__ = ["OK", "VIOLATED", "INCOMPLETE", "speedups", "read_json", "load_python_file"]
+
+#: the prefix of the module names of files loaded by ``load_python_file``
+FILE_MODULE = "kripke_user_"
 
 OK, VIOLATED, INCOMPLETE = "ok", "violated", "incomplete"
 
@@ -46,3 +53,28 @@ def read_json(path, what):
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise TraceFormatError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from None
+
+
+def load_python_file(path, what):
+    """Import the Python file ``path`` (a ``what``: "model file", "spec file") as a module of
+    its own, as Python runs a script: the file's folder is on the import path, so it can import
+    its neighbours. A missing file, or one that fails to import, is a ``ModelLoadError`` in one
+    line; a ``DefinitionError`` raised while it is defined passes through."""
+    file = Path(path)
+    if not file.is_file():
+        raise ModelLoadError(f"{what} {path} does not exist")
+    modname = f"{FILE_MODULE}{abs(hash(str(file.resolve())))}"
+    folder = str(file.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(modname, file)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = module
+        spec.loader.exec_module(module)
+    except DefinitionError:
+        raise
+    except Exception as e:  # the user's file failed to import: say where, keep one line
+        raise ModelLoadError(f"{what} {path} failed to import: "
+                             f"{type(e).__name__}: {e}") from None
+    return module

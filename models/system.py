@@ -28,10 +28,9 @@ import importlib.util
 import inspect
 import itertools
 import pkgutil
-import sys
 from pathlib import Path
 
-from kripke.common import speedups
+from kripke.common import FILE_MODULE, load_python_file, speedups
 from kripke.errors import (DefinitionError, KripkeError, ModelLoadError, MutableStateError,
                              ParamError, UnknownNameError)
 from kripke.models.fingerprint import fingerprint
@@ -132,7 +131,6 @@ def action(fn=None, *, each=()):
 
 _REGISTRY = {}
 #: the prefix of the module name of a model file that ``load_model`` imports by its path
-_FILE_MODULE = "kripke_user_"
 
 
 class TransitionSystem:
@@ -189,7 +187,7 @@ class TransitionSystem:
         name = vars(cls).get("name")
         # A class loaded from a model file is named by its file, never registered: a file
         # model called "two-phase" must not stand in for the built-in one (issue 10, item 5).
-        if name is not None and not cls.__module__.startswith(_FILE_MODULE):
+        if name is not None and not cls.__module__.startswith(FILE_MODULE):
             other = _REGISTRY.get(name)
             if other is not None and other.__qualname__ != cls.__qualname__:
                 raise DefinitionError(f"model name {name!r} is taken by {other.__qualname__}")
@@ -453,24 +451,7 @@ def model_spec(cls):
 
 
 def _load_from_file(path, clsname):
-    file = Path(path)
-    if not file.is_file():
-        raise ModelLoadError(f"model file {path} does not exist")
-    modname = f"{_FILE_MODULE}{abs(hash(str(file.resolve())))}"
-    # As Python runs a script: the file's folder is on the path, so it can import its neighbours.
-    folder = str(file.resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    try:
-        spec = importlib.util.spec_from_file_location(modname, file)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = module
-        spec.loader.exec_module(module)
-    except DefinitionError:
-        raise
-    except Exception as e:  # the user's file failed to import: say where, keep one line
-        raise ModelLoadError(f"model file {path} failed to import: "
-                             f"{type(e).__name__}: {e}") from None
+    module = load_python_file(path, "model file")
     cls = getattr(module, clsname, None)
     if cls is None:
         found = [n for n, v in vars(module).items()
@@ -479,7 +460,7 @@ def _load_from_file(path, clsname):
         raise UnknownNameError(f"model class in {path}", clsname, found)
     if not (isinstance(cls, type) and issubclass(cls, TransitionSystem)):
         raise ModelLoadError(f"{path}:{clsname} is not a model (a TransitionSystem subclass)")
-    cls._kripke_file = _relative(file)
+    cls._kripke_file = _relative(Path(path))
     return cls
 
 

@@ -44,12 +44,10 @@ one's own is a ``SequentialSpec`` subclass (or an instance of one) in a Python f
 ``path/to/file.py:Name`` (``load_spec``), as models are.
 """
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
-from kripke.errors import DefinitionError, KripkeError, ModelLoadError, UnknownNameError
+from kripke.common import load_python_file
+from kripke.errors import DefinitionError, ModelLoadError, UnknownNameError
 
 __all__ = ["SequentialSpec", "PENDING", "returns", "load_spec", "SPECS", "RegisterSpec",
            "KeyValueSpec", "QueueSpec", "StackSpec", "SetSpec"]
@@ -302,20 +300,8 @@ def load_spec(spec):
 
 
 def _load_from_file(path, name):
-    file = Path(path)
-    if not file.is_file():
-        raise ModelLoadError(f"spec file {path} does not exist")
-    modname = f"kripke_spec_{abs(hash(str(file.resolve())))}"
-    try:
-        loader = importlib.util.spec_from_file_location(modname, file)
-        module = importlib.util.module_from_spec(loader)
-        sys.modules[modname] = module
-        loader.loader.exec_module(module)
-    except KripkeError:
-        raise
-    except Exception as e:  # the user's file failed to import: say where, keep one line
-        raise ModelLoadError(f"spec file {path} failed to import: "
-                             f"{type(e).__name__}: {e}") from None
+    module = load_python_file(path, "spec file")
+    modname = module.__name__
     if not hasattr(module, name):
         found = [n for n, v in vars(module).items()
                  if isinstance(v, SequentialSpec) or isinstance(v, type)
