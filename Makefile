@@ -21,7 +21,7 @@ dot:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
 
 demo: setup
-	rm -rf out
+	rm -rf out && mkdir out
 	$(VENV)/bin/kripke list
 	# TwoPhase.tla with 3 RMs: every property holds (288 distinct states, as TLC counts).
 	$(VENV)/bin/kripke check two-phase -p rms=3 --no-symmetry
