@@ -8,6 +8,7 @@ import random
 import pytest
 
 from kripke.specs.consistency import LEVELS, Operation, check_history
+from tests.oracles.timing import random_timing
 
 LIN, SEQ, CAUSAL, SESSION, RYW, MR, MW, WFR = LEVELS
 
@@ -108,19 +109,7 @@ def random_history(rng, max_ops=6, max_sessions=3):
     keys = 1 if rng.random() < 0.7 else 2
     program = [(rng.randrange(sessions), rng.choice(["write", "read"]), rng.randrange(keys))
                for _ in range(n)]
-    queue = {}
-    for i, (s, _, _) in enumerate(program):
-        queue.setdefault(s, []).append(i)
-    pending = {q[-1] for q in queue.values() if rng.random() < 0.25}
-    invoked, completed, t = {}, {}, 0
-    while any(queue.values()):
-        i = queue[rng.choice(sorted(s for s, q in queue.items() if q))][0]
-        if i not in invoked:
-            invoked[i] = t
-        else:
-            completed[i] = None if i in pending else t
-            queue[program[i][0]].pop(0)
-        t += 1
+    invoked, completed = random_timing(rng, [op[0] for op in program])
     count, ops = {}, []
     for i in sorted(invoked, key=invoked.get):
         s, kind, key = program[i]

@@ -24,6 +24,7 @@ from kripke.specs.sequential import (PENDING, SPECS, QueueSpec, RegisterSpec, Se
 from tests.test_consistency import register_history
 from tests.test_consistency_levels import random_history
 from tests.conftest import ROOT
+from tests.oracles.timing import random_timing
 
 HISTORIES = ROOT / "tests" / "histories"
 LIN, SEQ = ANY_SPEC
@@ -561,19 +562,7 @@ def random_calls(rng, spec, max_ops=6, max_sessions=3):
     (add and remove, one in three nothing)."""
     n, sessions = rng.randint(1, max_ops), rng.randint(1, max_sessions)
     program = [(rng.randrange(sessions), rng.choice(KINDS[spec])) for _ in range(n)]
-    queue = {}
-    for i, (s, _) in enumerate(program):
-        queue.setdefault(s, []).append(i)
-    pending = {q[-1] for q in queue.values() if rng.random() < 0.25}
-    invoked, completed, t = {}, {}, 0
-    while any(queue.values()):
-        i = queue[rng.choice(sorted(s for s, q in queue.items() if q))][0]
-        if i not in invoked:
-            invoked[i] = t
-        else:
-            completed[i] = None if i in pending else t
-            queue[program[i][0]].pop(0)
-        t += 1
+    invoked, completed = random_timing(rng, [op[0] for op in program])
     added = sum(1 for _, kind in program if kind in ("enqueue", "push"))
     ops, count = [], 0
     for i in sorted(invoked, key=invoked.get):
