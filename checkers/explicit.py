@@ -22,6 +22,13 @@ is applied as TLC applies it (``tlc2.tool.Worker.addElement``): a successor outs
 like any other (types, step properties, invariants, sometimes-witnesses) but neither stored nor
 expanded, and is counted in ``Result.outside_constraint`` each time it is generated.
 
+Temporal (liveness) properties need the whole graph: when one is selected, the search also
+records every step into a compact ``checkers.liveness.StateGraph`` (numbered states, flat edge
+arrays labelled with the fairness unit of the call), evaluates the properties' predicates on each
+new state, and at the end looks for a fair lasso that violates each property. Such a search runs
+without symmetry reduction (merging symmetric states does not preserve the fairness of each call
+on its own), and says so in ``Result.symmetry_note``.
+
 By default the search stops at the first violation. With ``keep_going`` (TLC's ``-continue``) it
 records the violation and goes on without that property: every violated property is reported
 once, each with its own shortest trace (under BFS), in the order found. A successor outside its
@@ -42,6 +49,7 @@ from typing import NamedTuple
 from kripke.common import speedups
 from kripke.errors import (DefinitionError, KripkeError, NondeterminismError, ParamError,
                            UnknownNameError)
+from kripke.checkers.liveness import StateGraph, find_lasso
 from kripke.checkers.result import INCOMPLETE, INTERRUPTED, OK, VIOLATED, Result, Violation
 from kripke.checkers.symmetry_check import TranspositionProbe, symmetry_problem
 from kripke.models.fingerprint import fingerprint as value_fingerprint, same_value
@@ -56,7 +64,8 @@ STRATEGIES = ("bfs", "dfs")
 
 
 def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
-          max_depth=None, deadlock=True, progress=None, keep_going=False, time_limit=None):
+          max_depth=None, deadlock=True, progress=None, keep_going=False, time_limit=None,
+          fairness=True):
     """Explore ``model`` exhaustively and return a ``Result``.
 
     ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
@@ -68,7 +77,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     ``incomplete`` unless a violation is found; ``keep_going``: report every violated property
     (``Result.violations``), not only the first; ``progress`` is called now and then with a
     dict of counts. Ctrl-C (``KeyboardInterrupt``) ends the search with the verdict
-    ``interrupted`` and the counts so far.
+    ``interrupted`` and the counts so far. ``fairness=False`` checks temporal properties
+    without the fairness the model declares (to show what it is needed for).
     """
     if strategy not in STRATEGIES:
         raise UnknownNameError("strategy", strategy, STRATEGIES)
@@ -81,6 +91,17 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     domain = model.symmetric_domain() if symmetry is not False else None
     if symmetry and domain is None:
         raise DefinitionError(f"{model.display_name()} declares no symmetric domain")
+    temporal = [p.name for p in props if p.temporal]
+    off = None  # why a declared symmetry is not used, when that is decided before the search
+    if temporal and domain is not None:
+        if symmetry:
+            raise DefinitionError(f"{model.display_name()}: {', '.join(temporal)} "
+                                  f"{'is a temporal property' if len(temporal) == 1 else 'are temporal properties'}"
+                                  ", checked without symmetry reduction; drop --symmetry or "
+                                  "select safety properties only")
+        off = ("temporal properties are checked on the whole state graph (symmetry reduction "
+               "is not known to keep each call's fairness)")
+        domain = None
     if domain is not None and model.variables is None:
         raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
     started = time.perf_counter()
@@ -105,7 +126,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
                                         invariants_hold=True) if canon is not None else None)
             search = _Search(model, props, canon, probe, strategy == "dfs", limits, deadlock,
-                             progress, keep_going)
+                             progress, keep_going, fairness)
             try:
                 search.run()
                 break
@@ -121,7 +142,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     verdict = (INTERRUPTED if interrupted else VIOLATED if violations
                else INCOMPLETE if search.bound else OK)
     if search is None:  # interrupted while symmetry was tested: nothing was searched
-        search = _Search(model, props, None, None, False, limits, deadlock, None, keep_going)
+        search = _Search(model, props, None, None, False, limits, deadlock, None, keep_going,
+                         fairness)
     generated = search.n_init + sum(search.fired)
     distinct = len(search.seen)
     coverage = {}
@@ -135,7 +157,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         states_generated=generated, depth=search.depth, elapsed_s=elapsed,
         properties=[p.name for p in props], coverage=coverage,
         violation=violations[0] if violations else None, violations=violations,
-        bound=search.bound, symmetry_note=None if note is None else f"symmetry off: {note}",
+        bound=search.bound, symmetry_note=None if (note or off) is None
+        else f"symmetry off: {note or off}",
         collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64,
         outside_constraint=search.outside)
 
@@ -253,7 +276,8 @@ _STORED = object()
 class _Search:
     """The state of one search; ``run`` is the hot loop."""
 
-    def __init__(self, model, props, canon, probe, dfs, limits, deadlock, progress, keep_going):
+    def __init__(self, model, props, canon, probe, dfs, limits, deadlock, progress, keep_going,
+                 fairness=True):
         self.model, self.canon, self.probe, self.dfs = model, canon, probe, dfs
         self.max_states, self.max_depth, self.time_limit, self.deadline = limits
         self.deadlock, self.progress, self.keep_going = deadlock, progress, keep_going
@@ -285,9 +309,48 @@ class _Search:
         #: whether states were skipped (out of type, or an action raised on them): what was
         #: not found violated is then unknown, and always_possible is not checked
         self.broken = False
+        #: the reachable graph, recorded when temporal properties are selected
+        instances = [(p, label, holds, then) for p in props if p.temporal
+                     for label, holds, then in p.instances(model)]
+        self.graph = StateGraph(instances) if instances else None
+        self.fairness = fairness
 
     def fingerprint(self, s):
         return value_fingerprint(self.canon(s) if self.canon is not None else s)
+
+    def _unit(self, name, args):
+        """The fairness unit of the call ``name(args)``, or -1 when it is not fair."""
+        strength = self.model.fairness(name) if self.fairness else None
+        return -1 if strength is None else self.graph.unit((name, args), strength)
+
+    def _graph_calls(self, s):
+        """``(calls, call indices, units)`` of every call in ``s``, an action over a
+        state-dependent domain giving one call per element (each its own fairness unit)."""
+        model = self.model
+        calls, ks, units = [], [], []
+        for k, (name, fn, args) in enumerate(model._calls):
+            over = model._dynamic.get(name)
+            if over is None:
+                calls.append(self._calls[k])
+                ks.append(k)
+                units.append(self._units[k])
+                continue
+            method = getattr(model, name)
+            for v in over(s):
+                calls.append(_unary(method, args + (v,)))
+                ks.append(k)
+                units.append(self._unit(name, args + (v,)))
+        return calls, ks, units
+
+    def _add_to_graph(self, f, s, initial=False):
+        """Number a new state in the graph; False when the search stops (a temporal
+        property's predicate raised on it)."""
+        raised = self.graph.add_state(f, s, initial)
+        if raised is None:
+            return True
+        k, e = raised
+        return self._found(_Finding("state", self.graph.instances[k][0].name, "exception", f,
+                                    _error_text(e)))
 
     def run(self):
         """Search, collecting ``findings``; Ctrl-C ends it (``interrupted``)."""
@@ -303,7 +366,13 @@ class _Search:
         refinements, steps, type_checks = self.refinements, self.steps, self.type_checks
         known, probe, within, keep_going = self.known, self.probe, self.within, self.keep_going
         fired, new = self.fired, self.new
-        calls = [_unary(fn, args) for _, fn, args in model._calls]
+        calls = self._calls = [_unary(fn, args) for _, fn, args in model._calls]
+        graph = self.graph
+        if graph is not None:  # every successor is wanted: a "seen" dict that stays empty
+            unseen, dynamic = {}, bool(model._dynamic)
+            static = (calls, range(len(calls)), [self._unit(name, args)
+                                                 for name, _, args in model._calls])
+            self._units = static[2]
         max_states = self.max_states or math.inf
         max_depth = self.max_depth or math.inf
         deadline, progress = self.deadline, self.progress
@@ -331,6 +400,8 @@ class _Search:
                 self.bound = f"max_states={self.max_states}"
                 return
             seen[fp] = None
+            if graph is not None and not self._add_to_graph(fp, s, initial=True):
+                return
             if not (self._init_refinements(s, fp) and self._check_state(s, fp)):
                 return
             self._probe(s)
@@ -363,7 +434,14 @@ class _Search:
                 checks = [ref.context_of(s) for _, ref in refinements]
                 if steps:
                     checks += [partial(cond, model, s) for _, cond in steps]
-                n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks, known)
+                if graph is None:
+                    n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks,
+                                      known)
+                else:
+                    here, ks, units = self._graph_calls(s) if dynamic else static
+                    counts = array("Q", bytes(8 * len(here))) if dynamic else fired
+                    n, found = expand(s, here, counts, unseen, fingerprint, checks, type_checks,
+                                      known)
             except KripkeError:
                 raise
             except Exception as e:  # the model or a property raised: a finding, with its trace
@@ -372,10 +450,22 @@ class _Search:
                 if not keep_going:
                     self._found(self._expansion_finding(s, fp, n, found))
                     return
-                fired[:] = before  # expanded again, one successor at a time
-                n, found = self._expand_slowly(s, fp, calls)
+                if graph is None:
+                    fired[:] = before  # expanded again, one successor at a time
+                    n, found = self._expand_slowly(s, fp, calls, fired, seen)
+                else:
+                    if not dynamic:
+                        fired[:] = before
+                    counts = array("Q", bytes(8 * len(here))) if dynamic else fired
+                    n, found = self._expand_slowly(s, fp, here, counts, unseen)
                 if n < 0:  # an action raised: s is not expanded
                     continue
+            if graph is not None:  # every step, and the successors not seen yet
+                if dynamic:
+                    for j, c in enumerate(counts):
+                        fired[ks[j]] += c
+                edges = [(f, units[j]) for j, _, f in found if f != fp]
+                found = [(ks[j], t, f) for j, t, f in found if f not in seen]
             for i, t, f in found:
                 if f in seen:  # two steps from s reached the same new state
                     continue
@@ -396,6 +486,8 @@ class _Search:
                     return
                 seen[f] = fp
                 new[i] += 1
+                if graph is not None and not self._add_to_graph(f, t):
+                    return
                 # The hot path: the invariants hold and no sometimes-property is witnessed.
                 # Anything else (a property that fails, raises or is witnessed) is handled by
                 # _check_state, which evaluates them again one at a time.
@@ -420,6 +512,8 @@ class _Search:
                 if probe is not None:
                     self._probe(t)
                 push((t, f, d + 1))
+            if graph is not None:
+                graph.add_edges(fp, edges)
             if not n and self.deadlock and not self._check_deadlock(s, fp):
                 return
 
@@ -518,12 +612,12 @@ class _Search:
             return _Finding("step", name, kind, fp)
         return self._exception(s, fp, found)
 
-    def _expand_slowly(self, s, fp, calls):
+    def _expand_slowly(self, s, fp, calls, fired, seen):
         """``expand`` for ``keep_going``, after it failed on ``s``: every finding is recorded
         and its property dropped, and a successor outside its types is skipped. Returns ``(n,
-        found)`` as ``expand`` does, or ``(-1, None)`` when an action raised (``s`` is then not
-        expanded)."""
-        model, fired, type_checks = self.model, self.fired, self.type_checks
+        found)`` as ``expand`` does (counting in ``fired``, leaving out the successors in
+        ``seen``), or ``(-1, None)`` when an action raised (``s`` is then not expanded)."""
+        model, type_checks = self.model, self.type_checks
         outs = []
         for k, (fn, arg) in enumerate(calls):
             try:
@@ -561,7 +655,7 @@ class _Search:
                 except TypeError:
                     model.check_immutable(t)  # names the field that cannot be fingerprinted
                     raise
-                if f not in self.seen:
+                if f not in seen:
                     found.append((k, t, f))
         return n, found
 
@@ -625,7 +719,61 @@ class _Search:
         possible = [p for p in props if p.kind == "always_possible"]
         if possible and not self.broken:
             found += self.always_possible(possible)
+            if found and not self.keep_going:
+                return found[:1]
+        if self.graph is not None and not self.broken:
+            if self.outside:  # the graph lacks the steps that leave the constraint
+                self.bound = ("temporal properties are not checked when states lie outside "
+                              "the constraint within()")
+            else:
+                found += self.liveness()
         return found if self.keep_going else found[:1]
+
+    def liveness(self):
+        """Look for a fair lasso that violates each temporal property (each instance of one
+        over a domain, until one fails); the violations (without ``keep_going``, the first)."""
+        graph, found, failed = self.graph, [], set()
+        for k, (prop, label, _, _) in enumerate(graph.instances):
+            if prop.name in self.reported or prop.name in failed:
+                continue
+            lasso = find_lasso(graph, k, prop.kind, self.fairness)
+            if lasso is None:
+                continue
+            failed.add(prop.name)
+            found.append(self._lasso_violation(prop, lasso))
+            if not self.keep_going:
+                break
+        return found
+
+    def _lasso_violation(self, prop, lasso):
+        """The ``Violation`` of ``prop`` for a lasso: its path, rebuilt like any trace, then its
+        loop, each step of a fair call taken by that very call."""
+        graph, model = self.graph, self.model
+        fps = self._path(graph.fps[lasso.prefix[0]]) + [graph.fps[i] for i in lasso.prefix[1:]]
+        trace, current = self._trace(prop.name, "liveness", fps)
+        trace.loop_start = n = len(trace.steps) - 1
+        trace.fairness = self.fairness
+        for i, u in lasso.loop:
+            target, call = graph.fps[i], None if u is None else graph.units[u]
+            for name, args, t in model.successors(current):
+                if self.fingerprint(t) == target and (call is None or (name, args) == call):
+                    trace.steps.append(Step(name, model.action_args(name, args),
+                                            model.encode(t)))
+                    current = t
+                    break
+            else:
+                raise NondeterminismError(
+                    f"{model.display_name()}: cannot rebuild the loop of the counterexample to "
+                    f"{prop.name}: re-executing the actions gives no successor the search saw")
+        what = {"eventually": "<>P", "leads_to": "P ~> Q", "always_eventually": "[]<>P",
+                "eventually_always": "<>[]P"}[prop.kind]
+        which = "".join(f" for {k}={v}" for k, v in lasso.label.items())
+        end = (f"stutters for ever at step {n}" if not lasso.loop else
+               f"repeats steps {n + 1}-{len(trace.steps) - 1} for ever (back to step {n})")
+        how = "a fair behaviour" if self.fairness else "a behaviour (fairness not assumed)"
+        return Violation(prop.name, "liveness", trace,
+                         f"{prop.name} ({what}) is violated{which}: after {n} steps {how} "
+                         f"{end}")
 
     def always_possible(self, props):
         """Check AG EF p for each property p: explore the reachable graph again, keeping every

@@ -9,7 +9,9 @@ The public API, the one import a model file or a test needs::
   ``Bag`` (built with ``bag_add`` / ``bag_remove``), ``Map`` (values: ``FrozenMap``), ``OneOf``,
   ``record`` and ``put``;
 * properties (``kripke.specs``): ``invariant``, ``sometimes``, ``always_possible``, ``step``,
-  ``Refinement``, ``type_ok``;
+  ``Refinement``, ``type_ok``, and the temporal ``eventually``, ``leads_to``,
+  ``always_eventually``, ``eventually_always`` (checked under the fairness that ``@action(fair=
+  ...)`` declares);
 * checking (``kripke.checkers``): ``check`` (explicit-state search), ``simulate``, ``Result``;
   ``check_model`` declares checks for the pytest plugin;
 * counterexamples (``kripke.traces``): ``Trace``, ``load_trace``, ``replay``;
@@ -32,7 +34,8 @@ from kripke.models.system import Param, TransitionSystem, action, load_model
 from kripke.models.types import (Array, Bag, Bool, Domain, Enum, FrozenMap, Id, Int, Map, OneOf,
                                  Optional, Seq, Set, bag_add, bag_remove, put, record)
 from kripke.checks import check_model
-from kripke.specs.properties import (Refinement, always_possible, invariant, sometimes, step,
+from kripke.specs.properties import (Refinement, always_eventually, always_possible, eventually,
+                                     eventually_always, invariant, leads_to, sometimes, step,
                                      type_ok)
 from kripke.traces.trace import Trace, replay
 from kripke.traces.trace import load as load_trace
@@ -44,6 +47,7 @@ __all__ = [
     "Domain", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag", "Map",
     "FrozenMap", "OneOf", "record", "put", "bag_add", "bag_remove",
     "invariant", "sometimes", "always_possible", "step", "Refinement", "type_ok",
+    "eventually", "leads_to", "always_eventually", "eventually_always",
     "check", "simulate", "check_model", "Result", "Violation", "OK", "VIOLATED", "INCOMPLETE",
     "Trace", "load_trace", "replay", "KripkeError",
     "Adapter", "conformance_check", "in_units",

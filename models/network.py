@@ -131,36 +131,38 @@ class MessagePassing(TransitionSystem):
         return s
 
     # -- the network's own actions -----------------------------------------------------------
-    @action(each="droppable")
+    # The environment's choices, never fair (fair=False, whatever the model's default): a
+    # network that may lose a message need not lose it, and a crashed node need not come back.
+    @action(each="droppable", fair=False)
     def drop_message(self, s, m):
         """The network loses a message (raft.tla's DropMessage)."""
         return s.set(messages=self.discard(s.messages, m))
 
-    @action(each="duplicable")
+    @action(each="duplicable", fair=False)
     def duplicate_message(self, s, m):
         """The network duplicates a message (raft.tla's DuplicateMessage)."""
         msgs = self.send(s.messages, m)
         if msgs is not None:
             return s.set(messages=msgs)
 
-    @action(each="partition_sides")
+    @action(each="partition_sides", fair=False)
     def partition_network(self, s, sides):
         """The network splits in two sides: messages between them are held back."""
         return s.set(partition=sides)
 
-    @action
+    @action(fair=False)
     def heal_partition(self, s):
         """The partition heals."""
         if s.partition:
             return s.set(partition=frozenset())
 
-    @action(each="NODE")
+    @action(each="NODE", fair=False)
     def crash_node(self, s, node):
         """A node crashes: it takes no step and receives nothing until it recovers."""
         if self.crashes and s.up[node]:
             return s.set(up=put(s.up, node, False))
 
-    @action(each="NODE")
+    @action(each="NODE", fair=False)
     def recover_node(self, s, node):
         """A crashed node comes back from its persistent state."""
         if not s.up[node]:

@@ -11,6 +11,12 @@ A model is a class, after Stateright's ``Model`` and TLA+'s ``Init /\\ [][Next]_
   may name a method ``(s) -> iterable`` instead, for a domain that depends on the state (the
   messages in flight: TLA+'s ``\E m \in msgs``);
 * ``properties`` lists the properties from ``specs/`` that hold of the model;
+* fairness, for the temporal properties: ``@action(fair="weak")`` (TLA+'s WF_vars) or
+  ``fair="strong"`` (SF_vars), for each call of the action on its own (``each=RM`` gives
+  TLA+'s ``\A rm \in RM : WF_vars(RMPrepare(rm))``; a state-dependent domain, one per message);
+  ``fair = "weak"`` on the class makes every action weakly fair but those marked
+  ``fair=False`` (the environment's: losing a message, crashing a node); ``fairness(name)``
+  may be overridden for fairness that depends on a parameter;
 * ``terminal(s)`` says which states may legitimately have no successor (not a deadlock);
 * ``within(s)``, the state constraint (TLC's CONSTRAINT), bounds a model whose state space is
   infinite: a state outside it is checked but not explored further;
@@ -106,25 +112,37 @@ class Param:
 
 
 class _ActionSpec:
-    """What ``@action`` attaches to a method: the domains its arguments range over."""
+    """What ``@action`` attaches to a method: the domains its arguments range over and its
+    fairness."""
 
-    __slots__ = ("each",)
+    __slots__ = ("each", "fair")
 
-    def __init__(self, each):
-        self.each = each
+    def __init__(self, each, fair):
+        self.each, self.fair = each, fair
 
 
-def action(fn=None, *, each=()):
+#: what ``@action(fair=...)`` and a model's ``fair`` take: weak or strong fairness of each call,
+#: None (the model's default) or False (never fair, whatever the model's default)
+FAIRNESS = ("weak", "strong")
+
+
+def action(fn=None, *, each=(), fair=None):
     """Mark a method as an action (one disjunct of the next-state relation).
 
     ``@action`` for ``def tm_commit(self, s)``; ``@action(each=RM)`` for
-    ``def rm_prepare(self, s, rm)``, called once per element of the domain.
+    ``def rm_prepare(self, s, rm)``, called once per element of the domain. ``fair="weak"`` /
+    ``"strong"``: each call of the action is weakly / strongly fair (WF_vars / SF_vars): a call
+    enabled continuously (weak) or again and again (strong) is eventually taken; ``False``: never
+    fair, even when the model makes its actions fair by default.
     """
     if isinstance(each, (Domain, str)):
         each = (each,)
+    if fair not in FAIRNESS + (None, False):
+        raise DefinitionError(f"@action(fair={fair!r}): fair must be \"weak\", \"strong\", "
+                              "None (the model's default) or False")
 
     def mark(f):
-        f._kripke_action = _ActionSpec(tuple(each))
+        f._kripke_action = _ActionSpec(tuple(each), fair)
         return f
     return mark(fn) if fn is not None else mark
 
@@ -142,6 +160,8 @@ class TransitionSystem:
     variables = None
     #: properties (from specs/) checked by default, selectable by name
     properties = ()
+    #: the fairness of every action that does not declare its own: "weak", "strong" or None
+    fair = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -181,6 +201,9 @@ class TransitionSystem:
                 raise DefinitionError(f"{cls.__name__}.variables: {e}") from None
             cls.State = state_record("State", typed)
             cls._types = typed
+        if cls.fair not in FAIRNESS + (None,):
+            raise DefinitionError(f"{cls.__name__}.fair = {cls.fair!r}: write \"weak\", "
+                                  "\"strong\" or None")
         names = [p.name for p in cls.properties]
         if len(set(names)) != len(names):
             raise DefinitionError(f"{cls.__name__}.properties: duplicate property names {names}")
@@ -259,6 +282,13 @@ class TransitionSystem:
                 continue
             for t in (out if type(out) is list else (out,)):
                 yield name, args, t
+
+    def fairness(self, name):
+        """The fairness of each call of action ``name``: "weak", "strong" or None (the
+        environment's choice, never forced). Override it for fairness that depends on a
+        parameter (a recovery that is fair only when the model says so)."""
+        fair = self._actions[name].fair
+        return None if fair is False else fair or self.fair
 
     def action_args(self, name, args):
         """Name the arguments of an action call, as JSON: ``{"rm": 1}``."""

@@ -1,4 +1,4 @@
-"""Properties: what must hold of a model, as plain data (after Stateright's ``Property``).
+r"""Properties: what must hold of a model, as plain data (after Stateright's ``Property``).
 
 A property has a name (the paper's: ``tc_consistent``, ``election_safety``), a kind and a condition
 that sees the model and a state:
@@ -12,7 +12,15 @@ that sees the model and a state:
   action property, which every stuttering step ``t == s`` satisfies): ``condition(model, s, t)``,
   e.g. Raft's leader_append_only;
 * ``refinement``: every step of the model, mapped to an abstract model's state, is a step of the
-  abstract model or a stutter (TLA+'s ``Spec => Abstract!Spec`` for the safety part).
+  abstract model or a stutter (TLA+'s ``Spec => Abstract!Spec`` for the safety part);
+* the temporal (liveness) kinds, over state predicates P and Q, with TLA+'s meaning: a behaviour
+  is infinite and may stutter at any point, so progress comes only from the fairness the model
+  declares on its actions (``@action(fair="weak")``), and a state with no successor stutters
+  forever. ``eventually`` (<>P), ``leads_to`` ([](P => <>Q)), ``always_eventually`` ([]<>P) and
+  ``eventually_always`` (<>[]P); with ``each=Domain`` the predicates take one more argument and
+  the property holds for every element (TLA+'s ``\A p \in Participant : P(p) ~> Q(p)``). A
+  violation is a *lasso*: a path and a fair loop (or a state where the behaviour stutters)
+  on which the property fails (``checkers.liveness``).
 
 Write them with decorators::
 
@@ -27,28 +35,57 @@ from operator import attrgetter
 
 from kripke.errors import DefinitionError
 
-__all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement", "RefinementCheck", "type_ok"]
+__all__ = ["Property", "invariant", "sometimes", "always_possible", "step", "Refinement",
+           "RefinementCheck", "type_ok", "eventually", "leads_to", "always_eventually",
+           "eventually_always", "TEMPORAL"]
+
+#: the temporal kinds: checked on the whole reachable graph under fairness (``checkers.liveness``)
+TEMPORAL = ("eventually", "leads_to", "always_eventually", "eventually_always")
 
 
 class Property:
     """A named property of a given kind; ``condition(model, state) -> bool``."""
 
-    kinds = ("invariant", "sometimes", "always_possible", "step", "refinement")
+    kinds = ("invariant", "sometimes", "always_possible", "step", "refinement") + TEMPORAL
 
-    def __init__(self, name, kind, condition, doc="", expected_to_fail=False):
+    def __init__(self, name, kind, condition, doc="", expected_to_fail=False, target=None,
+                 each=None):
         if kind not in self.kinds:
             raise DefinitionError(f"property {name}: unknown kind {kind!r}")
         self.name, self.kind, self.condition, self.doc = name, kind, condition, doc
         #: a known failure (like the TLA+ examples' expected violations): checked only when
         #: asked for by name, and expected to be refuted
         self.expected_to_fail = expected_to_fail
+        #: Q of ``leads_to(P, Q)`` (``condition`` is P); None for the other kinds
+        self.target = target
+        #: a temporal property's Domain: it holds for each of its elements (None: once)
+        self.each = each
+
+    @property
+    def temporal(self):
+        """Is this a liveness property, checked under fairness on the whole graph?"""
+        return self.kind in TEMPORAL
+
+    def instances(self, model):
+        """``[(label, P, Q)]``: a temporal property as state predicates ``(state) -> bool``, one
+        triple per element of ``each`` (label ``{"participant": 1}``) or one (label ``{}``);
+        Q is None but for ``leads_to``."""
+        def bind(fn, *extra):
+            return None if fn is None else (lambda s: fn(model, s, *extra))
+        if self.each is None:
+            return [({}, bind(self.condition), bind(self.target))]
+        from kripke.models.types import encode_value
+        key = self.each.name.lower()
+        return [({key: encode_value(x)}, bind(self.condition, x), bind(self.target, x))
+                for x in self.each.values(model)]
 
     def __repr__(self):
         return f"<{self.kind} {self.name}>"
 
 
 def _property(kind, fn, name, **options):
-    takes = "(model, s, t)" if kind == "step" else "(model, state)"
+    takes = ("(model, s, t)" if kind == "step" else "(model, state, x)"
+             if options.get("each") is not None else "(model, state)")
     if not callable(fn):
         raise DefinitionError(f"a {kind} property needs a function {takes} -> bool")
     try:
@@ -86,6 +123,45 @@ def always_possible(fn=None, *, name=None):
 def step(fn=None, *, name=None):
     """Decorate ``fn(model, s, t) -> bool`` as a property of every step ``s -> t``."""
     return _property("step", fn, name) if fn else lambda f: _property("step", f, name)
+
+
+def _temporal(kind, fn, name, each):
+    if each is not None and not hasattr(each, "values"):
+        raise DefinitionError(f"{kind} {name or getattr(fn, '__name__', fn)}: each= must be a "
+                              f"Domain, got {each!r}")
+    if fn is not None:
+        return _property(kind, fn, name, each=each)
+    return lambda f: _property(kind, f, name, each=each)
+
+
+def eventually(fn=None, *, name=None, each=None):
+    """Decorate ``fn(model, state) -> bool`` as <>P: every fair behaviour reaches a state where
+    it holds (``each=Domain``: ``fn(model, state, x)``, for every x)."""
+    return _temporal("eventually", fn, name, each)
+
+
+def always_eventually(fn=None, *, name=None, each=None):
+    """Decorate ``fn(model, state) -> bool`` as []<>P: on every fair behaviour it holds again
+    and again (never false from some point on)."""
+    return _temporal("always_eventually", fn, name, each)
+
+
+def eventually_always(fn=None, *, name=None, each=None):
+    """Decorate ``fn(model, state) -> bool`` as <>[]P: every fair behaviour reaches a point
+    from which it holds for ever (the article's "eventually consistent")."""
+    return _temporal("eventually_always", fn, name, each)
+
+
+def leads_to(p, q, *, name, doc=None, each=None):
+    """P ~> Q, TLA+'s [](P => <>Q): whenever ``p(model, state)`` holds, ``q`` holds then or
+    later, on every fair behaviour (``each=Domain``: ``p(model, state, x)``, ``q(...)``, for
+    every x: "every prepared participant eventually learns the outcome")."""
+    prop = _temporal("leads_to", p, name, each)
+    _property("leads_to", q, f"{name} (its Q)", each=each)  # checks q's signature
+    prop.target = q
+    if doc is not None:
+        prop.doc = doc
+    return prop
 
 
 class Refinement(Property):

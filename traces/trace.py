@@ -64,6 +64,8 @@ class Trace:
     kind: str
     steps: list = field(default_factory=list)
     loop_start: int = None
+    #: a liveness counterexample found without the model's fairness (``--no-fairness``)
+    fairness: bool = True
 
     def to_json(self):
         return {
@@ -74,6 +76,7 @@ class Trace:
                            **({"error": s.error} if s.error is not None else {}))
                       for s in self.steps],
             "loop_start": self.loop_start,
+            **({} if self.fairness else {"fairness": False}),
         }
 
     def save(self, path):
@@ -143,9 +146,16 @@ def from_json(data, path="trace"):
     if why:
         raise bad(why)
     loop = data.get("loop_start")
-    if loop is not None and not (isinstance(loop, int) and 0 <= loop < len(steps)):
+    if loop is not None and not (type(loop) is int and 0 <= loop < len(steps)):
         raise bad(f"loop_start {loop!r} is not a step index")
-    return Trace(data["model"], data["params"], data["property"], data["kind"], steps, loop)
+    if (loop is None) != (data["kind"] != "liveness"):
+        raise bad("a liveness trace is a lasso and needs loop_start; other kinds have none"
+                  if loop is None else f"a {data['kind']} trace has no loop (loop_start)")
+    fairness = data.get("fairness", True)
+    if type(fairness) is not bool:
+        raise bad(f"fairness {fairness!r} is not true or false")
+    return Trace(data["model"], data["params"], data["property"], data["kind"], steps, loop,
+                 fairness)
 
 
 def _malformed_steps(steps):
