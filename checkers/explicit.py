@@ -180,11 +180,11 @@ def init_raises(model):
 
 
 def select_properties(model, names):
-    """The model's properties (but those expected to fail), or those named (an unknown name
-    lists the available ones)."""
+    """The model's properties (but those expected to fail and those checked only when named),
+    or those named (an unknown name lists the available ones)."""
     available = {p.name: p for p in model.properties}
     if names is None:
-        return [p for p in model.properties if not p.expected_to_fail]
+        return [p for p in model.properties if not p.expected_to_fail and p.default]
     for n in names:
         if n not in available:
             raise UnknownNameError(f"property of {model.display_name()}", n, available)

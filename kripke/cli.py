@@ -113,6 +113,9 @@ def list_models():
 @click.option("--continue", "keep_going", is_flag=True,
               help="Go on after a violation: every violated property, each with its own "
                    "shortest trace, in one search (bfs, dfs; TLC's -continue).")
+@click.option("--fairness/--no-fairness", default=True, show_default=True,
+              help="Check temporal properties under the fairness the model declares on its "
+                   "actions; --no-fairness shows what they need it for (bfs, dfs).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of --strategy simulate and hypothesis.")
 @click.option("--walks", type=click.IntRange(min=1),
@@ -123,7 +126,7 @@ def list_models():
 @click.option("--trace", "with_trace", is_flag=True,
               help="With --json: put the counterexample's trace in the violation object.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
-          time_limit, keep_going, seed, walks, as_json, out, with_trace):
+          time_limit, keep_going, fairness, seed, walks, as_json, out, with_trace):
     """Check MODEL (a registered name or path/to/file.py:ClassName).
 
     Progress goes to stderr: live on a terminal, else a line every 5 seconds. Ctrl-C stops the
@@ -159,7 +162,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
             result = explicit_check(model, properties=properties or None, strategy=strategy,
                                     symmetry=symmetry, max_states=max_states,
                                     max_depth=max_depth, deadlock=deadlock, progress=progress,
-                                    keep_going=keep_going, time_limit=time_limit)
+                                    keep_going=keep_going, time_limit=time_limit,
+                                    fairness=fairness)
     except KeyboardInterrupt:  # outside the exhaustive search, which returns what it counted
         click.echo("kripke: interrupted", err=True)
         sys.exit(EXIT["interrupted"])

@@ -49,7 +49,7 @@ class Property:
     kinds = ("invariant", "sometimes", "always_possible", "step", "refinement") + TEMPORAL
 
     def __init__(self, name, kind, condition, doc="", expected_to_fail=False, target=None,
-                 each=None):
+                 each=None, default=True):
         if kind not in self.kinds:
             raise DefinitionError(f"property {name}: unknown kind {kind!r}")
         self.name, self.kind, self.condition, self.doc = name, kind, condition, doc
@@ -60,6 +60,9 @@ class Property:
         self.target = target
         #: a temporal property's Domain: it holds for each of its elements (None: once)
         self.each = each
+        #: checked when no property is named; False for one checked only when named (a temporal
+        #: property of a model whose default check relies on symmetry reduction)
+        self.default = default
 
     @property
     def temporal(self):
@@ -125,38 +128,39 @@ def step(fn=None, *, name=None):
     return _property("step", fn, name) if fn else lambda f: _property("step", f, name)
 
 
-def _temporal(kind, fn, name, each):
+def _temporal(kind, fn, name, each, default):
     if each is not None and not hasattr(each, "values"):
         raise DefinitionError(f"{kind} {name or getattr(fn, '__name__', fn)}: each= must be a "
                               f"Domain, got {each!r}")
     if fn is not None:
-        return _property(kind, fn, name, each=each)
-    return lambda f: _property(kind, f, name, each=each)
+        return _property(kind, fn, name, each=each, default=default)
+    return lambda f: _property(kind, f, name, each=each, default=default)
 
 
-def eventually(fn=None, *, name=None, each=None):
+def eventually(fn=None, *, name=None, each=None, default=True):
     """Decorate ``fn(model, state) -> bool`` as <>P: every fair behaviour reaches a state where
-    it holds (``each=Domain``: ``fn(model, state, x)``, for every x)."""
-    return _temporal("eventually", fn, name, each)
+    it holds (``each=Domain``: ``fn(model, state, x)``, for every x; ``default=False``: checked
+    only when named)."""
+    return _temporal("eventually", fn, name, each, default)
 
 
-def always_eventually(fn=None, *, name=None, each=None):
+def always_eventually(fn=None, *, name=None, each=None, default=True):
     """Decorate ``fn(model, state) -> bool`` as []<>P: on every fair behaviour it holds again
     and again (never false from some point on)."""
-    return _temporal("always_eventually", fn, name, each)
+    return _temporal("always_eventually", fn, name, each, default)
 
 
-def eventually_always(fn=None, *, name=None, each=None):
+def eventually_always(fn=None, *, name=None, each=None, default=True):
     """Decorate ``fn(model, state) -> bool`` as <>[]P: every fair behaviour reaches a point
     from which it holds for ever (the article's "eventually consistent")."""
-    return _temporal("eventually_always", fn, name, each)
+    return _temporal("eventually_always", fn, name, each, default)
 
 
-def leads_to(p, q, *, name, doc=None, each=None):
+def leads_to(p, q, *, name, doc=None, each=None, default=True):
     """P ~> Q, TLA+'s [](P => <>Q): whenever ``p(model, state)`` holds, ``q`` holds then or
     later, on every fair behaviour (``each=Domain``: ``p(model, state, x)``, ``q(...)``, for
     every x: "every prepared participant eventually learns the outcome")."""
-    prop = _temporal("leads_to", p, name, each)
+    prop = _temporal("leads_to", p, name, each, default)
     _property("leads_to", q, f"{name} (its Q)", each=each)  # checks q's signature
     prop.target = q
     if doc is not None:
