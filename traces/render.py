@@ -3,16 +3,23 @@
 Both show, per step, only the fields that changed: an array entry that changed
 (``rm_state[1]: working -> prepared``), elements added to or removed from a set
 (``msgs: +Prepared(rm=0)``), a scalar's old and new value.
+
+A liveness counterexample is a lasso (``Trace.loop_start`` = k, issue 11): the behaviour goes
+on forever from the last step n back to step k. With k < n the last step is the action that
+closes the loop (its state is step k's); with k = n the behaviour stutters forever in the last
+state. Every rendering marks the loop as TLC's users know it ("Back to state k", "Stuttering"):
+the terminal with a bracket beside steps k..n and a closing line, the drawing with a cluster
+and the edge back to step k, the message sequence chart with a loop region.
 """
 
 import json
 
 import graphviz
 
-from kripke.traces.trace import format_value, write_atomic
+from kripke.traces.trace import format_value, json_equal, write_atomic
 
 __all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing",
-           "NO_DOT"]
+           "loop_note", "closes_loop", "NO_DOT"]
 
 #: what to do when Graphviz's ``dot`` is missing (it draws every .svg; the .dot source needs none)
 NO_DOT = ("Graphviz's dot was not found: install graphviz (apt install graphviz, "
@@ -68,28 +75,67 @@ def headline(trace):
     n = len(trace.steps) - 1
     what = {"deadlock": "deadlock", "exception": "the model raised an exception"}.get(
         trace.kind, f"{trace.property} violated ({trace.kind})")
-    return f"{trace.model} ({_params_text(trace.params)}): {what} after {n} step{'s' * (n != 1)}"
+    text = f"{trace.model} ({_params_text(trace.params)}): {what} after {n} step{'s' * (n != 1)}"
+    k = trace.loop_start
+    if k is None:
+        return text
+    return text + (", then stuttering forever" if k == n else f", then back to step {k} forever")
+
+
+def closes_loop(trace):
+    """Does the last step of a lasso return to the state of step ``loop_start`` (k < n), as the
+    format says it must? (Then a drawing needs no node for it: its edge goes back to step k.)"""
+    k, last = trace.loop_start, trace.steps[-1]
+    return (k is not None and k < len(trace.steps) - 1 and last.state is not None
+            and json_equal(last.state, trace.steps[k].state))
+
+
+def loop_note(trace):
+    """The sentence that closes a lasso (None for a finite trace): TLC's "Back to state k" or
+    "Stuttering"."""
+    k, n = trace.loop_start, len(trace.steps) - 1
+    if k is None:
+        return None
+    if k == n:
+        return f"stutters forever at step {n} (the behaviour stays in this state)"
+    same = "" if closes_loop(trace) else f" (step {n}'s state is not step {k}'s: edited?)"
+    return f"back to step {k} (the loop repeats forever){same}"
 
 
 def format_trace(trace, set_fields=(), trace_file=None):
-    """The terminal rendering: one headline, numbered steps with the changed fields."""
+    """The terminal rendering: one headline, numbered steps with the changed fields.
+
+    A lasso's loop (steps ``loop_start``..n) is bracketed in a gutter of its own and closed by
+    the line ``loop_note`` gives::
+
+             1  rm_prepare(rm=0)       rm_state[0]: working -> prepared
+                                       msgs: +Prepared(rm=0)
+         ┌   2  tm_rcv_prepared(rm=0)  tm_prepared: +0
+         │   3  tm_rcv_prepared(rm=0)  (no change: a stutter step)
+         └⟳ back to step 2 (the loop repeats forever)
+    """
     out = [headline(trace)]
     labels = [s.label() for s in trace.steps]
     width = min(max(len(x) for x in labels), 40)
+    k = trace.loop_start
     prev = None
     for n, (step, label) in enumerate(zip(trace.steps, labels)):
         lines = ([f"raised {step.error}"] if step.error is not None
                  else changes(prev, step.state, set_fields) or ["(no change: a stutter step)"])
         if len(label) > width:  # a long label gets a line of its own
-            out.append(f"{n:>4}  {label}")
+            rows = [f"{n:>4}  {label}"]
             lines_after = lines
         else:
-            out.append(f"{n:>4}  {label:<{width}}  {lines[0]}")
+            rows = [f"{n:>4}  {label:<{width}}  {lines[0]}"]
             lines_after = lines[1:]
-        out.extend(f"{'':>4}  {'':<{width}}  {line}" for line in lines_after)
+        rows.extend(f"{'':>4}  {'':<{width}}  {line}" for line in lines_after)
+        if k is not None:  # the gutter: the loop's bracket, or room for it
+            rows = [(" ┌" if n == k and i == 0 else " │" if n >= k else "  ") + row
+                    for i, row in enumerate(rows)]
+        out.extend(rows)
         prev = step.state if step.state is not None else prev
-    if trace.loop_start is not None:
-        out.append(f"      (the steps from {trace.loop_start} on repeat forever)")
+    if k is not None:
+        out.append(f" └⟳ {loop_note(trace)}")
     if trace_file:
         out.append(f"trace: {trace_file}")
         out.append(f"replay: kripke replay {trace_file}")
@@ -100,28 +146,58 @@ def _escape(text):
     return text.replace("\\", "\\\\").replace("\"", "\\\"")
 
 
+#: the colour of a lasso's loop in every drawing (the loop is what a liveness reader looks for)
+LOOP_COLOR, LOOP_FILL = "#1f5fbf", "#eef3fb"
+
+
 def to_dot(trace, set_fields=()):
-    """The path as a Graphviz graph: a node per state (its changed fields), edges per action."""
+    """The path as a Graphviz graph: a node per state (its changed fields), edges per action.
+
+    A lasso's loop is a blue cluster "loop: repeats forever". When the last step closes the
+    loop (``closes_loop``) its state is step k's, so it gets no node of its own: its action is the
+    bold blue edge from step n-1 back to step k. A stuttering end is a self-loop "stutters
+    forever"."""
     g = graphviz.Digraph("counterexample", graph_attr={
         "label": _escape(headline(trace)), "labelloc": "t", "fontname": "Helvetica"},
         node_attr={"shape": "box", "fontname": "Courier", "fontsize": "10"},
         edge_attr={"fontname": "Helvetica", "fontsize": "10"})
     prev = None
     last = len(trace.steps) - 1
+    k = trace.loop_start
+    back = closes_loop(trace)
+    loop = None
+    if k is not None:
+        loop = graphviz.Digraph("cluster_loop", graph_attr={
+            "label": "loop: repeats forever" if k < last else "stutters forever",
+            "color": LOOP_COLOR, "fontcolor": LOOP_COLOR, "style": "rounded,filled",
+            "fillcolor": LOOP_FILL, "penwidth": "2", "labeljust": "l", "labelloc": "b"})
     for n, step in enumerate(trace.steps):
+        if back and n == last:  # the closing action: an edge back, no node
+            g.edge(f"s{n - 1}", f"s{k}", label=_escape(step.label()) + f"\\nback to step {k}",
+                   color=LOOP_COLOR, fontcolor=LOOP_COLOR, style="bold", penwidth="2")
+            break
+        where = loop if k is not None and n >= k else g
         if step.error is not None:
-            g.node(f"s{n}", _escape(f"{n}: {step.label()} raised\n{step.error}"),
-                   color="red", fontcolor="red", style="bold")
+            where.node(f"s{n}", _escape(f"{n}: {step.label()} raised\n{step.error}"),
+                       color="red", fontcolor="red", style="bold")
         else:
             lines = changes(prev, step.state, set_fields) or ["(no change)"]
             body = "\\l".join(_escape(x) for x in [f"state {n}"] + lines) + "\\l"
             bad = n == last and trace.kind in ("invariant", "deadlock", "refinement")
-            g.node(f"s{n}", body, **({"color": "red", "style": "bold"} if bad else {}))
+            where.node(f"s{n}", body, **({"color": "red", "style": "bold"} if bad
+                                         else {"style": "filled", "fillcolor": "white"}
+                                         if where is loop else {}))
             prev = step.state
         if n:
             g.edge(f"s{n - 1}", f"s{n}", label=_escape(step.label()))
-    if trace.loop_start is not None:
-        g.edge(f"s{last}", f"s{trace.loop_start}", label="loop", style="dashed")
+    if loop is not None:
+        g.subgraph(loop)
+        if k == last:
+            g.edge(f"s{last}", f"s{last}", label="stutters forever", color=LOOP_COLOR,
+                   fontcolor=LOOP_COLOR, style="bold,dashed")
+        elif not back:  # a last state that is not step k's: the jump back, drawn as such
+            g.edge(f"s{last}", f"s{k}", label=_escape(f"back to step {k}"), color=LOOP_COLOR,
+                   fontcolor=LOOP_COLOR, style="bold,dashed")
     return g
 
 
@@ -161,9 +237,17 @@ def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name
     from each message's send to its delivery (a cross where the network drops it, a dashed
     arrow for one still in flight at the end), and on each lifeline the changes of the per-node
     fields ``notes``; a change to a value in ``highlight[field]`` is drawn in red (Raft's
-    leaders)."""
+    leaders). A lasso's loop is a blue region around its rows (UML's *loop* fragment), closed by
+    the note ``loop_note`` gives."""
     highlight = highlight or {}
     rows = len(trace.steps)
+    loop_k = trace.loop_start
+    loop = None
+    if loop_k is not None:
+        loop = graphviz.Digraph("cluster_loop", graph_attr={
+            "label": "loop" if loop_k < rows - 1 else "stutters forever", "labeljust": "l",
+            "color": LOOP_COLOR, "fontcolor": LOOP_COLOR, "style": "rounded,filled",
+            "fillcolor": LOOP_FILL, "penwidth": "2"})
     g = graphviz.Digraph("msc", graph_attr={
         "label": _escape(headline(trace)), "labelloc": "t", "fontname": "Helvetica",
         "nodesep": "1.6", "ranksep": "0.25", "newrank": "true"},
@@ -186,7 +270,7 @@ def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name
         prev = state
     # Lifelines and the step column, row by row.
     for k in range(-1, rows):
-        with g.subgraph() as row:
+        with (loop if loop is not None and k >= loop_k else g).subgraph() as row:
             row.attr(rank="same")
             row.node(f"step_{k}", "" if k < 0 else _escape(f"{k}: {trace.steps[k].label()}"),
                      shape="plaintext", fontsize="9")
@@ -201,6 +285,11 @@ def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name
                              **style_of.get((i, k), {}))
                 else:
                     row.node(name, "", shape="point", width="0.05")
+    if loop is not None:
+        g.subgraph(loop)
+        g.node("loop_back", _escape(f"⟳ {loop_note(trace)}"), shape="plaintext",
+               fontcolor=LOOP_COLOR, fontsize="10")
+        g.edge(f"step_{rows - 1}", "loop_back", style="invis")
     for k in range(-1, rows - 1):
         g.edge(f"step_{k}", f"step_{k + 1}", style="invis")
         for i in nodes:
@@ -222,7 +311,10 @@ def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name
                 m = json.loads(key)
                 k0 = sent[key].pop(0) if sent.get(key) else 0
                 if step.action == "drop_message":
-                    g.node(f"drop_{k}", "✕ dropped", shape="plaintext", fontcolor="gray")
+                    with g.subgraph() as row:  # on the row of the step that drops it
+                        row.attr(rank="same")
+                        row.node(f"drop_{k}", "✕ dropped", shape="plaintext", fontcolor="gray")
+                        row.node(f"step_{k}")
                     g.edge(f"n{m['src']}_{k0}", f"drop_{k}", label=_escape(_msg_label(m)),
                            constraint="false", color="gray")
                 else:
