@@ -14,7 +14,8 @@ The public API, the one import a model file or a test needs::
   ...)`` declares);
 * checking (``kripke.checkers``): ``check`` (explicit-state search), ``simulate``, ``Result``;
   ``check_model`` declares checks for the pytest plugin;
-* counterexamples (``kripke.traces``): ``Trace``, ``load_trace``, ``replay``;
+* counterexamples (``kripke.traces``): ``Trace``, ``load_trace``, ``replay``; the whole
+  reachable state graph of a small model as a ``networkx.DiGraph``: ``to_networkx``;
 * conformance of real code (``kripke.checkers.conformance``): ``Adapter``,
   ``conformance_check``, ``in_units``;
 * ``load_model`` finds a model by its registered name or ``path/to/file.py:Class``; the error
@@ -37,6 +38,7 @@ from kripke.checks import check_model
 from kripke.specs.properties import (Refinement, always_eventually, always_possible, eventually,
                                      eventually_always, invariant, leads_to, sometimes, step,
                                      type_ok)
+from kripke.traces.graph import to_networkx
 from kripke.traces.trace import Trace, replay
 from kripke.traces.trace import load as load_trace
 
@@ -49,6 +51,6 @@ __all__ = [
     "invariant", "sometimes", "always_possible", "step", "Refinement", "type_ok",
     "eventually", "leads_to", "always_eventually", "eventually_always",
     "check", "simulate", "check_model", "Result", "Violation", "OK", "VIOLATED", "INCOMPLETE",
-    "Trace", "load_trace", "replay", "KripkeError",
+    "Trace", "load_trace", "replay", "to_networkx", "KripkeError",
     "Adapter", "conformance_check", "in_units",
 ]

@@ -344,14 +344,14 @@ def _try_writing(folder, option):
         raise ParamError(f"{option}: cannot write in {folder}: {e.strerror}") from None
 
 
-def _draw(graph, output):
-    """``write_drawing`` for ``-o FILE``: without Graphviz's ``dot`` an .svg is bad input (one
-    line, exit 2), and no file is left behind."""
+def _draw(graph, output, fmt=None):
+    """``write_drawing`` for ``-o FILE`` (in format ``fmt``, default its suffix): without
+    Graphviz's ``dot`` an .svg is bad input (one line, exit 2), and no file is left behind."""
     import graphviz
 
     from kripke.traces.render import NO_DOT, write_drawing
     try:
-        write_drawing(graph, output)
+        write_drawing(graph, output, fmt)
     except graphviz.ExecutableNotFound:
         raise ParamError(f"-o {output}: cannot draw it: {NO_DOT} (or write the source: "
                          f"-o {Path(output).with_suffix('.dot')})") from None
@@ -591,12 +591,21 @@ def history(history_path, levels, budget, as_json, spec):
     sys.exit({"violated": 1, "unknown": 3, "ok": 0}[verdict])
 
 
+#: ``kripke graph``'s formats: the Graphviz drawing, and the graph as data through networkx
+GRAPH_FORMATS = ("svg", "dot", "graphml", "gexf")
+
+
 @main.command()
 @click.argument("model_name", metavar="MODEL")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("-o", "--output", required=True, type=click.Path(),
-              help="FILE.dot or FILE.svg")
-@click.option("--cluster", metavar="VARIABLE", help="Group the states by this variable.")
+              help="FILE.svg, FILE.dot, FILE.graphml or FILE.gexf")
+@click.option("--format", "fmt", metavar="|".join(GRAPH_FORMATS),
+              help="The file's format (default: its suffix): svg and dot draw the graph "
+                   "(Graphviz), graphml and gexf are the graph as data (networkx: notebooks, "
+                   "Gephi), a node per state with one attribute per variable.")
+@click.option("--cluster", metavar="VARIABLE",
+              help="Group the states by this variable (svg, dot).")
 @click.option("--field", "fields", multiple=True, metavar="VARIABLE",
               help="Show only these variables in each state (repeatable).")
 @click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True,
@@ -606,12 +615,20 @@ def history(history_path, levels, budget, as_json, spec):
 @click.option("--symmetry/--no-symmetry", default=False, show_default=True,
               help="One node per orbit under the model's symmetric domain (tested first, as "
                    "check tests it).")
-def graph(model_name, params, output, cluster, fields, max_states, max_depth, symmetry):
-    """Draw every reachable state of MODEL and the steps between them."""
+def graph(model_name, params, output, fmt, cluster, fields, max_states, max_depth, symmetry):
+    """Draw every reachable state of MODEL and the steps between them, or write them as a
+    graph file (GraphML, GEXF) with each state's variables and each step's actions."""
     from kripke.models.system import load_model
-    from kripke.traces.graph import TooManyStates, state_graph
-    if Path(output).suffix not in (".dot", ".svg"):
-        raise ParamError(f"-o {output}: the file must end in .dot or .svg")
+    from kripke.traces.graph import TooManyStates, state_graph, to_networkx, write_graph
+    if fmt is None and Path(output).suffix[1:] not in GRAPH_FORMATS:
+        raise ParamError(f"-o {output}: the file must end in .svg, .dot, .graphml or .gexf "
+                         "(or name its format with --format)")
+    fmt = fmt or Path(output).suffix[1:]
+    if fmt not in GRAPH_FORMATS:
+        raise UnknownNameError("graph format", fmt, GRAPH_FORMATS)
+    if cluster and fmt not in ("svg", "dot"):
+        raise ParamError(f"--cluster groups the states of a drawing (svg, dot); a {fmt} file "
+                         "has every variable as a node attribute to group by")
     _ready_file(output)
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
@@ -624,13 +641,20 @@ def graph(model_name, params, output, cluster, fields, max_states, max_depth, sy
         if note is not None:
             raise ParamError(f"--symmetry would draw a wrong graph: {note}")
     try:
-        drawing = state_graph(model, cluster=cluster, fields=fields or None,
-                              max_states=max_states, max_depth=max_depth, symmetry=symmetry)
+        if fmt in ("svg", "dot"):
+            drawing = state_graph(model, cluster=cluster, fields=fields or None,
+                                  max_states=max_states, max_depth=max_depth, symmetry=symmetry)
+        else:
+            data = to_networkx(model, max_states=max_states, max_depth=max_depth,
+                               symmetry=symmetry, fields=fields or None)
     except TooManyStates as e:
         fewer = ", --symmetry (one node per orbit)" if domain is not None and not symmetry else ""
         raise ParamError(f"{e}: draw fewer with -p (a smaller instance), --max-depth N (the "
                          f"first N levels){fewer}, or raise --max-states") from None
-    _draw(drawing, output)
+    if fmt in ("svg", "dot"):
+        _draw(drawing, output, fmt)
+    else:
+        write_graph(data, output, fmt)
     click.echo(f"wrote {output}")
 
 

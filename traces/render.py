@@ -201,17 +201,18 @@ def to_dot(trace, set_fields=()):
     return g
 
 
-def write_drawing(graph, path):
-    """Write ``graph`` as ``.dot`` source or render it (``.svg``, ``.png``) with Graphviz.
+def write_drawing(graph, path, fmt=None):
+    """Write ``graph`` as ``.dot`` source or render it (``.svg``, ``.png``) with Graphviz; the
+    format is ``fmt`` when given, else the file's suffix.
 
     The file is written whole or not at all (``write_atomic``): without Graphviz's ``dot``,
     rendering raises ``graphviz.ExecutableNotFound`` and leaves no file behind.
     """
     path = str(path)
-    if path.endswith(".dot"):
+    fmt = fmt or path.rsplit(".", 1)[-1]
+    if fmt == "dot":
         write_atomic(path, graph.source)
         return
-    fmt = path.rsplit(".", 1)[-1]
     write_atomic(path, graph.pipe(format=fmt))
 
 
