@@ -5,7 +5,9 @@
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
  * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
- * - first_bad_field, the TypeOK check of a state's fields (models/system.py).
+ * - first_bad_field, the TypeOK check of a state's fields (models/system.py);
+ * - reach_into and strongly_connected_into, the two passes over the state graph of a liveness
+ *   check (checkers/liveness.py).
  *
  * RecordBase: the base of kripke's state and message records (see models/types.py).
  *
@@ -860,6 +862,262 @@ speedups_first_bad_field(PyObject *module, PyObject *const *args, Py_ssize_t nar
     return PyLong_FromLong(-1);
 }
 
+/* ---- the state graph of a liveness check (checkers/liveness.py) ----------------------------
+ * The graph is flat: the out-edges of state i are dst[start[i] : start[i] + count[i]], all
+ * int64 arrays; mask (one byte per state) selects the states a pass may visit. */
+
+typedef struct {
+    Py_buffer start, count, dst, mask;
+    int64_t n;
+} graph_t;
+
+static int
+i64_buffer(PyObject *o, Py_buffer *b, int writable, const char *what)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS
+                           | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        return -1;
+    }
+    if (b->itemsize != 8 || b->format == NULL
+        || (strcmp(b->format, "q") != 0 && strcmp(b->format, "l") != 0)) {
+        PyBuffer_Release(b);
+        PyErr_Format(PyExc_TypeError, "%s must be an array of int64 ('q')", what);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+graph_release(graph_t *g, int got)
+{
+    Py_buffer *bufs[4] = {&g->start, &g->count, &g->dst, &g->mask};
+    for (int k = 0; k < got; k++) {
+        PyBuffer_Release(bufs[k]);
+    }
+}
+
+/* Reads the four graph arguments and checks every edge stays inside the graph. */
+static int
+graph_get(PyObject *const *args, graph_t *g)
+{
+    if (i64_buffer(args[0], &g->start, 0, "start") < 0) {
+        return -1;
+    }
+    if (i64_buffer(args[1], &g->count, 0, "count") < 0) {
+        graph_release(g, 1);
+        return -1;
+    }
+    if (i64_buffer(args[2], &g->dst, 0, "dst") < 0) {
+        graph_release(g, 2);
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[3], &g->mask, PyBUF_C_CONTIGUOUS) < 0) {
+        graph_release(g, 3);
+        return -1;
+    }
+    g->n = g->mask.len;
+    const int64_t *start = g->start.buf, *count = g->count.buf, *dst = g->dst.buf;
+    int64_t edges = g->dst.len / 8;
+    int bad = g->start.len / 8 != g->n || g->count.len / 8 != g->n;
+    for (int64_t i = 0; !bad && i < g->n; i++) {
+        if (count[i] == 0) {
+            continue;
+        }
+        bad = count[i] < 0 || start[i] < 0 || start[i] + count[i] > edges;
+        for (int64_t e = start[i]; !bad && e < start[i] + count[i]; e++) {
+            bad = dst[e] < 0 || dst[e] >= g->n;
+        }
+    }
+    if (bad) {
+        graph_release(g, 4);
+        PyErr_SetString(PyExc_ValueError, "the graph's arrays do not fit together");
+        return -1;
+    }
+    return 0;
+}
+
+/* reach_into(start, count, dst, mask, roots, parent, order) -> number of states in order */
+static PyObject *
+speedups_reach_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "reach_into(start, count, dst, mask, roots, parent, order)");
+        return NULL;
+    }
+    graph_t g;
+    if (graph_get(args, &g) < 0) {
+        return NULL;
+    }
+    Py_buffer roots, parent_b, order_b;
+    if (i64_buffer(args[4], &roots, 0, "roots") < 0) {
+        graph_release(&g, 4);
+        return NULL;
+    }
+    if (i64_buffer(args[5], &parent_b, 1, "parent") < 0) {
+        PyBuffer_Release(&roots);
+        graph_release(&g, 4);
+        return NULL;
+    }
+    if (i64_buffer(args[6], &order_b, 1, "order") < 0) {
+        PyBuffer_Release(&parent_b);
+        PyBuffer_Release(&roots);
+        graph_release(&g, 4);
+        return NULL;
+    }
+    int64_t n = g.n, tail = 0;
+    PyObject *result = NULL;
+    if (parent_b.len / 8 != n || order_b.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "parent and order need one entry per state");
+        goto done;
+    }
+    const int64_t *start = g.start.buf, *count = g.count.buf, *dst = g.dst.buf;
+    const int64_t *root = roots.buf;
+    const unsigned char *mask = g.mask.buf;
+    int64_t *parent = parent_b.buf, *order = order_b.buf;
+    for (int64_t i = 0; i < n; i++) {
+        parent[i] = -2;
+    }
+    for (int64_t k = 0; k < roots.len / 8; k++) {
+        int64_t r = root[k];
+        if (r < 0 || r >= n) {
+            PyErr_SetString(PyExc_ValueError, "a root is not a state of the graph");
+            goto done;
+        }
+        if (mask[r] && parent[r] == -2) {
+            parent[r] = -1;
+            order[tail++] = r;
+        }
+    }
+    for (int64_t head = 0; head < tail; head++) {
+        int64_t i = order[head];
+        for (int64_t e = start[i]; e < start[i] + count[i]; e++) {
+            int64_t j = dst[e];
+            if (mask[j] && parent[j] == -2) {
+                parent[j] = i;
+                order[tail++] = j;
+            }
+        }
+    }
+    result = PyLong_FromLongLong(tail);
+done:
+    PyBuffer_Release(&order_b);
+    PyBuffer_Release(&parent_b);
+    PyBuffer_Release(&roots);
+    graph_release(&g, 4);
+    return result;
+}
+
+/* strongly_connected_into(start, count, dst, mask, comp) -> number of components: Tarjan's
+ * algorithm without recursion, as the Python twin (checkers/liveness.py) runs it. */
+static PyObject *
+speedups_strongly_connected_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "strongly_connected_into(start, count, dst, mask, comp)");
+        return NULL;
+    }
+    graph_t g;
+    if (graph_get(args, &g) < 0) {
+        return NULL;
+    }
+    Py_buffer comp_b;
+    if (i64_buffer(args[4], &comp_b, 1, "comp") < 0) {
+        graph_release(&g, 4);
+        return NULL;
+    }
+    int64_t n = g.n, components = 0, counter = 0;
+    PyObject *result = NULL;
+    int64_t *number = NULL, *low = NULL, *stack = NULL, *work_node = NULL, *work_edge = NULL;
+    unsigned char *on_stack = NULL;
+    if (comp_b.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "comp needs one entry per state");
+        goto done;
+    }
+    size_t size = (size_t)(n ? n : 1) * sizeof(int64_t);
+    number = PyMem_Malloc(size);
+    low = PyMem_Malloc(size);
+    stack = PyMem_Malloc(size);
+    work_node = PyMem_Malloc(size);
+    work_edge = PyMem_Malloc(size);
+    on_stack = PyMem_Calloc((size_t)(n ? n : 1), 1);
+    if (!number || !low || !stack || !work_node || !work_edge || !on_stack) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *start = g.start.buf, *count = g.count.buf, *dst = g.dst.buf;
+    const unsigned char *mask = g.mask.buf;
+    int64_t *comp = comp_b.buf;
+    int64_t top = 0, depth = 0;
+    for (int64_t i = 0; i < n; i++) {
+        comp[i] = -1;
+        number[i] = -1;
+    }
+    for (int64_t root = 0; root < n; root++) {
+        if (!mask[root] || number[root] >= 0) {
+            continue;
+        }
+        number[root] = low[root] = counter++;
+        stack[top++] = root;
+        on_stack[root] = 1;
+        work_node[0] = root;
+        work_edge[0] = start[root];
+        depth = 1;
+        while (depth > 0) {
+            int64_t i = work_node[depth - 1], e = work_edge[depth - 1];
+            int64_t end = start[i] + count[i];
+            int descended = 0;
+            while (e < end) {
+                int64_t j = dst[e++];
+                if (!mask[j]) {
+                    continue;
+                }
+                if (number[j] < 0) {
+                    work_edge[depth - 1] = e;
+                    number[j] = low[j] = counter++;
+                    stack[top++] = j;
+                    on_stack[j] = 1;
+                    work_node[depth] = j;
+                    work_edge[depth] = start[j];
+                    depth++;
+                    descended = 1;
+                    break;
+                }
+                if (on_stack[j] && number[j] < low[i]) {
+                    low[i] = number[j];
+                }
+            }
+            if (descended) {
+                continue;
+            }
+            depth--;
+            if (depth > 0 && low[i] < low[work_node[depth - 1]]) {
+                low[work_node[depth - 1]] = low[i];
+            }
+            if (low[i] == number[i]) {
+                int64_t j;
+                do {
+                    j = stack[--top];
+                    on_stack[j] = 0;
+                    comp[j] = components;
+                } while (j != i);
+                components++;
+            }
+        }
+    }
+    result = PyLong_FromLongLong(components);
+done:
+    PyMem_Free(number);
+    PyMem_Free(low);
+    PyMem_Free(stack);
+    PyMem_Free(work_node);
+    PyMem_Free(work_edge);
+    PyMem_Free(on_stack);
+    PyBuffer_Release(&comp_b);
+    graph_release(&g, 4);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -869,6 +1127,11 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
+    {"reach_into", (PyCFunction)(void (*)(void))speedups_reach_into, METH_FASTCALL,
+     PyDoc_STR("reach_into(start, count, dst, mask, roots, parent, order) -> states reached")},
+    {"strongly_connected_into", (PyCFunction)(void (*)(void))speedups_strongly_connected_into,
+     METH_FASTCALL,
+     PyDoc_STR("strongly_connected_into(start, count, dst, mask, comp) -> components")},
     {NULL, NULL, 0, NULL},
 };
 

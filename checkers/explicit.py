@@ -768,11 +768,12 @@ class _Search:
         what = {"eventually": "<>P", "leads_to": "P ~> Q", "always_eventually": "[]<>P",
                 "eventually_always": "<>[]P"}[prop.kind]
         which = "".join(f" for {k}={v}" for k, v in lasso.label.items())
+        after = f"after {n} step{'s' * (n != 1)}"
         end = (f"stutters for ever at step {n}" if not lasso.loop else
                f"repeats steps {n + 1}-{len(trace.steps) - 1} for ever (back to step {n})")
         how = "a fair behaviour" if self.fairness else "a behaviour (fairness not assumed)"
         return Violation(prop.name, "liveness", trace,
-                         f"{prop.name} ({what}) is violated{which}: after {n} steps {how} "
+                         f"{prop.name} ({what}) is violated{which}: {after} {how} "
                          f"{end}")
 
     def always_possible(self, props):

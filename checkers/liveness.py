@@ -215,8 +215,25 @@ def _strongly_connected(start, count, dst, mask):
     return comp
 
 
-reach = getattr(speedups(), "reach", _reach)
-strongly_connected = getattr(speedups(), "strongly_connected", _strongly_connected)
+def _c_reach(start, count, dst, mask, roots):
+    """``_reach`` by the C extension's ``reach_into``."""
+    n = len(mask)
+    parent, order = array("q", bytes(8 * n)), array("q", bytes(8 * n))
+    roots = roots if isinstance(roots, array) else array("q", roots)
+    del order[_C.reach_into(start, count, dst, mask, roots, parent, order):]
+    return order, parent
+
+
+def _c_strongly_connected(start, count, dst, mask):
+    """``_strongly_connected`` by the C extension's ``strongly_connected_into``."""
+    comp = array("q", bytes(8 * len(mask)))
+    _C.strongly_connected_into(start, count, dst, mask, comp)
+    return comp
+
+
+_C = speedups()
+reach = _c_reach if _C is not None else _reach
+strongly_connected = _c_strongly_connected if _C is not None else _strongly_connected
 
 
 _NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1

@@ -238,6 +238,7 @@ def replay(trace):
     conformance = trace.property == CONFORMANCE and trace.kind == "refinement"
     loose = trace.kind == "type"  # the last state, outside its types, as encode_any writes it
     previous = None
+    states = []  # the states of the steps replayed (a lasso's are all looked at again)
     current = next((s for s in model.init() if any(
         json_equal(e, first) for e in _encodings(model, s, loose and last == 0))), None)
     if current is None:
@@ -269,7 +270,10 @@ def replay(trace):
         if k is None:
             return ReplayResult(False, f"step {n}: {step.label()} leads to a different state "
                                        f"({_difference(encoded[0][0], step.state)})", n)
+        states.append(current)
         previous, current = current, outs[k]
+    if trace.kind == "liveness":
+        return _confirm_lasso(model, trace, prop, states + [current])
     return _confirm(model, trace, prop, previous, current)
 
 
@@ -394,6 +398,12 @@ def _property_of(model, trace):
     if kind == "step" and n == 0:
         raise TraceFormatError(f"a step property is violated by a step, and the trace of {name} "
                                "has only its initial state")
+    if kind == "liveness":
+        prop = _lookup(model, trace)
+        if not prop.temporal:
+            raise TraceFormatError(f"{name} is {_a(prop.kind)} property, the trace says liveness: "
+                                   "a lasso shows a temporal property failing")
+        return prop
     if kind not in PROPERTY_KINDS + ("exception",):
         return None
     if kind == "exception":
@@ -504,6 +514,83 @@ def _confirm(model, trace, prop, previous, last):
             return ReplayResult(False, f"step {n}: the last step is allowed by {prop.name}", n)
         return ReplayResult(True, f"reproduced: {trace.property} violated by step {n}")
     return ReplayResult(False, f"cannot confirm a violation of kind {kind}", n)
+
+
+def _confirm_lasso(model, trace, prop, states):
+    """The lasso replays: does its loop close, does ``prop`` fail on the behaviour that repeats
+    the loop for ever, and is that behaviour fair (unless the trace was found without
+    fairness)? WF: every weakly fair call enabled in every state of the loop is taken in it;
+    SF: every strongly fair call enabled in some state of it is taken in it."""
+    k, n = trace.loop_start, len(states) - 1
+    if k < n and not json_equal(model.encode(states[n]), model.encode(states[k])):
+        return ReplayResult(False, f"step {n}: the loop does not close: the last state is not "
+                                   f"the state of step {k} (loop_start)", n)
+    fails, error = _run(_lasso_fails, model, prop, states, k)
+    if error is not None:
+        return _raised(n, f"evaluating {prop.name} on the lasso", error)
+    if fails is None:
+        return ReplayResult(False, f"{prop.name} holds on the behaviour that repeats steps "
+                                   f"{k + 1}-{n} for ever" if k < n else
+                                   f"{prop.name} holds on the behaviour that stutters at step "
+                                   f"{n} for ever", n)
+    unfair, error = (None, None) if not trace.fairness else _run(_unfair, model, trace, states)
+    if error is not None:
+        return _raised(n, "listing the calls enabled in the loop", error)
+    if unfair is not None:
+        return ReplayResult(False, f"the loop is not fair: {unfair}", n)
+    loop = f"repeats steps {k + 1}-{n} for ever" if k < n else f"stutters at step {n} for ever"
+    fair = "fair (every fair call taken or disabled as its fairness asks)" if trace.fairness \
+        else "without fairness"
+    return ReplayResult(True, f"reproduced: {prop.name}{fails} fails on the behaviour that "
+                              f"{loop}, {fair}")
+
+
+def _lasso_fails(model, prop, states, k):
+    """Does ``prop`` fail on the behaviour ``states[:k]`` then ``states[k:]`` for ever? The
+    instance it fails for (" for participant=1", or "") or None."""
+    loop = states[k:-1] or states[k:]
+    for label, p, q in prop.instances(model):
+        if prop.kind == "eventually":
+            fails = not any(p(s) for s in states)
+        elif prop.kind == "always_eventually":
+            fails = not any(p(s) for s in loop)
+        elif prop.kind == "eventually_always":
+            fails = not all(p(s) for s in loop)
+        else:  # leads_to: P at some step i, and Q never from min(i, k) on
+            first = next((i for i, s in enumerate(states) if p(s)), None)
+            fails = first is not None and not any(q(s) for s in states[min(first, k):])
+        if fails:
+            return "".join(f" for {name}={_dump(v)}" for name, v in label.items())
+    return None
+
+
+def _unfair(model, trace, states):
+    """Why the loop of a lasso is not fair, or None."""
+    k = trace.loop_start
+    loop = states[k:-1] or states[k:]
+    taken = {(step.action, json.dumps(step.args, sort_keys=True))
+             for step, before, after in zip(trace.steps[k + 1:], states[k:], states[k + 1:])
+             if not json_equal(model.encode(before), model.encode(after))}
+    enabled = []  # per state of the loop: {call: fairness} of the fair calls that change it
+    for s in loop:
+        here = {}
+        for name, args, t in model.successors(s):
+            strength = model.fairness(name)
+            if strength is not None and not json_equal(model.encode(t), model.encode(s)):
+                here[(name, json.dumps(model.action_args(name, args), sort_keys=True))] = \
+                    strength
+        enabled.append(here)
+    for call in sorted(set().union(*enabled)):
+        if call in taken:
+            continue
+        strength = next(e[call] for e in enabled if call in e)
+        label = Step(call[0], json.loads(call[1]), None).label()
+        if strength == "weak" and all(call in e for e in enabled):
+            return (f"{label} is weakly fair, enabled in every state of the loop and never "
+                    "taken in it")
+        if strength == "strong":
+            return f"{label} is strongly fair, enabled in the loop and never taken in it"
+    return None
 
 
 def _raised(n, what, error):
