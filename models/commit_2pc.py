@@ -32,14 +32,25 @@ History variables, for the properties: ``outcome`` (what each participant did wi
 transaction), ``last_commit`` (per participant and key, the transaction whose committed write
 should be the current value) and ``reported`` (what the coordinator told each client).
 
-Parameters: ``participants`` (2), ``txs`` (2), ``keys`` (1). Property ``participant_blocked``
-is expected to fail: it is the blocking problem (a prepared participant whose coordinator is down
-can neither commit nor abort), kept as a safety property until temporal properties arrive.
+Parameters: ``participants`` (2), ``txs`` (2), ``keys`` (1); and for liveness ``fair_recovery``
+and ``failures_stop`` (both off). Reachable states at the defaults: 5,800.
+
+Liveness (``participants_decide``: every prepared participant eventually commits or aborts,
+Bernstein et al.'s AC5). The protocol's steps are weakly fair (a coordinator or participant that
+is up and can take a step takes it), and sending the decision strongly fair (it is resent until
+acknowledged); the client's ``begin`` and every crash are the environment's and never fair. At the defaults recovery is the environment's too, so a coordinator that crashes
+after prepare may never come back: the participant waits for ever (the blocking problem; the
+invariant ``participant_blocked``, expected to fail, says the same as a safety property). AC5
+assumes two things, one parameter each: ``fair_recovery`` (a crashed node eventually recovers:
+recovery weakly fair) and ``failures_stop`` (no new failures occur for sufficiently long: a ghost
+step ``failures_end``, weakly fair, after which nothing crashes, so a behaviour has finitely but
+unboundedly many crashes). With both, the property holds; with fair recovery alone a coordinator
+that crashes again each time it recovers still keeps the decision from the participant.
 """
 
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
-from kripke.specs.commit import abort_possible, atomic_commit, commit_possible
+from kripke.specs.commit import abort_possible, atomic_commit, commit_possible, prepared_decides
 from kripke.specs.properties import always_possible, invariant, type_ok
 
 Participant = Domain("Participant", "participants", doc="the resource managers")
@@ -70,8 +81,17 @@ def termination_possible(model, s):
 @invariant(expected_to_fail=True)
 def participant_blocked(model, s):
     """Expected to fail (the blocking problem): no prepared participant ever waits for a
-    coordinator that is down."""
+    coordinator that is down. The temporal ``participants_decide`` says what it means: the wait
+    may last for ever."""
     return s.coordinator_up or not any(o == "prepared" for row in s.outcome for o in row)
+
+
+#: AC5 (Bernstein et al., 7.4): a participant that has prepared eventually learns the outcome.
+#: Refuted at the defaults (the blocking problem), so checked only when named.
+participants_decide = prepared_decides(
+    Participant, "participants_decide", default=False,
+    doc="every prepared participant eventually commits or aborts (AC5); refuted unless "
+        "recovery is fair and failures stop (-p fair_recovery=true -p failures_stop=true)")
 
 
 class Commit2PC(TransitionSystem):
@@ -81,6 +101,13 @@ class Commit2PC(TransitionSystem):
     participants = Param(2, "number of participants", min=1, max=3)
     txs = Param(2, "number of transactions", min=1, max=3)
     keys = Param(1, "keys per participant (transaction t writes key t % keys)", min=1, max=2)
+    fair_recovery = Param(False, "a crashed coordinator or participant eventually recovers "
+                                 "(recovery weakly fair)")
+    failures_stop = Param(False, "failures eventually stop (AC5's hypothesis): after a fair "
+                                 "ghost step failures_end nothing crashes")
+
+    #: the protocol's steps are weakly fair; begin, crashes and (by default) recoveries are not
+    fair = "weak"
 
     variables = {
         # the coordinator
@@ -96,9 +123,11 @@ class Commit2PC(TransitionSystem):
         "outcome": Array(Participant, Array(Tx, OUTCOME)),
         "last_commit": Array(Participant, Array(Key, Optional(Tx))),
         "reported": Array(Tx, Enum("none", "committed", "aborted")),
+        # ghost: no failure from here on (only with failures_stop)
+        "failures_over": Bool(),
     }
     properties = (type_ok, atomic_commit, no_lost_committed_write, participant_blocked,
-                  termination_possible, commit_possible, abort_possible)
+                  termination_possible, commit_possible, abort_possible, participants_decide)
 
     def init(self):
         n, t, k = self.participants, self.txs, self.keys
@@ -106,7 +135,13 @@ class Commit2PC(TransitionSystem):
             coordinator_up=True, tx_state=("init",) * t, votes=(frozenset(),) * t,
             up=(True,) * n, data=((0,) * k,) * n, lock=((None,) * k,) * n,
             undo=((None,) * t,) * n, outcome=(("none",) * t,) * n,
-            last_commit=((None,) * k,) * n, reported=("none",) * t)
+            last_commit=((None,) * k,) * n, reported=("none",) * t, failures_over=False)
+
+    def fairness(self, name):
+        """Recovery is fair only with ``fair_recovery``; otherwise the environment's."""
+        if name in ("recover_coordinator", "recover_participant"):
+            return "weak" if self.fair_recovery else None
+        return super().fairness(name)
 
     def terminal(self, s):
         """Every transaction reported to its client."""
@@ -131,7 +166,7 @@ class Commit2PC(TransitionSystem):
         return s.set(outcome=put(s.outcome, p, put(s.outcome[p], t, outcome)))
 
     # -- the coordinator -----------------------------------------------------------------------
-    @action(each=Tx)
+    @action(each=Tx, fair=False)
     def begin(self, s, t):
         """A client starts transaction t."""
         if s.coordinator_up and s.tx_state[t] == "init":
@@ -168,9 +203,11 @@ class Commit2PC(TransitionSystem):
         if s.coordinator_up and s.tx_state[t] == "preparing":
             return self.decided(s, t, "aborted")
 
-    @action(each=(Tx, Participant))
+    @action(each=(Tx, Participant), fair="strong")
     def send_decision(self, s, t, p):
-        """Phase 2: the coordinator tells p the decision; p applies it and releases the lock."""
+        """Phase 2: the coordinator tells p the decision; p applies it and releases the lock.
+        Strongly fair: the coordinator resends a decision until it is acknowledged (Gray 1978),
+        so a participant that is up again and again hears it, however often it crashes."""
         decision = s.tx_state[t]
         if not (s.coordinator_up and s.up[p] and decision in ("committed", "aborted")
                 and s.outcome[p][t] in ("none", "prepared")):
@@ -193,11 +230,11 @@ class Commit2PC(TransitionSystem):
                 and all(s.outcome[p][t] == decision for p in range(self.participants))):
             return s.set(reported=put(s.reported, t, decision))
 
-    # -- failures ------------------------------------------------------------------------------
-    @action
+    # -- failures (the environment's: never fair) ---------------------------------------------
+    @action(fair=False)
     def crash_coordinator(self, s):
         """The coordinator crashes: the votes it collected (volatile) are lost."""
-        if s.coordinator_up:
+        if s.coordinator_up and not s.failures_over:
             return s.set(coordinator_up=False, votes=(frozenset(),) * self.txs)
 
     @action
@@ -207,10 +244,10 @@ class Commit2PC(TransitionSystem):
             states = tuple("aborted" if x == "preparing" else x for x in s.tx_state)
             return s.set(coordinator_up=True, tx_state=states)
 
-    @action(each=Participant)
+    @action(each=Participant, fair=False)
     def crash_participant(self, s, p):
         """A participant crashes; its data, locks and prepare records are durable."""
-        if s.up[p]:
+        if s.up[p] and not s.failures_over:
             return s.set(up=put(s.up, p, False))
 
     @action(each=Participant)
@@ -218,6 +255,14 @@ class Commit2PC(TransitionSystem):
         """A participant recovers from its durable state."""
         if not s.up[p]:
             return s.set(up=put(s.up, p, True))
+
+    @action
+    def failures_end(self, s):
+        """Ghost step (``failures_stop`` only): from now on nothing crashes. Weakly fair, so
+        every behaviour takes it after finitely many failures: AC5's "no new failures occur for
+        sufficiently long"."""
+        if self.failures_stop and not s.failures_over:
+            return s.set(failures_over=True)
 
 
 class Commit2PCArticle(Commit2PC):
@@ -238,7 +283,7 @@ class Commit2PCArticle(Commit2PC):
                   votes=put(s.votes, t, s.votes[t] | {p}))
         return self.with_outcome(s, p, t, "prepared")
 
-    @action(each=(Tx, Participant))
+    @action(each=(Tx, Participant), fair="strong")
     def send_decision(self, s, t, p):
         """commit() applies the prepared operation (nothing, if a crash lost it); abort() writes
         the undo record back. A participant that is down misses the call: the commit phase
@@ -268,11 +313,11 @@ class Commit2PCArticle(Commit2PC):
                         for p in range(self.participants))):
             return s.set(reported=put(s.reported, t, decision))
 
-    @action(each=Participant)
+    @action(each=Participant, fair=False)
     def crash_participant(self, s, p):
         """A participant crashes and loses what it kept in memory: the prepared operations and
         the undo log ("would be durable in a real implementation")."""
-        if s.up[p]:
+        if s.up[p] and not s.failures_over:
             outcome = tuple("lost" if o == "prepared" else o for o in s.outcome[p])
             return s.set(up=put(s.up, p, False), undo=put(s.undo, p, (None,) * self.txs),
                          outcome=put(s.outcome, p, outcome))

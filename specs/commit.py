@@ -13,11 +13,12 @@ share. The others read what a commit model reports through two methods:
 so ``atomic_commit`` is one definition checked on TCommit, TwoPhase and the crash-prone 2PC.
 """
 
-from kripke.specs.properties import invariant, sometimes
+from kripke.specs.properties import eventually, invariant, leads_to, sometimes
 
 __all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible",
-           "semantic_atomicity", "compensation_order", "no_spurious_compensation",
-           "saga_completed_possible", "saga_aborted_possible"]
+           "prepared_decides", "semantic_atomicity", "compensation_order",
+           "no_spurious_compensation", "saga_completed_possible", "saga_aborted_possible",
+           "saga_terminates"]
 
 
 @invariant
@@ -53,6 +54,32 @@ def abort_possible(model, s):
         if row.count("aborted") == len(row):
             return True
     return False
+
+
+def _prepared(model, s, p):
+    for row in model.outcome_rows(s):
+        if row[p] == "prepared":
+            return True
+    return False
+
+
+def _not_prepared(model, s, p):
+    return not _prepared(model, s, p)
+
+
+def prepared_decides(domain, name, doc, default=True):
+    """The liveness half of atomic commit, per participant: a participant that has prepared
+    eventually learns the outcome (commits or aborts), P ~> Q for each element of ``domain``.
+
+    Bernstein et al.'s AC5 ("if all failures are repaired and no new failures occur for
+    sufficiently long, all processes eventually reach a decision"); 2PC's blocking problem
+    (Gray and Lamport 2006, section 1; Bernstein et al. 7.4) is the behaviour that refutes it
+    when a crashed coordinator need not come back. Over ``outcome_rows``: P is "p is prepared in
+    some transaction", Q "p is prepared in none". An outcome moves only forward (none, prepared,
+    committed or aborted) and there are finitely many transactions, so this says exactly that
+    every transaction p prepares is eventually committed or aborted at p.
+    """
+    return leads_to(_prepared, _not_prepared, name=name, doc=doc, each=domain, default=default)
 
 
 # -- Sagas (Garcia-Molina and Salem, "Sagas", SIGMOD 1987) -------------------------------------
@@ -91,3 +118,11 @@ def saga_completed_possible(model, s):
 def saga_aborted_possible(model, s):
     """The saga can end with a step failed and the earlier ones compensated."""
     return model.ended(s) and any(s.comps)
+
+
+@eventually
+def saga_terminates(model, s):
+    """Every saga eventually ends: it completes, or its completed steps are compensated
+    (Garcia-Molina and Salem, section 2: a saga's execution is T1..Tn or T1..Tj Cj..C1, never
+    left half done). Holds under fair delivery of the saga's commands and events."""
+    return model.ended(s)
