@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from kripke.common import INCOMPLETE, OK, VIOLATED
 
 __all__ = ["Violation", "Result", "OK", "VIOLATED", "INCOMPLETE", "INTERRUPTED", "SCHEMA",
-           "envelope", "violation_json"]
+           "envelope", "violation_json", "not_checked"]
 
 #: the verdict of a search stopped by Ctrl-C (``kripke check`` exits 130), with the counts so far
 INTERRUPTED = "interrupted"
@@ -67,6 +67,9 @@ class Result:
     outside_constraint: int = 0
     #: the random seed a run repeats from (``--strategy simulate``), or None
     seed: int = None
+    #: {property: why} for the selected properties this strategy cannot decide (a random walk
+    #: neither witnesses nor refutes a temporal property): never reported as holding
+    not_checked: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.violation is not None and not self.violations:  # engines that stop at one
@@ -99,7 +102,20 @@ class Result:
             violations=[violation_json(v, f, with_trace)
                         for v, f in zip(self.violations, files)],
             outside_constraint=self.outside_constraint,
+            not_checked=self.not_checked,
         )
+
+
+#: the kinds of property a random strategy (simulate, hypothesis) checks on the states it visits
+CHECKED_ON_WALKS = ("invariant", "step", "refinement")
+
+
+def not_checked(props, strategy):
+    """``{property: why}`` for the properties of ``props`` that the random ``strategy`` cannot
+    decide: those that speak of every reachable state (sometimes, always_possible) or of every
+    infinite behaviour (the temporal kinds)."""
+    return {p.name: f"{p.kind}: a random walk cannot decide it; check it with --strategy bfs"
+            for p in props if p.kind not in CHECKED_ON_WALKS}
 
 
 def violation_json(v, trace_file=None, with_trace=False):

@@ -31,7 +31,7 @@ from functools import partial
 
 from kripke.checkers.explicit import select_properties
 from kripke.errors import KripkeError
-from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation, not_checked
 from kripke.models.fingerprint import fingerprint, same_value
 from kripke.models.system import model_spec
 from kripke.models.types import total_order_key
@@ -96,7 +96,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         symmetry=False, verdict=VIOLATED if violation else INCOMPLETE,
         distinct_states=len(seen), states_generated=visited, depth=longest,
         elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
-        coverage=coverage, violation=violation, seed=seed,
+        coverage=coverage, violation=violation, seed=seed, not_checked=not_checked(props, "simulate"),
         bound=None if violation else f"simulation: {walked:,} walks, {visited:,} states (seed {seed})")
 
 

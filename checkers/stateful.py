@@ -59,7 +59,7 @@ import time
 
 from kripke.errors import KripkeError, NondeterminismError
 from kripke.checkers.explicit import select_properties
-from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
+from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation, not_checked
 from kripke.models.fingerprint import fingerprint, same_value
 from kripke.models.system import model_spec
 from kripke.models.types import total_order_key
@@ -354,4 +354,5 @@ def hypothesis_check(model, *, properties=None, seed=0, max_examples=None, max_d
         distinct_states=len(run.seen), states_generated=run.n_init + run.generated,
         depth=run.longest, elapsed_s=elapsed, properties=[p.name for p in props],
         coverage=run.coverage, violation=violation, seed=seed,
+        not_checked=not_checked(props, "hypothesis"),
         bound=None if violation else f"hypothesis: {what}, {run.visited:,} states (seed {seed})")

@@ -31,11 +31,12 @@ class Check:
     id: str = None
     marks: tuple = ()
     where: tuple = (None, None)  # (file, line) of the check_model call
+    fairness: bool = True  # temporal properties under the model's fairness (False: without)
 
 
 def check_model(model, /, *, params=None, properties=None, expect=None, strategy="bfs",
                 symmetry=None, max_states=None, max_depth=None, deadlock=True, seed=0, id=None,
-                marks=(), **more_params):
+                marks=(), fairness=True, **more_params):
     """Declare a model check for pytest to collect from a module's ``kripke_checks``.
 
     ``model`` is a registered name, ``path/to/file.py:ClassName`` (relative to pytest's rootdir)
@@ -48,7 +49,10 @@ def check_model(model, /, *, params=None, properties=None, expect=None, strategy
     are whole numbers >= 1); ``seed`` is the random seed of ``strategy="simulate"``; ``id``
     replaces the generated id (in the items' node ids, the summary and the folder under
     ``--kripke-out``: no brackets, which pytest would read as parameters, and no ``::``);
-    ``marks`` are pytest marks for every item (``marks=[pytest.mark.slow]``).
+    ``marks`` are pytest marks for every item (``marks=[pytest.mark.slow]``); ``fairness=False``
+    checks temporal properties without the model's fairness (``--no-fairness``). A temporal
+    property is an item like any other; under ``strategy="simulate"`` it is skipped as not
+    checked (a random walk cannot decide it), never passed.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"check_model: strategy must be one of {', '.join(STRATEGIES)}, "
@@ -75,4 +79,4 @@ def check_model(model, /, *, params=None, properties=None, expect=None, strategy
     return Check(model, {**(params or {}), **more_params},
                  None if properties is None else tuple(properties), expect, strategy, symmetry,
                  max_states, max_depth, deadlock, seed, id, tuple(marks),
-                 (caller.f_code.co_filename, caller.f_lineno))
+                 (caller.f_code.co_filename, caller.f_lineno), fairness)

@@ -378,6 +378,8 @@ def _print_result(result, cls, trace_file, deadlock=True):
                + "the declared types were checked")
     if result.symmetry_note:
         click.echo(f"  {result.symmetry_note}")
+    for name, why in result.not_checked.items():
+        click.echo(f"  not checked: {name} ({why})")
     if result.bound:
         click.echo(f"  incomplete: the bound {result.bound} was reached")
     if result.verdict == "interrupted":

@@ -170,6 +170,11 @@ class KripkeItem(pytest.Item):
         if o.kind == "interrupted":
             raise KeyboardInterrupt  # Ctrl-C during the search: pytest stops the session
         r, v = o.result, o.violation
+        if o.kind == "not checked":  # never passed: the strategy cannot decide the property
+            reason = f"not checked by strategy={r.strategy}: {name} is {o.message}"
+            if self.config.getoption("kripke_strict"):
+                raise KripkeFailure(reason + " (--kripke-strict)")
+            pytest.skip(reason)
         if o.kind == "incomplete":
             n = f"{r.distinct_states:,} distinct state{'s' * (r.distinct_states != 1)}"
             reason = (f"incomplete ({r.bound}): expected a violation of {name}, none in {n} "
@@ -215,7 +220,7 @@ class KripkeItem(pytest.Item):
 @dataclass
 class _Outcome:
     kind: str  # holds | violated | incomplete | broken (the model raised or left its types) |
-    #            exception (the property raised) | interrupted | error | raised
+    #            exception (the property raised) | interrupted | error | raised | not checked
     result: object = None  # kripke.checkers.result.Result
     violation: object = None
     notes: tuple = ()  # the rendered counterexample, the files written
@@ -275,7 +280,7 @@ class _Session:
             # Checks that search alike share the search, but for their id (which names the
             # files and the summary line).
             key = (cls, repr(sorted(check.params.items())), check.strategy, check.symmetry,
-                   check.max_states, check.max_depth, check.seed, frozenset(names), run_id)
+                   check.max_states, check.max_depth, check.seed, check.fairness, frozenset(names), run_id)
             run = self.runs.get(key)
             if run is None:
                 run = self.runs[key] = _Run(self, check, cls, run_id, names)
@@ -311,7 +316,7 @@ class _Session:
         """The names the check's items are for, and {unknown name: its one-line error}."""
         available = {p.name: p for p in cls.properties}
         if check.properties is None:
-            names = [p.name for p in cls.properties if not p.expected_to_fail]
+            names = [p.name for p in cls.properties if not p.expected_to_fail and p.default]
         else:
             names = list(check.properties)
         names += [n for n in check.expect if n != DEADLOCK]
@@ -385,7 +390,8 @@ class _Run:
             else:  # one search for every item: it goes on after a violation
                 result = explicit(self.model, properties=properties, strategy=c.strategy,
                                   symmetry=c.symmetry, max_states=c.max_states,
-                                  max_depth=c.max_depth, deadlock=deadlock, keep_going=True)
+                                  max_depth=c.max_depth, deadlock=deadlock, keep_going=True,
+                                  fairness=c.fairness)
         except KripkeError as e:
             self.session.searches.append(_Search(self.id, None, f"error: {e}"))
             self._settle(self.pending, _Outcome("error", message=str(e)))
@@ -418,6 +424,9 @@ class _Run:
             self.violated.append(name)
             if v.kind != "type":
                 verdicts.append(name + " (expected)" * (c.expect.get(name) == VIOLATED))
+        unchecked = [n for n in self.pending if n in result.not_checked]
+        for n in unchecked:
+            self._settle([n], _Outcome("not checked", result, message=result.not_checked[n]))
         if broken is not None:
             self._settle(self.pending, _Outcome("broken", result, broken,
                                                 self._notes(broken, result)))
@@ -474,7 +483,8 @@ def _check_id(name, check, distinguish=False):
     node id would then match nothing)."""
     options = {"strategy": (check.strategy, "bfs"), "symmetry": (check.symmetry, None),
                "max_states": (check.max_states, None), "max_depth": (check.max_depth, None),
-               "deadlock": (check.deadlock, True), "seed": (check.seed, 0)}
+               "deadlock": (check.deadlock, True), "seed": (check.seed, 0),
+               "fairness": (check.fairness, True)}
     parts = [f"{k}={v}" for k, v in check.params.items()]
     parts += [f"{k}={v}" for k, (v, default) in options.items() if v != default]
     if distinguish:

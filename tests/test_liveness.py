@@ -238,3 +238,18 @@ def test_components_and_reach_agree_with_networkx(label, reach, strongly_connect
         for i in order:  # each reached state hangs from a root by edges of the graph
             assert parent[i] == -1 and i in roots or flat.has_edge(parent[i], i)
         assert all(parent[i] == -2 for i in range(n) if i not in expected)
+
+
+@pytest.mark.parametrize("strategy", ["simulate", "hypothesis"])
+def test_random_strategies_report_temporal_properties_as_not_checked(strategy):
+    from kripke.checkers.stateful import hypothesis_check
+    from kripke.checkers.simulate import simulate
+    model = toy("Light")  # passes is violated: a random walk must not call it anything
+    result = (simulate(model, max_states=200) if strategy == "simulate"
+              else hypothesis_check(model, max_examples=5))
+    assert result.verdict == "incomplete" and result.violation is None
+    assert result.not_checked == {"passes": "eventually: a random walk cannot decide it; check "
+                                            "it with --strategy bfs"}
+    assert result.to_json()["not_checked"] == result.not_checked
+    code, out = run_kripke("check", f"{TOYS}:Light", "--strategy", strategy, "--walks", "3")
+    assert code == 3 and "  not checked: passes (eventually: a random walk" in out

@@ -4,6 +4,7 @@ bad input, the terminal summary."""
 
 import re
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,9 @@ from kripke.models.system import load_model
 from kripke.traces.render import format_trace
 
 pytest_plugins = ["pytester"]
+
+#: the liveness toys (tests/fixtures/liveness_toys.py), copied beside pytester's test files
+ROOT_TOYS = Path(__file__).parent / "fixtures" / "liveness_toys.py"
 
 
 @pytest.fixture(autouse=True)
@@ -468,3 +472,28 @@ def test_ctrl_c_stops_the_session(pytester):
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*"])
     assert "passed" not in result.stdout.str()
+
+
+def test_temporal_properties_are_items_and_random_walks_leave_them_unchecked(pytester):
+    """Issue 11, item 9: a temporal property passes or fails like any other under bfs, and
+    ``strategy="simulate"`` skips it as not checked (never passes it)."""
+    toys = pytester.path / "toys.py"
+    toys.write_text((ROOT_TOYS).read_text())
+    checks(pytester, 'check_model("toys.py:Light")',
+           'check_model("toys.py:Light", strength="strong")',
+           'check_model("toys.py:Grant", fairness=False)',
+           'check_model("toys.py:Grant", strategy="simulate", max_states=50)')
+    result = run(pytester, "-rfs")
+    result.assert_outcomes(passed=4, failed=2, skipped=2)  # and a deadlock item each
+    result.stdout.fnmatch_lines([
+        "FAILED *Light::passes - passes (<>P) is violated: after 0 steps a fair behaviour "
+        "repeats steps 1-2 for ever (back to step 0)",
+        "FAILED *Grant(fairness=False)::served - served (P ~> Q) is violated: after 1 step a "
+        "behaviour (fairness not assumed) stutters for ever at step 1",
+        "SKIPPED * not checked by strategy=simulate: served is leads_to: a random walk cannot "
+        "decide it; check it with --strategy bfs",
+    ])
+    strict = run(pytester, "--kripke-strict", "-rf")
+    strict.stdout.fnmatch_lines(["not checked by strategy=simulate: served is leads_to: a "
+                                 "random walk cannot decide it; check it with --strategy bfs "
+                                 "(--kripke-strict)"])
