@@ -32,6 +32,19 @@ a message the network loses is gone.
 Two history variables, for the properties only: ``delivered`` (the writes each replica has made
 or received) and, in each version, ``after`` (the writes it causally follows).
 
+Liveness, ``converges`` (once writes stop, every replica eventually holds the same value and
+keeps it): clients' writes, time and the network's faults are the environment's and never fair;
+receiving a message is strongly fair, each message on its own: a message that is lost and resent
+is deliverable again and again but not continuously, so weak fairness would let the network lose
+every copy (``-p delivery=weak`` shows it). Sending (``send_update``, the article's
+``sync_to_replicas``) is strongly fair too: it waits while the network is full (``max_msgs``),
+and a network that duplicates a message whenever there is room would otherwise starve it.
+Receiving is as in Lamport's alternating bit protocol over a lossy channel (AB.tla in the TLA+
+examples: ``SF_vars(ARcv) /\\ SF_vars(BRcv) /\\ WF_vars(ASnd) /\\ WF_vars(BSnd)``), whose
+channels have no bound, so its sending needs only weak fairness. With those, ``lww-store``
+converges with loss and duplication on; ``lww-store-article`` with ``lossy`` does
+not: a sync sent once and lost is never sent again.
+
 Parameters: ``replicas`` (2), ``keys`` (1), ``max_writes`` per replica (1), ``max_time`` (1),
 ``max_skew`` (0), ``max_msgs`` (2) and the network options. Replica ids break timestamp ties, so
 they are not interchangeable: no symmetry.
@@ -43,8 +56,9 @@ from kripke.models.network import MessagePassing, network_variables
 from kripke.models.system import Param, action
 from kripke.models.types import Array, Domain, Int, OneOf, Optional, Seq, Set, put, record
 from kripke.models.vector_clock import compare, increment, merge as merge_clocks
-from kripke.specs.convergence import (converged_possible, convergence, no_lost_causal_update,
-                               quiescent_agreement, read_your_writes)
+from kripke.specs.convergence import (converged_possible, converges, convergence,
+                                      no_lost_causal_update, quiescent_agreement,
+                                      read_your_writes)
 from kripke.specs.properties import type_ok
 
 Replica = Domain("Replica", "replicas", doc="the replicas (not symmetric: ids break ties)")
@@ -82,6 +96,9 @@ class ReplicatedStore(MessagePassing):
     max_writes = Param(1, "writes each replica makes", min=0, max=3)
     max_time = Param(1, "ticks of real time", min=0, max=4)
     max_skew = Param(0, "largest offset of a replica's wall clock from real time", min=0, max=3)
+    delivery = Param("strong", "fairness of receiving each message: strong, or weak (too weak "
+                               "for a lossy network: converges is refuted)",
+                     choices=("strong", "weak"))
 
     #: the variables both stores have; each adds how its updates wait to be sent
     common = {
@@ -93,7 +110,7 @@ class ReplicatedStore(MessagePassing):
         "delivered": Array(Replica, Set(Write)),
     }
     properties = (type_ok, convergence, quiescent_agreement, read_your_writes,
-                  no_lost_causal_update, converged_possible)
+                  no_lost_causal_update, converged_possible, converges)
 
     def init(self):
         """No writes yet; every combination of clock offsets within max_skew (one at 0)."""
@@ -107,6 +124,12 @@ class ReplicatedStore(MessagePassing):
     def terminal(self, s):
         """Bounded runs end when writes, time and messages are used up."""
         return True
+
+    def fairness(self, name):
+        """Receiving is strongly fair, or weakly with ``-p delivery=weak``."""
+        if name in ("receive_update", "receive_ack", "receive_sync"):
+            return self.delivery
+        return super().fairness(name)
 
     def wall_clock(self, s, i):
         return s.now + s.offset[i]
@@ -183,7 +206,7 @@ class LwwStore(ReplicatedStore):
     def quiescent(self, s):
         return not s.messages and not any(box for row in s.outbox for box in row)
 
-    @action(each=(Replica, Key))
+    @action(each=(Replica, Key), fair=False)
     def write(self, s, i, k):
         """A client writes key k at replica i: stamped after everything i has seen, stored,
         and put in the outbox for every other replica."""
@@ -201,7 +224,7 @@ class LwwStore(ReplicatedStore):
         return [(i, j, item) for i, row in enumerate(s.outbox) if s.up[i]
                 for j, box in enumerate(row) for item in sorted(box, key=hash)]
 
-    @action(each="unacknowledged")
+    @action(each="unacknowledged", fair="strong")
     def send_update(self, s, entry):
         """Replica i sends (or sends again) an unacknowledged update to j."""
         i, j, item = entry
@@ -209,7 +232,7 @@ class LwwStore(ReplicatedStore):
         if msgs is not None:
             return s.set(messages=msgs)
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def receive_update(self, s, m):
         """Replica m.dst merges an update and acknowledges it."""
         if type(m) is not Update:
@@ -221,7 +244,7 @@ class LwwStore(ReplicatedStore):
         return self.received(s, i, m.key, v, lww_merge(s.data[i][m.key], v)).set(
             messages=msgs, last_ts=put(s.last_ts, i, max(s.last_ts[i], v.ts)))
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def receive_ack(self, s, m):
         """Replica m.dst stops resending what m.src acknowledged."""
         if type(m) is not Ack:
@@ -269,7 +292,7 @@ class LwwStoreArticle(ReplicatedStore):
     def quiescent(self, s):
         return not s.messages and not any(s.pending_sync)
 
-    @action(each=(Replica, Key))
+    @action(each=(Replica, Key), fair=False)
     def write(self, s, i, k):
         """write(): increment the vector clock, stamp the wall-clock time, merge into the stored
         value, queue for sync."""
@@ -281,7 +304,7 @@ class LwwStoreArticle(ReplicatedStore):
         return self.wrote(s, i, k, version, new).set(
             pending_sync=put(s.pending_sync, i, s.pending_sync[i] + (Item(k, version),)))
 
-    @action(each=Replica)
+    @action(each=Replica, fair="strong")
     def sync_to_replicas(self, s, i):
         """sync_to_replicas(): pop the oldest queued update and send it to every other replica,
         once: a message the network loses is not sent again."""
@@ -295,7 +318,7 @@ class LwwStoreArticle(ReplicatedStore):
                     return None
         return s.set(messages=msgs, pending_sync=put(s.pending_sync, i, s.pending_sync[i][1:]))
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def receive_sync(self, s, m):
         """receive_sync(): merge the incoming value into the stored one; merge vector clocks."""
         i, v = m.dst, m.version

@@ -3,7 +3,8 @@
 Sources: Shapiro, Preguiça, Baquero and Zawirski, "Conflict-free Replicated Data Types" (SSS 2011),
 section 2.2: strong eventual consistency (replicas that have delivered the same updates have
 equivalent state); Terry et al., "Session Guarantees for Weakly Consistent Replicated Data" (PDIS
-1994): read your writes; Lamport, "Time, Clocks, and the Ordering of Events" (CACM 1978): an update
+1994): read your writes; Vogels, "Eventually Consistent" (CACM 2009): "if no new updates are made
+to the object, eventually all accesses will return the last updated value"; Lamport, "Time, Clocks, and the Ordering of Events" (CACM 1978): an update
 that causally follows another must not be undone by it.
 
 A store model provides, per state:
@@ -16,10 +17,10 @@ A store model provides, per state:
 * ``held(s)``: for each replica, the write whose value each key holds (or None).
 """
 
-from kripke.specs.properties import invariant, sometimes, step
+from kripke.specs.properties import eventually_always, invariant, sometimes, step
 
 __all__ = ["convergence", "quiescent_agreement", "read_your_writes", "no_lost_causal_update",
-           "converged_possible"]
+           "converged_possible", "converges"]
 
 
 @invariant
@@ -66,3 +67,13 @@ def converged_possible(model, s):
     values = model.replica_values(s)
     return (model.quiescent(s) and any(w is not None for w in values[0])
             and all(v == values[0] for v in values))
+
+
+@eventually_always
+def converges(model, s):
+    """Eventual consistency (Vogels 2009; Shapiro et al. 2011, section 2.2, eventual delivery
+    and termination): once writes stop, every replica eventually holds the same values, and
+    keeps them. As <>[]P, P "all replicas agree": a model whose writes are bounded stops writing
+    on every behaviour, so no hypothesis is needed."""
+    values = model.replica_values(s)
+    return all(v == values[0] for v in values)

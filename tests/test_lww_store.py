@@ -19,7 +19,9 @@ ALL = ["type_ok", "convergence", "quiescent_agreement", "read_your_writes",
 ])
 def test_the_store_converges_over_an_unreliable_network(params, distinct):
     for strategy in ("bfs", "dfs"):
-        r = check(LwwStore(**params), strategy=strategy)
+        # the safety properties; converges (temporal) is pinned in test_liveness_promises.py,
+        # where the partitions row refutes it (a partition need never heal)
+        r = check(LwwStore(**params), strategy=strategy, properties=ALL)
         assert (r.verdict, r.distinct_states, r.properties) == ("ok", distinct, ALL)
 
 
