@@ -19,6 +19,14 @@ compensations in turn: synchronous commands, no network.
 each service ignores an event it has already handled (it remembers events by their identity);
 ``-p idempotent=false -p duplicating=true`` shows which properties need that.
 
+Liveness, ``saga_terminates`` (every saga eventually completes or is fully compensated): the
+saga's own steps are weakly fair (the manager commands the next step or compensation; a service
+handles an event delivered to it), a step's failure is the environment's choice and never fair,
+and so are the network's faults. In the choreography receiving is strongly fair per event, as in
+``lww-store``. It holds on both; with ``-p lossy=true`` the choreography is refuted, since an
+event the network loses is never sent again (the order waits for ever). The orchestration's
+commands are synchronous calls: it has no network to lose them.
+
 Parameters: ``steps`` (3). Each model at its defaults: a few dozen states.
 """
 
@@ -26,7 +34,7 @@ from kripke.models.network import MessagePassing, network_variables
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Domain, Enum, Int, Seq, Set, put, record
 from kripke.specs.commit import (compensation_order, no_spurious_compensation, saga_aborted_possible,
-                          saga_completed_possible, semantic_atomicity)
+                                 saga_completed_possible, saga_terminates, semantic_atomicity)
 from kripke.specs.properties import type_ok
 
 Step = Domain("Step", "steps", doc="the saga's steps: 0 inventory, 1 payment, 2 shipping")
@@ -39,7 +47,7 @@ class Saga(TransitionSystem):
 
     steps = Param(3, "number of steps (inventory, payment, shipping, ...)", min=1, max=3)
     properties = (type_ok, semantic_atomicity, compensation_order, no_spurious_compensation,
-                  saga_completed_possible, saga_aborted_possible)
+                  saga_completed_possible, saga_aborted_possible, saga_terminates)
     history = {
         "runs": Array(Step, COUNT),
         "comps": Array(Step, COUNT),
@@ -79,7 +87,7 @@ class SagaOrchestration(Saga):
     def ended(self, s):
         return s.manager in ("completed", "aborted")
 
-    @action
+    @action(fair="weak")
     def step_succeeds(self, s):
         """The manager commands the next step, which completes."""
         if s.manager == "running":
@@ -87,14 +95,14 @@ class SagaOrchestration(Saga):
             done = i + 1 == self.steps
             return self.ran(s, i).set(next_step=i + 1, manager="completed" if done else "running")
 
-    @action
+    @action(fair=False)
     def step_fails(self, s):
         """The manager commands the next step, which fails (and has no effect)."""
         if s.manager == "running":
             i = s.next_step
             return s.set(manager="compensating" if i else "aborted")
 
-    @action
+    @action(fair="weak")
     def compensate_step(self, s):
         """The manager compensates the latest step not yet compensated."""
         if s.manager == "compensating":
@@ -141,7 +149,7 @@ class SagaChoreography(Saga, MessagePassing):
         msgs = self.send(s.messages, Event(kind, step, src, dst))
         return None if msgs is None else s.set(messages=msgs)
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def run_step(self, s, m):
         """Service i receives "step i-1 done" (OrderCreated for step 0), runs, reports done."""
         i = m.dst - 1
@@ -149,7 +157,7 @@ class SagaChoreography(Saga, MessagePassing):
             s = self.handle(s, m)
             return s and self.emit(self.ran(s, i), "done", i, m.dst, (m.dst + 1) % (self.steps + 1))
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair=False)
     def fail_step(self, s, m):
         """Service i receives "step i-1 done", fails, and reports it back down the chain."""
         i = m.dst - 1
@@ -157,7 +165,7 @@ class SagaChoreography(Saga, MessagePassing):
             s = self.handle(s, m)
             return s and self.emit(s, "failed", i, m.dst, m.dst - 1)
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def compensate_step(self, s, m):
         """Service i receives a failure or compensation from step i+1: compensates, passes on."""
         i = m.dst - 1
@@ -165,7 +173,7 @@ class SagaChoreography(Saga, MessagePassing):
             s = self.handle(s, m)
             return s and self.emit(self.undone(s, i), "undone", i, m.dst, m.dst - 1)
 
-    @action(each="deliverable")
+    @action(each="deliverable", fair="strong")
     def finish_order(self, s, m):
         """The order service learns the outcome: the last step done, or step 0 undone/failed."""
         if m.dst == 0:

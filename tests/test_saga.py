@@ -19,7 +19,9 @@ PROPERTIES = ["type_ok", "semantic_atomicity", "compensation_order", "no_spuriou
 ])
 def test_sagas_hold(model, distinct):
     for strategy in ("bfs", "dfs"):
-        r = check(model, strategy=strategy)
+        # the safety properties; saga_terminates (temporal) is pinned in
+        # test_liveness_promises.py, where the lossy row refutes it (a lost event is not resent)
+        r = check(model, strategy=strategy, properties=PROPERTIES)
         assert (r.verdict, r.distinct_states, r.properties) == ("ok", distinct, PROPERTIES)
 
 
