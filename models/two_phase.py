@@ -9,7 +9,13 @@ exactly: variables ``rm_state``, ``tm_state``, ``tm_prepared``, ``msgs`` (``rmSt
 What is abstracted, as in the TLA+ spec: RMs prepare spontaneously (the TM's Prepare messages are
 left out); an RM that aborts sends no message (the TM aborts spontaneously instead). Messages are
 never removed from ``msgs``, so loss needs no modelling: not receiving a message is the same as
-losing it, and receiving one twice has no effect. Only safety is specified.
+losing it, and receiving one twice has no effect. TwoPhase.tla specifies only safety.
+
+Liveness, ``rm_learns_outcome`` (a prepared RM eventually commits or aborts, for each RM), under
+weak fairness of every action (``fair = "weak"``: the reading SPIN and Stateright users expect,
+where a process that can move does; TLA+'s ``\\A rm : WF_vars(RMRcvCommitMsg(rm)) ...``). It is
+checked only when named (``--property rm_learns_outcome``), with symmetry off for that run: the
+default check keeps its symmetry reduction. ``--no-fairness`` refutes it: the TM may never decide.
 
 Parameter: ``rms``, the number of resource managers. Reachable states (TLC, Stateright): 288 at
 rms=3 (1,146 generated, depth 11), 8,832 at rms=5, 50,816 at rms=6.
@@ -21,7 +27,8 @@ of them; the checker refutes ``tc_consistent``.
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.tcommit import TCommit
 from kripke.models.types import Array, Domain, Enum, OneOf, Set, put, record
-from kripke.specs.commit import abort_possible, atomic_commit, commit_possible, tc_consistent
+from kripke.specs.commit import (abort_possible, atomic_commit, commit_possible, prepared_decides,
+                                 tc_consistent)
 from kripke.specs.properties import Refinement, type_ok
 
 RM = Domain("RM", "rms", symmetric=True, doc="the resource managers")
@@ -44,11 +51,21 @@ refines_tcommit = Refinement(
     doc="every step is a TCommit step or a stutter, under the mapping of rm_state")
 
 
+#: A prepared RM eventually learns the outcome: rmState[rm] = "prepared" ~> rmState[rm] \in
+#: {"committed", "aborted"}, for each RM (Gray and Lamport 2006, section 3: the TM's decision
+#: reaches every RM). Checked only when named: the default check relies on symmetry.
+rm_learns_outcome = prepared_decides(
+    RM, "rm_learns_outcome", default=False,
+    doc="a prepared RM eventually commits or aborts (under weak fairness of every action)")
+
+
 class TwoPhase(TransitionSystem):
     """TwoPhase.tla: a transaction manager coordinating resource managers by messages."""
 
     name = "two-phase"
     rms = Param(3, "number of resource managers (TLA+ RM)", min=1, max=12)
+    #: every action weakly fair (for the temporal property only; safety is unaffected)
+    fair = "weak"
 
     variables = {
         "rm_state": Array(RM, RM_STATE),
@@ -57,7 +74,7 @@ class TwoPhase(TransitionSystem):
         "msgs": Set(MESSAGE),
     }
     properties = (type_ok, tc_consistent, atomic_commit, refines_tcommit, commit_possible,
-                  abort_possible)
+                  abort_possible, rm_learns_outcome)
 
     def outcome_rows(self, s):
         """One transaction, whose participants are the RMs (for specs.commit)."""
