@@ -863,8 +863,9 @@ speedups_first_bad_field(PyObject *module, PyObject *const *args, Py_ssize_t nar
 }
 
 /* ---- the state graph of a liveness check (checkers/liveness.py) ----------------------------
- * The graph is flat: the out-edges of state i are dst[start[i] : start[i] + count[i]], all
- * int64 arrays; mask (one byte per state) selects the states a pass may visit. */
+ * The graph is flat: the out-edges of state i are dst[start[i] : start[i] + count[i]] (start
+ * and count int64 arrays, dst and the edges' fairness labels int32); mask (one byte per
+ * state) selects the states a pass may visit. */
 
 typedef struct {
     Py_buffer start, count, dst, mask;
@@ -872,20 +873,26 @@ typedef struct {
 } graph_t;
 
 static int
-i64_buffer(PyObject *o, Py_buffer *b, int writable, const char *what)
+int_buffer(PyObject *o, Py_buffer *b, int writable, const char *what, Py_ssize_t size)
 {
     if (PyObject_GetBuffer(o, b, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS
                            | (writable ? PyBUF_WRITABLE : 0)) < 0) {
         return -1;
     }
-    if (b->itemsize != 8 || b->format == NULL
-        || (strcmp(b->format, "q") != 0 && strcmp(b->format, "l") != 0)) {
+    int ok = b->itemsize == size && b->format != NULL
+             && (size == 8 ? strcmp(b->format, "q") == 0 || strcmp(b->format, "l") == 0
+                           : strcmp(b->format, "i") == 0);
+    if (!ok) {
         PyBuffer_Release(b);
-        PyErr_Format(PyExc_TypeError, "%s must be an array of int64 ('q')", what);
+        PyErr_Format(PyExc_TypeError, "%s must be an array of int%d ('%s')", what,
+                     (int)(8 * size), size == 8 ? "q" : "i");
         return -1;
     }
     return 0;
 }
+
+#define i64_buffer(o, b, w, what) int_buffer(o, b, w, what, 8)
+#define i32_buffer(o, b, w, what) int_buffer(o, b, w, what, 4)
 
 static void
 graph_release(graph_t *g, int got)
@@ -907,7 +914,7 @@ graph_get(PyObject *const *args, graph_t *g)
         graph_release(g, 1);
         return -1;
     }
-    if (i64_buffer(args[2], &g->dst, 0, "dst") < 0) {
+    if (i32_buffer(args[2], &g->dst, 0, "dst") < 0) {
         graph_release(g, 2);
         return -1;
     }
@@ -916,8 +923,9 @@ graph_get(PyObject *const *args, graph_t *g)
         return -1;
     }
     g->n = g->mask.len;
-    const int64_t *start = g->start.buf, *count = g->count.buf, *dst = g->dst.buf;
-    int64_t edges = g->dst.len / 8;
+    const int64_t *start = g->start.buf, *count = g->count.buf;
+    const int32_t *dst = g->dst.buf;
+    int64_t edges = g->dst.len / 4;
     int bad = g->start.len / 8 != g->n || g->count.len / 8 != g->n;
     for (int64_t i = 0; !bad && i < g->n; i++) {
         if (count[i] == 0) {
@@ -936,21 +944,24 @@ graph_get(PyObject *const *args, graph_t *g)
     return 0;
 }
 
-/* reach_into(start, count, dst, mask, roots, parent, order) -> number of states in order */
+/* reach_into(start, count, dst, mask, roots, parent, order, region) -> number of states in
+ * order: breadth-first from the states where the byte mask roots is set, through the states
+ * where mask is set; parent (-1 for a root, -2 for a state not reached), order and region (a
+ * byte mask of the states reached) are written. */
 static PyObject *
 speedups_reach_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
+    if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError,
-                        "reach_into(start, count, dst, mask, roots, parent, order)");
+                        "reach_into(start, count, dst, mask, roots, parent, order, region)");
         return NULL;
     }
     graph_t g;
     if (graph_get(args, &g) < 0) {
         return NULL;
     }
-    Py_buffer roots, parent_b, order_b;
-    if (i64_buffer(args[4], &roots, 0, "roots") < 0) {
+    Py_buffer roots, parent_b, order_b, region_b;
+    if (PyObject_GetBuffer(args[4], &roots, PyBUF_C_CONTIGUOUS) < 0) {
         graph_release(&g, 4);
         return NULL;
     }
@@ -965,32 +976,38 @@ speedups_reach_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         graph_release(&g, 4);
         return NULL;
     }
+    if (PyObject_GetBuffer(args[7], &region_b, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&order_b);
+        PyBuffer_Release(&parent_b);
+        PyBuffer_Release(&roots);
+        graph_release(&g, 4);
+        return NULL;
+    }
     int64_t n = g.n, tail = 0;
     PyObject *result = NULL;
-    if (parent_b.len / 8 != n || order_b.len / 8 != n) {
-        PyErr_SetString(PyExc_ValueError, "parent and order need one entry per state");
+    if (parent_b.len / 8 != n || order_b.len / 8 != n || roots.len != n || region_b.len != n) {
+        PyErr_SetString(PyExc_ValueError, "roots, parent, order and region need one entry per "
+                                          "state");
         goto done;
     }
-    const int64_t *start = g.start.buf, *count = g.count.buf, *dst = g.dst.buf;
-    const int64_t *root = roots.buf;
-    const unsigned char *mask = g.mask.buf;
+    const int64_t *start = g.start.buf, *count = g.count.buf;
+    const int32_t *dst = g.dst.buf;
+    const unsigned char *root = roots.buf, *mask = g.mask.buf;
+    unsigned char *region = region_b.buf;
     int64_t *parent = parent_b.buf, *order = order_b.buf;
     for (int64_t i = 0; i < n; i++) {
         parent[i] = -2;
+        region[i] = 0;
     }
-    for (int64_t k = 0; k < roots.len / 8; k++) {
-        int64_t r = root[k];
-        if (r < 0 || r >= n) {
-            PyErr_SetString(PyExc_ValueError, "a root is not a state of the graph");
-            goto done;
-        }
-        if (mask[r] && parent[r] == -2) {
+    for (int64_t r = 0; r < n; r++) {
+        if (root[r] && mask[r]) {
             parent[r] = -1;
             order[tail++] = r;
         }
     }
     for (int64_t head = 0; head < tail; head++) {
         int64_t i = order[head];
+        region[i] = 1;
         for (int64_t e = start[i]; e < start[i] + count[i]; e++) {
             int64_t j = dst[e];
             if (mask[j] && parent[j] == -2) {
@@ -1001,6 +1018,7 @@ speedups_reach_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     result = PyLong_FromLongLong(tail);
 done:
+    PyBuffer_Release(&region_b);
     PyBuffer_Release(&order_b);
     PyBuffer_Release(&parent_b);
     PyBuffer_Release(&roots);
@@ -1008,21 +1026,28 @@ done:
     return result;
 }
 
-/* strongly_connected_into(start, count, dst, mask, comp) -> number of components: Tarjan's
- * algorithm without recursion, as the Python twin (checkers/liveness.py) runs it. */
+/* strongly_connected_into(start, count, dst, mask, comp, sizes) -> number of components:
+ * Tarjan's algorithm without recursion, as the Python twin (checkers/liveness.py) runs it;
+ * comp[i] is state i's component (-1 outside the mask), sizes[c] the size of component c. */
 static PyObject *
 speedups_strongly_connected_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "strongly_connected_into(start, count, dst, mask, comp)");
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "strongly_connected_into(start, count, dst, mask, comp, sizes)");
         return NULL;
     }
     graph_t g;
     if (graph_get(args, &g) < 0) {
         return NULL;
     }
-    Py_buffer comp_b;
+    Py_buffer comp_b, sizes_b;
     if (i64_buffer(args[4], &comp_b, 1, "comp") < 0) {
+        graph_release(&g, 4);
+        return NULL;
+    }
+    if (i64_buffer(args[5], &sizes_b, 1, "sizes") < 0) {
+        PyBuffer_Release(&comp_b);
         graph_release(&g, 4);
         return NULL;
     }
@@ -1030,8 +1055,8 @@ speedups_strongly_connected_into(PyObject *self, PyObject *const *args, Py_ssize
     PyObject *result = NULL;
     int64_t *number = NULL, *low = NULL, *stack = NULL, *work_node = NULL, *work_edge = NULL;
     unsigned char *on_stack = NULL;
-    if (comp_b.len / 8 != n) {
-        PyErr_SetString(PyExc_ValueError, "comp needs one entry per state");
+    if (comp_b.len / 8 != n || sizes_b.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "comp and sizes need one entry per state");
         goto done;
     }
     size_t size = (size_t)(n ? n : 1) * sizeof(int64_t);
@@ -1045,9 +1070,10 @@ speedups_strongly_connected_into(PyObject *self, PyObject *const *args, Py_ssize
         PyErr_NoMemory();
         goto done;
     }
-    const int64_t *start = g.start.buf, *count = g.count.buf, *dst = g.dst.buf;
+    const int64_t *start = g.start.buf, *count = g.count.buf;
+    const int32_t *dst = g.dst.buf;
     const unsigned char *mask = g.mask.buf;
-    int64_t *comp = comp_b.buf;
+    int64_t *comp = comp_b.buf, *sizes = sizes_b.buf;
     int64_t top = 0, depth = 0;
     for (int64_t i = 0; i < n; i++) {
         comp[i] = -1;
@@ -1096,10 +1122,12 @@ speedups_strongly_connected_into(PyObject *self, PyObject *const *args, Py_ssize
             }
             if (low[i] == number[i]) {
                 int64_t j;
+                sizes[components] = 0;
                 do {
                     j = stack[--top];
                     on_stack[j] = 0;
                     comp[j] = components;
+                    sizes[components]++;
                 } while (j != i);
                 components++;
             }
@@ -1113,8 +1141,91 @@ done:
     PyMem_Free(work_node);
     PyMem_Free(work_edge);
     PyMem_Free(on_stack);
+    PyBuffer_Release(&sizes_b);
     PyBuffer_Release(&comp_b);
     graph_release(&g, 4);
+    return result;
+}
+
+/* graph_edges(found, own, index, units, dst, label, pos) -> (new pos, moves): the out-edges of
+ * one state, written at dst[pos:] and label[pos:] (int32 arrays the caller has made long
+ * enough): for each successor (k, t, f) in found (expand's list) with f != own and f a key of
+ * index, index[f] and units[k]; moves says whether some edge has a fair label (>= 0). */
+static PyObject *
+speedups_graph_edges(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PyList_Check(args[0]) || !PyDict_Check(args[2])
+        || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "graph_edges(found: list, own, index: dict, "
+                                         "units: list, dst, label, pos)");
+        return NULL;
+    }
+    PyObject *found = args[0], *own = args[1], *index = args[2], *units = args[3];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[6]);
+    if (pos == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer dst_b, label_b;
+    if (i32_buffer(args[4], &dst_b, 1, "dst") < 0) {
+        return NULL;
+    }
+    if (i32_buffer(args[5], &label_b, 1, "label") < 0) {
+        PyBuffer_Release(&dst_b);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    int32_t *dst = dst_b.buf, *label = label_b.buf;
+    Py_ssize_t n = PyList_GET_SIZE(found), capacity = dst_b.len / 4;
+    int moves = 0;
+    if (label_b.len / 4 < capacity) {
+        capacity = label_b.len / 4;
+    }
+    if (pos < 0 || pos + n > capacity) {
+        PyErr_SetString(PyExc_ValueError, "graph_edges: dst and label are too short");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PyList_GET_ITEM(found, k);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 3) {
+            PyErr_SetString(PyExc_TypeError, "graph_edges: found holds (call, t, f) tuples");
+            goto done;
+        }
+        PyObject *f = PyTuple_GET_ITEM(item, 2);
+        int same = PyObject_RichCompareBool(f, own, Py_EQ);
+        if (same < 0) {
+            goto done;
+        }
+        if (same) {
+            continue;
+        }
+        PyObject *j = PyDict_GetItemWithError(index, f);
+        if (j == NULL) {
+            if (PyErr_Occurred()) {
+                goto done;
+            }
+            continue;
+        }
+        Py_ssize_t call = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+        if (call == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (call < 0 || call >= PyList_GET_SIZE(units)) {
+            PyErr_SetString(PyExc_IndexError, "graph_edges: a call has no unit");
+            goto done;
+        }
+        long state = PyLong_AsLong(j), unit = PyLong_AsLong(PyList_GET_ITEM(units, call));
+        if ((state == -1 || unit == -1) && PyErr_Occurred()) {
+            goto done;
+        }
+        dst[pos] = (int32_t)state;
+        label[pos] = (int32_t)unit;
+        moves |= unit >= 0;
+        pos++;
+    }
+    result = Py_BuildValue("(ni)", pos, moves);
+done:
+    PyBuffer_Release(&label_b);
+    PyBuffer_Release(&dst_b);
     return result;
 }
 
@@ -1127,6 +1238,8 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
+    {"graph_edges", (PyCFunction)(void (*)(void))speedups_graph_edges, METH_FASTCALL,
+     PyDoc_STR("graph_edges(found, own, index, units, dst, label, pos) -> (pos, moves)")},
     {"reach_into", (PyCFunction)(void (*)(void))speedups_reach_into, METH_FASTCALL,
      PyDoc_STR("reach_into(start, count, dst, mask, roots, parent, order) -> states reached")},
     {"strongly_connected_into", (PyCFunction)(void (*)(void))speedups_strongly_connected_into,

@@ -310,9 +310,14 @@ class _Search:
         #: not found violated is then unknown, and always_possible is not checked
         self.broken = False
         #: the reachable graph, recorded when temporal properties are selected
-        instances = [(p, label, holds, then) for p in props if p.temporal
+        temporal = [p for p in props if p.temporal]
+        instances = [(p, label, holds, then) for p in temporal
                      for label, holds, then in p.instances(model)]
-        self.graph = StateGraph(instances) if instances else None
+        raw = [(holds, then, x) for p in temporal
+               for _, holds, then, x in p.instances(model, raw=True)]
+        self.graph = StateGraph(instances, model, raw) if instances else None
+        if self.graph is not None:  # the graph numbers the states it stores
+            self.seen = self.graph.index
         self.fairness = fairness
 
     def fingerprint(self, s):
@@ -342,12 +347,10 @@ class _Search:
                 units.append(self._unit(name, args + (v,)))
         return calls, ks, units
 
-    def _add_to_graph(self, f, s, initial=False):
-        """Number a new state in the graph; False when the search stops (a temporal
-        property's predicate raised on it)."""
-        raised = self.graph.add_state(f, s, initial)
-        if raised is None:
-            return True
+    def _graph_raised(self, f, raised):
+        """A temporal property's predicate raised on the new state ``f`` (``raised``: the
+        instance and the exception, as ``StateGraph.add_state`` returns them): a finding;
+        False when the search stops."""
         k, e = raised
         return self._found(_Finding("state", self.graph.instances[k][0].name, "exception", f,
                                     _error_text(e)))
@@ -369,7 +372,7 @@ class _Search:
         calls = self._calls = [_unary(fn, args) for _, fn, args in model._calls]
         graph = self.graph
         if graph is not None:  # every successor is wanted: a "seen" dict that stays empty
-            unseen, dynamic = {}, bool(model._dynamic)
+            unseen, dynamic, add_state = {}, bool(model._dynamic), graph.add_state
             static = (calls, range(len(calls)), [self._unit(name, args)
                                                  for name, _, args in model._calls])
             self._units = static[2]
@@ -399,9 +402,12 @@ class _Search:
             if len(seen) >= max_states:
                 self.bound = f"max_states={self.max_states}"
                 return
-            seen[fp] = None
-            if graph is not None and not self._add_to_graph(fp, s, initial=True):
-                return
+            if graph is None:
+                seen[fp] = None
+            else:
+                raised = graph.add_state(fp, s, None)
+                if raised is not None and not self._graph_raised(fp, raised):
+                    return
             if not (self._init_refinements(s, fp) and self._check_state(s, fp)):
                 return
             self._probe(s)
@@ -460,12 +466,12 @@ class _Search:
                     n, found = self._expand_slowly(s, fp, here, counts, unseen)
                 if n < 0:  # an action raised: s is not expanded
                     continue
-            if graph is not None:  # every step, and the successors not seen yet
+            if graph is not None:  # every step; the loop below skips the states seen before
+                steps_from = found
                 if dynamic:
                     for j, c in enumerate(counts):
                         fired[ks[j]] += c
-                edges = [(f, units[j]) for j, _, f in found if f != fp]
-                found = [(ks[j], t, f) for j, t, f in found if f not in seen]
+                    found = [(ks[j], t, f) for j, t, f in found]
             for i, t, f in found:
                 if f in seen:  # two steps from s reached the same new state
                     continue
@@ -484,10 +490,13 @@ class _Search:
                 if len(seen) >= max_states:  # a state beyond the bound exists
                     self.bound = f"max_states={self.max_states}"
                     return
-                seen[f] = fp
+                if graph is None:
+                    seen[f] = fp
+                else:
+                    raised = add_state(f, t, fp)
+                    if raised is not None and not self._graph_raised(f, raised):
+                        return
                 new[i] += 1
-                if graph is not None and not self._add_to_graph(f, t):
-                    return
                 # The hot path: the invariants hold and no sometimes-property is witnessed.
                 # Anything else (a property that fails, raises or is witnessed) is handled by
                 # _check_state, which evaluates them again one at a time.
@@ -513,7 +522,7 @@ class _Search:
                     self._probe(t)
                 push((t, f, d + 1))
             if graph is not None:
-                graph.add_edges(fp, edges)
+                graph.add_edges(fp, steps_from, units)
             if not n and self.deadlock and not self._check_deadlock(s, fp):
                 return
 
@@ -910,7 +919,8 @@ class _Search:
     def _path(self, fp, parents=None):
         """The fingerprints from an initial state to ``fp``, following ``parents`` (and, for a
         state the search did not store, ``boundary``)."""
-        parents = self.seen if parents is None else parents
+        if parents is None:
+            parents = self.seen if self.graph is None else self.graph.parents
         fps = []
         while fp is not None:
             fps.append(fp)

@@ -50,18 +50,23 @@ __all__ = ["StateGraph", "Lasso", "find_lasso", "strongly_connected", "reach"]
 class StateGraph:
     """The reachable graph of one search, as flat arrays (see the module docstring).
 
-    ``instances`` are a model's temporal properties bound to it: ``[(prop, label, P, Q)]`` with
-    ``P``/``Q`` predicates of a state (``Property.instances``); their values are stored per state.
+    ``index`` is the search's visited set: fingerprint -> state number, and ``parent`` the
+    number of the state each was first reached from (-1 for an initial state). ``instances`` are
+    a model's temporal properties bound to it, ``[(prop, label, P, Q)]`` (``Property.instances``);
+    their values are stored per state, computed by the same functions called without a wrapper
+    (``raw``: ``[(p, q, extra arguments)]``, per instance), as this is done for every state.
     """
 
-    def __init__(self, instances):
+    def __init__(self, instances, model, raw):
         self.index = {}  # fingerprint -> state number
         self.fps = array("Q")  # state number -> fingerprint
+        self.parent = array("q")  # state number -> the state it was first reached from, or -1
         self.initial = []  # the state numbers of the initial states
         self.start = array("q")  # out-edges of state i: dst[start[i]:start[i] + count[i]]
         self.count = array("q")
-        self.dst = array("q")
-        self.label = array("q")  # the fairness unit of each edge, -1 for a call that is not fair
+        self.dst = array("i")
+        self.label = array("i")  # the fairness unit of each edge, -1 for a call that is not fair
+        self.edges = 0  # the edges stored (dst and label grow ahead of them)
         #: per state, whether some fair call is enabled in it (else a behaviour may stutter there)
         self.moves = bytearray()
         self.units = []  # unit number -> (action, args)
@@ -71,7 +76,9 @@ class StateGraph:
         #: per instance, the value of P (and Q) in each state, one byte per state
         self.values = [(bytearray(), bytearray() if q is not None else None)
                        for _, _, _, q in instances]
-        self.preds = [(p, q, vp, vq) for (_, _, p, q), (vp, vq) in zip(instances, self.values)]
+        self._model = model
+        self._preds = [(p, q, x, vp, vq) for (p, q, x), (vp, vq) in zip(raw, self.values)]
+        self.parents = _Parents(self)
 
     def __len__(self):
         return len(self.fps)
@@ -85,49 +92,88 @@ class StateGraph:
             self.strength.append(strength)
         return u
 
-    def add_state(self, f, s, initial=False):
-        """Number the new state ``s`` (fingerprint ``f``) and store its predicates' values.
-        Returns the index of the instance whose predicate raised, with the exception, or None."""
+    def add_state(self, f, s, parent):
+        """Number the new state ``s`` (fingerprint ``f``, first reached from the state with
+        fingerprint ``parent``, None for an initial state) and store its predicates' values.
+        Returns ``(instance index, exception)`` when a predicate raised (its value is then
+        stored as false), else None."""
         i = len(self.fps)
         self.index[f] = i
         self.fps.append(f)
-        self.start.append(-1)
+        if parent is None:
+            self.parent.append(-1)
+            self.initial.append(i)
+        else:
+            self.parent.append(self.index[parent])
+        self.start.append(0)
         self.count.append(0)
         self.moves.append(0)
-        if initial:
-            self.initial.append(i)
-        for k, (p, q, vp, vq) in enumerate(self.preds):
+        raised, model = None, self._model
+        for k, (p, q, x, vp, vq) in enumerate(self._preds):
             try:
-                vp.append(1 if p(s) else 0)
+                vp.append(1 if p(model, s, *x) else 0)
                 if q is not None:
-                    vq.append(1 if q(s) else 0)
-            except Exception as e:  # the property raised: a finding (the caller stops or drops it)
-                vp[i:] = b"\0"
+                    vq.append(1 if q(model, s, *x) else 0)
+            except Exception as e:  # the property raised: a finding for the search
+                del vp[i:]
+                vp.append(0)
                 if vq is not None:
-                    vq[i:] = b"\0"
-                return k, e
-        return None
+                    del vq[i:]
+                    vq.append(0)
+                raised = raised or (k, e)
+        return raised
 
-    def add_edges(self, f, edges):
-        """The out-edges of the state ``f``: ``[(target fingerprint, unit)]``; targets the search
-        did not store (outside the constraint) are left out."""
-        i, index, dst, label = self.index[f], self.index, self.dst, self.label
-        self.start[i] = len(dst)
-        n = moves = 0
-        for g, u in edges:
-            j = index.get(g)
-            if j is not None:
-                dst.append(j)
-                label.append(u)
-                n += 1
-                moves |= u >= 0
-        self.count[i] = n
+    def add_edges(self, f, found, units):
+        """The out-edges of the state ``f``: one per successor ``(call, t, g)`` in ``found``
+        (as ``expand`` returns them) that changes the state, to a state the search stored,
+        labelled ``units[call]``."""
+        i = self.index[f]
+        need = self.edges + len(found)
+        if need > len(self.dst):  # grow ahead, by a quarter
+            more = max(need - len(self.dst), len(self.dst) // 4, 1024)
+            self.dst.frombytes(bytes(4 * more))
+            self.label.frombytes(bytes(4 * more))
+        self.start[i] = self.edges
+        end, moves = graph_edges(found, f, self.index, units, self.dst, self.label, self.edges)
+        self.count[i] = end - self.edges
         self.moves[i] = moves
+        self.edges = end
 
     def out(self, i):
         """``[(target, unit)]`` of state ``i``."""
-        a = self.start[i]
-        return list(zip(self.dst[a:a + self.count[i]], self.label[a:a + self.count[i]]))
+        a, b = self.start[i], self.start[i] + self.count[i]
+        return list(zip(self.dst[a:b], self.label[a:b]))
+
+
+class _Parents:
+    """The parent links of a ``StateGraph`` as the search's trace builder reads them: fingerprint
+    -> the fingerprint of the state it was first reached from, or None."""
+
+    def __init__(self, graph):
+        self.graph = graph
+
+    def __contains__(self, f):
+        return f in self.graph.index
+
+    def __getitem__(self, f):
+        g = self.graph
+        p = g.parent[g.index[f]]
+        return None if p < 0 else g.fps[p]
+
+
+def _graph_edges(found, own, index, units, dst, label, pos):
+    """Write the edges of one state at ``dst[pos:]`` / ``label[pos:]`` (the Python twin of
+    ``kripke._speedups.graph_edges``): ``(new pos, whether a fair call moves)``."""
+    moves = 0
+    for k, _, g in found:
+        if g != own:
+            j = index.get(g)
+            if j is not None:
+                dst[pos] = j
+                u = label[pos] = units[k]
+                moves |= u >= 0
+                pos += 1
+    return pos, moves
 
 
 class Lasso:
@@ -142,13 +188,14 @@ class Lasso:
 
 # -- the two graph passes, in Python (the C extension's twins) -----------------------------------
 def _reach(start, count, dst, mask, roots):
-    """Breadth-first search from ``roots`` through the states where ``mask`` is set: ``(order,
-    parent)``, the states reached in BFS order and each one's parent (-1 for a root, -2 for a
-    state not reached)."""
+    """Breadth-first search from the states where ``roots`` is set through the states where
+    ``mask`` is set (both one byte per state): ``(order, parent, region)``, the states reached
+    in BFS order, each one's parent (-1 for a root, -2 for a state not reached), and the states
+    reached as a mask."""
     parent = array("q", [-2]) * len(mask)
     order = array("q")
-    for r in roots:
-        if mask[r] and parent[r] == -2:
+    for r, root in enumerate(roots):
+        if root and mask[r]:
             parent[r] = -1
             order.append(r)
     k = 0
@@ -161,15 +208,20 @@ def _reach(start, count, dst, mask, roots):
             if mask[j] and parent[j] == -2:
                 parent[j] = i
                 order.append(j)
-    return order, parent
+    region = bytearray(len(mask))
+    for i in order:
+        region[i] = 1
+    return order, parent, region
 
 
 def _strongly_connected(start, count, dst, mask):
     """Tarjan's strongly connected components of the graph restricted to ``mask``, iteratively:
-    each state's component number (-1 outside the mask), the components numbered in the order
-    they are completed (a component's successors before it)."""
+    ``(comp, sizes)``, each state's component number (-1 outside the mask), the components
+    numbered in the order they are completed (a component's successors before it), and each
+    component's size."""
     n = len(mask)
     comp = array("q", [-1]) * n
+    sizes = array("q")
     low = array("q", [0]) * n
     number = array("q", [-1]) * n
     stack, on_stack = [], bytearray(n)
@@ -205,38 +257,37 @@ def _strongly_connected(start, count, dst, mask):
                 if work and low[i] < low[work[-1][0]]:
                     low[work[-1][0]] = low[i]
                 if low[i] == number[i]:
+                    sizes.append(0)
                     while True:
                         j = stack.pop()
                         on_stack[j] = 0
                         comp[j] = components
+                        sizes[components] += 1
                         if j == i:
                             break
                     components += 1
-    return comp
+    return comp, sizes
 
 
 def _c_reach(start, count, dst, mask, roots):
     """``_reach`` by the C extension's ``reach_into``."""
     n = len(mask)
-    parent, order = array("q", bytes(8 * n)), array("q", bytes(8 * n))
-    roots = roots if isinstance(roots, array) else array("q", roots)
-    del order[_C.reach_into(start, count, dst, mask, roots, parent, order):]
-    return order, parent
+    parent, order, region = array("q", bytes(8 * n)), array("q", bytes(8 * n)), bytearray(n)
+    del order[_C.reach_into(start, count, dst, mask, roots, parent, order, region):]
+    return order, parent, region
 
 
 def _c_strongly_connected(start, count, dst, mask):
     """``_strongly_connected`` by the C extension's ``strongly_connected_into``."""
-    comp = array("q", bytes(8 * len(mask)))
-    _C.strongly_connected_into(start, count, dst, mask, comp)
-    return comp
+    comp, sizes = array("q", bytes(8 * len(mask))), array("q", bytes(8 * len(mask)))
+    del sizes[_C.strongly_connected_into(start, count, dst, mask, comp, sizes):]
+    return comp, sizes
 
 
 _C = speedups()
+graph_edges = getattr(_C, "graph_edges", _graph_edges)
 reach = _c_reach if _C is not None else _reach
 strongly_connected = _c_strongly_connected if _C is not None else _strongly_connected
-
-
-_NOT = bytes([1, 0]) + bytes(254)  # bytes.translate table: 0 <-> 1
 
 
 # -- fair loops ------------------------------------------------------------------------------------
@@ -249,14 +300,16 @@ def _fair_components(graph, mask, fair):
     """The sets of states (lists) that hold a fair loop through all their states, inside
     ``mask``: strongly connected components, refined for strong fairness (module docstring).
     ``fair``: whether fairness is assumed at all."""
-    comp = strongly_connected(graph.start, graph.count, graph.dst, mask)
+    comp, sizes = strongly_connected(graph.start, graph.count, graph.dst, mask)
+    # a component of one state has no step inside (stuttering steps are not stored)
+    loops = {c for c, size in enumerate(sizes) if size > 1} if max(sizes, default=0) > 1 \
+        else ()
     members = {}
-    for i, c in enumerate(comp):
-        if c >= 0:
-            members.setdefault(c, []).append(i)
+    if loops:
+        for i, c in enumerate(comp):
+            if c in loops:
+                members.setdefault(c, []).append(i)
     for states in members.values():
-        if len(states) < 2:  # no step inside (stuttering steps are not stored)
-            continue
         if not fair:
             yield states
             continue
@@ -285,55 +338,61 @@ def _fair_components(graph, mask, fair):
         yield states
 
 
-def _stutters(graph, i, fair):
-    """May a fair behaviour stutter for ever in state ``i`` (no fair call enabled)?"""
-    return not fair or not graph.moves[i]
+def _bits(mask):
+    """A 0/1 byte mask as an integer (one bit per state): masks combine at C speed."""
+    return int.from_bytes(mask, "little")
+
+
+def _mask(bits, n):
+    return bytearray(bits.to_bytes(n, "little"))
 
 
 def find_lasso(graph, k, kind, fair=True):
     """A lasso that violates instance ``k`` of ``graph.instances`` (a property of kind
     ``kind``), or None when it holds on every fair behaviour. ``fair=False`` checks without
-    fairness (every behaviour may stop moving anywhere)."""
+    fairness (every behaviour may stop moving anywhere). Among the lassos it finds, the one
+    whose loop is entered earliest in breadth-first order."""
     n = len(graph)
     vp, vq = graph.values[k]
+    every, p = _bits(b"\1" * n), _bits(vp)
     if kind == "eventually":
-        allowed = vp.translate(_NOT)
-        roots = graph.initial
+        allowed = every & ~p
+        roots = allowed & sum(1 << (8 * i) for i in graph.initial)
     elif kind == "leads_to":
-        allowed = vq.translate(_NOT)
-        roots = [i for i in range(n) if vp[i] and not vq[i]]
+        q = _bits(vq)
+        allowed, roots = every & ~q, p & ~q
     elif kind == "always_eventually":
-        allowed = vp.translate(_NOT)
-        roots = range(n)
+        allowed = roots = every & ~p
     else:  # eventually_always: loops anywhere, through a state where P is false
-        allowed = bytearray(b"\1") * n
-        roots = range(n)
-    order, parent = reach(graph.start, graph.count, graph.dst, allowed, roots)
-    region = bytearray(n)
-    for i in order:
-        region[i] = 1
-    accepting = (lambda i: not vp[i]) if kind == "eventually_always" else (lambda i: True)
-    best = None  # (rank of the loop's first state, that state, the component or None)
-    for r, i in enumerate(order):  # stuttering for ever: the earliest such state
-        if accepting(i) and _stutters(graph, i, fair):
-            best = (r, i, None)
-            break
+        allowed = roots = every
+    accepting = every & ~p if kind == "eventually_always" else every
+    order, parent, region = reach(graph.start, graph.count, graph.dst, _mask(allowed, n),
+                                  _mask(roots, n))
+    if not order:
+        return None
+    best = None  # (the loop's first state, its place in BFS order, the component or None)
+    stuck = _bits(region) & accepting & (every & ~_bits(graph.moves) if fair else every)
+    if stuck:  # stuttering for ever: the earliest such state
+        stuck = _mask(stuck, n)
+        r = next(r for r, i in enumerate(order) if stuck[i])
+        best = (order[r], r, None)
+    accept = _mask(accepting, n)
     rank = None
     for states in _fair_components(graph, region, fair):
-        if any(accepting(i) for i in states):
+        if any(accept[i] for i in states):
             if rank is None:
                 rank = {i: r for r, i in enumerate(order)}
             entry = min(states, key=rank.__getitem__)
-            if best is None or rank[entry] < best[0]:
-                best = (rank[entry], entry, states)
+            if best is None or rank[entry] < best[1]:
+                best = (entry, rank[entry], states)
     if best is None:
         return None
-    _, entry, states = best
+    entry, _, states = best
     path = [entry]
     while parent[path[-1]] >= 0:
         path.append(parent[path[-1]])
     path.reverse()
-    loop = [] if states is None else _loop(graph, entry, states, accepting, fair)
+    loop = [] if states is None else _loop(graph, entry, states, accept.__getitem__, fair)
     return Lasso(path, loop, graph.instances[k][1])
 
 

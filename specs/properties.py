@@ -69,18 +69,23 @@ class Property:
         """Is this a liveness property, checked under fairness on the whole graph?"""
         return self.kind in TEMPORAL
 
-    def instances(self, model):
+    def instances(self, model, raw=False):
         """``[(label, P, Q)]``: a temporal property as state predicates ``(state) -> bool``, one
         triple per element of ``each`` (label ``{"participant": 1}``) or one (label ``{}``);
-        Q is None but for ``leads_to``."""
-        def bind(fn, *extra):
-            return None if fn is None else (lambda s: fn(model, s, *extra))
+        Q is None but for ``leads_to``. ``raw``: ``[(label, condition, target, extra)]``, the
+        functions as declared and the arguments after ``(model, state)``."""
         if self.each is None:
-            return [({}, bind(self.condition), bind(self.target))]
-        from kripke.models.types import encode_value
-        key = self.each.name.lower()
-        return [({key: encode_value(x)}, bind(self.condition, x), bind(self.target, x))
-                for x in self.each.values(model)]
+            extras = [({}, ())]
+        else:
+            from kripke.models.types import encode_value
+            key = self.each.name.lower()
+            extras = [({key: encode_value(x)}, (x,)) for x in self.each.values(model)]
+        if raw:
+            return [(label, self.condition, self.target, x) for label, x in extras]
+
+        def bind(fn, x):
+            return None if fn is None else (lambda s: fn(model, s, *x))
+        return [(label, bind(self.condition, x), bind(self.target, x)) for label, x in extras]
 
     def __repr__(self):
         return f"<{self.kind} {self.name}>"

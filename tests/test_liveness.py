@@ -191,7 +191,7 @@ def random_graph(rng):
     order, as a DFS expands them) and a random mask."""
     n = rng.randint(1, 40)
     p = rng.choice([0.02, 0.05, 0.1, 0.3])
-    start, count, dst = array("q", [0]) * n, array("q", [0]) * n, array("q")
+    start, count, dst = array("q", [0]) * n, array("q", [0]) * n, array("i")
     for i in rng.sample(range(n), n):
         targets = [j for j in range(n) if rng.random() < p]
         start[i], count[i] = len(dst), len(targets)
@@ -218,7 +218,8 @@ def test_components_and_reach_agree_with_networkx(label, reach, strongly_connect
         flat.add_nodes_from(i for i in range(n) if mask[i])
         flat.add_edges_from((i, dst[e]) for i in range(n) if mask[i]
                             for e in range(start[i], start[i] + count[i]) if mask[dst[e]])
-        comp = strongly_connected(start, count, dst, mask)
+        comp, sizes = strongly_connected(start, count, dst, mask)
+        assert sorted(sizes) == sorted(map(len, nx.strongly_connected_components(flat)))
         mine = {}
         for i, c in enumerate(comp):
             assert (c >= 0) == bool(mask[i])
@@ -229,12 +230,14 @@ def test_components_and_reach_agree_with_networkx(label, reach, strongly_connect
         # numbered as completed: every edge leaves a component for one numbered no later
         assert all(comp[i] >= comp[j] for i, j in flat.edges)
         roots = [i for i in range(n) if rng.random() < 0.2]
-        order, parent = reach(start, count, dst, mask, roots)
+        order, parent, region = reach(start, count, dst, mask,
+                                      bytearray(i in roots for i in range(n)))
         expected = set()
         for r in roots:
             if mask[r]:
                 expected |= {r} | nx.descendants(flat, r)
         assert set(order) == expected and len(order) == len(expected)
+        assert region == bytearray(i in expected for i in range(n))
         for i in order:  # each reached state hangs from a root by edges of the graph
             assert parent[i] == -1 and i in roots or flat.has_edge(parent[i], i)
         assert all(parent[i] == -2 for i in range(n) if i not in expected)

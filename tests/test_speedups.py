@@ -34,6 +34,9 @@ def run_cli(*args, pure):
     ("check", "two-phase-eager", "-p", "rms=4", "--no-symmetry"),
     ("check", "toy-branch"),
     ("check", "toy-raises"),
+    ("check", "tests/fixtures/liveness_toys.py:Light"),
+    ("check", "tests/fixtures/liveness_toys.py:Mailbox", "--no-fairness"),
+    ("check", "commit-2pc", "--property", "participants_decide"),
 ])
 def test_extension_and_python_agree(args, tmp_path):
     c_code, c_result = run_cli(*args, "--out", tmp_path / "c", pure=False)
