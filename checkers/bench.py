@@ -6,6 +6,12 @@ of TCommit, two sometimes-properties) and ``tc_consistent`` alone, the property 
 With ``--baseline naive_twophase.py`` the plain BFS runs in the same session, interleaved with
 kripke's runs, and the ratio of medians is reported (> 1: kripke is faster). Times are the search
 times each program reports (interpreter start-up excluded on both sides).
+
+``--liveness`` (issue 11, item 8) times a temporal property beside the safety run of the same
+model, both without symmetry (a temporal property turns it off): two-phase's
+``rm_learns_outcome`` at each size and commit-2pc's ``participants_decide`` at its defaults.
+The safety run checks the model's default properties; the liveness run the temporal property
+alone, which records the whole graph and looks for a fair lasso.
 """
 
 import json
@@ -15,9 +21,12 @@ import statistics
 import subprocess
 import sys
 
-__all__ = ["run_bench"]
+__all__ = ["run_bench", "run_liveness_bench"]
 
 CONFIGS = (("all", ()), ("tc_consistent", ("--property", "tc_consistent")))
+#: (model, parameters, temporal property) for ``--liveness``; ``{rms}`` is the size
+LIVENESS = (("two-phase", ("-p", "rms={rms}"), "rm_learns_outcome"),
+            ("commit-2pc", (), "participants_decide"))
 
 
 def _run(argv):
@@ -32,9 +41,10 @@ def _run(argv):
     return out.decode(), usage.ru_maxrss / 1024
 
 
-def _kripke(rms, extra):
-    argv = [sys.executable, "-m", "kripke.cli", "check", "two-phase", "-p", f"rms={rms}",
-            "--no-symmetry", "--json", *extra]
+def _kripke(rms, extra, model="two-phase", params=None):
+    params = ("-p", f"rms={rms}") if params is None else params
+    argv = [sys.executable, "-m", "kripke.cli", "check", model, *params, "--no-symmetry",
+            "--json", *extra]
     out, peak = _run(argv)
     return json.loads(out), peak
 
@@ -74,4 +84,37 @@ def run_bench(sizes, repeat=3, baseline=None):
                 row.update(baseline_seconds=base_s, ratio_to_baseline=base_s / seconds,
                            baseline_peak_rss_mb=max(b[2] for b in base))
             rows.append(row)
+    return rows
+
+
+def run_liveness_bench(sizes, repeat=3):
+    """Rows of ``kripke bench --liveness``: per model and size, the safety run and the liveness
+    run (medians of ``repeat`` interleaved runs, peak memory the largest), the liveness row with
+    its time and memory as ratios to the safety row's."""
+    rows = []
+    for model, params, prop in LIVENESS:
+        for rms in (sizes if any("{rms}" in p for p in params) else [None]):
+            argv = tuple(p.format(rms=rms) for p in params)
+            runs = {"safety": [], "liveness": []}
+            for _ in range(repeat):
+                runs["safety"].append(_kripke(rms, (), model, argv))
+                runs["liveness"].append(_kripke(rms, ("--property", prop), model, argv))
+            pair = []
+            for name, results in runs.items():
+                first = results[0][0]
+                pair.append({"model": model, "params": " ".join(argv[1::2]), "run": name,
+                             "properties": ", ".join(first["properties"]),
+                             "distinct_states": first["distinct_states"],
+                             "states_generated": first["states_generated"],
+                             "verdict": first["verdict"],
+                             "seconds": statistics.median(r["elapsed_s"] for r, _ in results),
+                             "peak_rss_mb": max(p for _, p in results), "runs": repeat})
+            safety, liveness = pair
+            if safety["distinct_states"] != liveness["distinct_states"]:
+                raise RuntimeError(f"{model}: the liveness run explored "
+                                   f"{liveness['distinct_states']} states, the safety run "
+                                   f"{safety['distinct_states']}")
+            liveness.update(time_ratio=liveness["seconds"] / safety["seconds"],
+                            memory_ratio=liveness["peak_rss_mb"] / safety["peak_rss_mb"])
+            rows += pair
     return rows

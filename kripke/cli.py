@@ -667,13 +667,32 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
               help="Runs per size; the median is reported.")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False),
               help="A plain BFS script (naive_twophase.py N) to time beside kripke.")
-def bench(as_json, sizes, repeat, baseline):
+@click.option("--liveness", is_flag=True,
+              help="Time temporal properties beside the safety runs of the same models "
+                   "(two-phase at --sizes, commit-2pc at its defaults).")
+def bench(as_json, sizes, repeat, baseline, liveness):
     """The standard performance suite: two-phase without symmetry at several sizes."""
-    from kripke.checkers.bench import run_bench
+    from kripke.checkers.bench import run_bench, run_liveness_bench
     try:
         ns = [int(x) for x in sizes.split(",")]
     except ValueError:
         raise ParamError(f"--sizes expects numbers separated by commas, got {sizes!r}")
+    if liveness:
+        rows = run_liveness_bench(ns, repeat)
+        if as_json:
+            from kripke.checkers.result import envelope
+            click.echo(json.dumps(envelope(rows=rows)))
+            return
+        click.echo(f"{'model':<11} {'params':<7} {'run':<9} {'distinct':>9} {'generated':>10} "
+                   f"{'verdict':<9} {'seconds':>8} {'peak MB':>8}  properties")
+        for r in rows:
+            ratio = (f"  ({r['time_ratio']:.2f}x time, {r['memory_ratio']:.2f}x memory)"
+                     if r["run"] == "liveness" else "")
+            click.echo(f"{r['model']:<11} {r['params']:<7} {r['run']:<9} "
+                       f"{r['distinct_states']:>9,} {r['states_generated']:>10,} "
+                       f"{r['verdict']:<9} {r['seconds']:>8.2f} {r['peak_rss_mb']:>8.0f}  "
+                       f"{r['properties']}{ratio}")
+        return
     rows = run_bench(ns, repeat, baseline)
     if as_json:
         from kripke.checkers.result import envelope

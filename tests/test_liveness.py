@@ -256,3 +256,18 @@ def test_random_strategies_report_temporal_properties_as_not_checked(strategy):
     assert result.to_json()["not_checked"] == result.not_checked
     code, out = run_kripke("check", f"{TOYS}:Light", "--strategy", strategy, "--walks", "3")
     assert code == 3 and "  not checked: passes (eventually: a random walk" in out
+
+
+def test_bench_times_liveness_beside_safety():
+    code, out = run_kripke("bench", "--liveness", "--sizes", "3", "--repeat", "1", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0
+    assert [(r["model"], r["params"], r["run"], r["distinct_states"], r["verdict"])
+            for r in rows] == [
+        ("two-phase", "rms=3", "safety", 288, "ok"),
+        ("two-phase", "rms=3", "liveness", 288, "ok"),
+        ("commit-2pc", "", "safety", 5800, "ok"),
+        ("commit-2pc", "", "liveness", 5800, "violated"),
+    ]
+    assert rows[1]["properties"] == "rm_learns_outcome"
+    assert all(r["time_ratio"] > 0 and r["memory_ratio"] > 0 for r in rows[1::2])
