@@ -271,3 +271,21 @@ def test_bench_times_liveness_beside_safety():
     ]
     assert rows[1]["properties"] == "rm_learns_outcome"
     assert all(r["time_ratio"] > 0 and r["memory_ratio"] > 0 for r in rows[1::2])
+
+
+def test_replay_of_leads_to_looks_for_a_request_that_is_never_served():
+    """Grant's cycle request, serve, reset: a trace where Q follows the first P but not a later
+    one is a counterexample only if that later P is never served."""
+    trace = check(toy("Grant"), fairness=False).violation.trace  # request, then stutter
+    assert replay(trace).ok
+    cycle = [("request", {"req": True, "grant": False}), ("serve", {"req": True, "grant": True}),
+             ("reset", {"req": False, "grant": False})]
+    from kripke.traces.trace import Step
+    trace.steps[1:] = [Step(a, {}, state) for a, state in cycle + cycle[:1]]
+    trace.loop_start, trace.fairness = 4, False  # served once, requested again, stutters
+    assert replay(trace).ok
+    del trace.steps[4:]
+    trace.loop_start = 0  # the whole cycle repeats: every request is served
+    verdict = replay(trace)
+    assert not verdict.ok and verdict.message == ("served holds on the behaviour that repeats "
+                                                  "steps 1-3 for ever")

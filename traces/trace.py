@@ -556,9 +556,11 @@ def _lasso_fails(model, prop, states, k):
             fails = not any(p(s) for s in loop)
         elif prop.kind == "eventually_always":
             fails = not all(p(s) for s in loop)
-        else:  # leads_to: P at some step i, and Q never from min(i, k) on
-            first = next((i for i, s in enumerate(states) if p(s)), None)
-            fails = first is not None and not any(q(s) for s in states[min(first, k):])
+        else:  # leads_to: P at some step i, and Q at no step from min(i, k) on
+            quiet = len(states)  # Q holds at no step from here on
+            while quiet > 0 and not q(states[quiet - 1]):
+                quiet -= 1
+            fails = quiet <= k and any(p(s) for s in states[quiet:])
         if fails:
             return "".join(f" for {name}={_dump(v)}" for name, v in label.items())
     return None
