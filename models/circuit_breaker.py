@@ -7,9 +7,11 @@ CircuitBreaker bliki (2014): a reset timeout, then a trial call; the article's `
 
 ``callers`` callers each call the service through the breaker, one call at a time. An admitted
 call is outstanding until the service answers it: a success while the service is healthy, a
-failure while it is failing (the service starts failing at most ``max_outages`` times and
-recovers at any time). Real time is a discrete clock ``now``, advanced by ``tick`` up to
-``max_time``; the breaker waits ``recovery_timeout`` ticks before a trial. The wall clock
+failure while it is failing (the service starts failing at most ``max_outages`` times, within
+the first ``max_time`` ticks, and recovers at any time). Real time is a discrete clock ``now``,
+advanced by ``tick`` for ``max_time`` ticks, and after them only while the service is healthy and
+an open breaker waits out its timeout (see "Liveness" below); the breaker waits
+``recovery_timeout`` ticks before a trial. The wall clock
 (``datetime.now()``) is real time plus an offset that may once be set forward by
 ``wall_clock_step`` ticks, as an NTP step or a daylight-saving change does; a monotonic clock
 is not. Each breaker step is atomic, as under asyncio, where ``_check_state``, ``_on_success``
@@ -47,6 +49,30 @@ not. Like the correct breaker, it counts failures in a row while closed (``_on_s
 in it: ``call_async`` catches ``Exception``, which ``asyncio.CancelledError`` is not (its
 ``CircuitBreakerContext`` would count the cancellation as a failure; not modelled).
 
+Liveness: ``recovers`` (``specs.resilience``), "once the service is up for good, the breaker
+closes and stays closed" (<>[]closed), is checked under the fairness the actions declare: each
+caller keeps calling (``caller_call``, per caller), the service answers every call
+(``caller_complete``, per caller), an outage ends (``service_recover``) and time passes (``tick``),
+all weakly fair; a new outage, the wall clock's step and a cancellation are the environment's and
+never forced. Bounded outages that each end are how the model makes "the service is up from some
+point on" hold on every fair behaviour. The end of the modelled time must not decide the
+verdict: a clock that simply stopped at ``max_time`` would leave a breaker that opened near the
+end open for ever, its timeout never over (a state with no step is a stutter for ever), and
+refute ``recovers`` for every breaker. So past ``max_time`` the clock still runs while an open
+breaker waits for its timeout and the service is healthy, and stops otherwise, where no
+decision of either breaker reads it any more: after ``max_time`` no outage starts, so no call
+fails, the breaker opens no more and every timeout it compares the clock with is already set
+(``now`` stays below ``max_time + recovery_timeout``). A later clock would change nothing the
+breakers decide, and the state space stays finite. Under this clock ``recovers`` holds of the
+correct breaker; it fails for the article's when ``success_threshold`` exceeds
+``half_open_max_calls`` (``-p callers=1 -p success_threshold=2``): one trial succeeds,
+``half_open_calls`` stays at its maximum, every call is rejected, and the breaker is half-open for
+ever (a lasso that stutters at its last state, as a rejected call does). With ``cancellation`` it
+fails for both: a caller that abandons every trial before it is answered keeps the breaker
+half-open for ever, which weak fairness of the answer allows (the call is taken back, so the
+answer is not enabled throughout); the breaker learns that the service is back only from an
+answered trial.
+
 History, for the properties only (what callers see, not what the breaker counts):
 ``failure_streak``, the calls in a row that failed; ``opened_at``, the real time the breaker
 last opened; ``trials_pending`` and ``trial_successes``, the trials let through since the
@@ -55,17 +81,20 @@ breaker last opened or went half-open that are outstanding, and that succeeded.
 Parameters: ``callers`` (2), ``failure_threshold`` (2), ``success_threshold`` (1),
 ``half_open_max_calls`` (1), ``recovery_timeout`` (1), ``max_time`` (2), ``max_outages`` (1),
 ``wall_clock_step`` (0), ``cancellation`` (False): the article's configuration (5, 2, 3, 60 s)
-scaled down. Reachable states at the defaults: 156 for ``circuit-breaker`` (404 generated, depth
-13) and 275 for ``circuit-breaker-article`` (673 generated); callers are interchangeable, and
-under that symmetry (the checker's default) 105 and 190 orbits. With ``cancellation``: 177 states
-(624 generated) and 302 (986 generated), 120 and 209 orbits.
+scaled down. Reachable states at the defaults: 172 for ``circuit-breaker`` (436 generated, depth
+14) and 324 for ``circuit-breaker-article`` (776 generated, depth 16); callers are
+interchangeable, and under that symmetry (the checker's default) 115 and 222 orbits. With
+``cancellation``: 197 states (682 generated) and 359 (1,147 generated), 133 and 247 orbits.
+``recovers`` is checked on the states themselves (the callers' fairness is per caller, and the
+checker does not reduce symmetry under fairness): 172, and 85 for the article's at ``callers=1,
+success_threshold=2``.
 """
 
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Domain, Enum, Int, Optional, Set, put
 from kripke.specs.properties import type_ok
 from kripke.specs.resilience import (closes_after_threshold_successes, half_open_trials_bounded,
-                              opens_after_threshold_failures, recovers_to_closed,
+                              opens_after_threshold_failures, recovers, recovers_to_closed,
                               rejects_while_open)
 
 Caller = Domain("Caller", "callers", symmetric=True, doc="callers of the protected service")
@@ -89,7 +118,8 @@ class ProtectedService(TransitionSystem):
     half_open_max_calls = Param(1, "trials half-open lets through (article: 3)", min=1, max=4)
     recovery_timeout = Param(1, "ticks the breaker stays open before a trial (article: 60 s)",
                              min=1, max=4)
-    max_time = Param(2, "ticks of the clock", min=0, max=8)
+    max_time = Param(2, "ticks of the clock in which outages start (after them it runs only "
+                        "while an open breaker waits out its timeout)", min=0, max=8)
     max_outages = Param(1, "times the service starts failing", min=0, max=3)
     wall_clock_step = Param(0, "ticks the wall clock is once set forward (0: never)", min=0, max=4)
     cancellation = Param(False, "callers may abandon an outstanding call (asyncio cancellation)")
@@ -97,7 +127,7 @@ class ProtectedService(TransitionSystem):
     #: the variables both breakers have; each adds its own counters
     common = {
         # the world
-        "now": Int(0, "max_time"),
+        "now": Int(0, lambda m: m.max_time + m.recovery_timeout),
         "wall_offset": Int(0, "wall_clock_step"),
         "service": SERVICE,
         "outages": Int(0, "max_outages"),
@@ -111,7 +141,8 @@ class ProtectedService(TransitionSystem):
         "trial_successes": Int(0, "success_threshold"),
     }
     properties = (type_ok, opens_after_threshold_failures, rejects_while_open,
-                  half_open_trials_bounded, closes_after_threshold_successes, recovers_to_closed)
+                  half_open_trials_bounded, closes_after_threshold_successes, recovers_to_closed,
+                  recovers)
 
     def init(self):
         """The breaker closed, every caller idle, the service healthy, time 0."""
@@ -122,14 +153,16 @@ class ProtectedService(TransitionSystem):
 
     def terminal(self, s):
         """Runs end when the clock has run out (the breaker may then reject every call)."""
-        return s.now == self.max_time
+        return s.now >= self.max_time
 
     def wall_clock(self, s):
         """``datetime.now()``."""
         return s.now + s.wall_offset
 
     # -- callers -------------------------------------------------------------------------------
-    @action(each=Caller)
+    # Fairness, for ``recovers`` only: each caller keeps calling, and the service answers every
+    # call; a caller's cancellation is its own choice, never forced.
+    @action(each=Caller, fair="weak")
     def caller_call(self, s, caller):
         """An idle caller calls the service and the breaker lets the call through."""
         if s.calls[caller] != "idle":
@@ -143,7 +176,7 @@ class ProtectedService(TransitionSystem):
             t = t.set(trials_pending=t.trials_pending | {caller})
         return t
 
-    @action(each=Caller)
+    @action(each=Caller, fair="weak")
     def caller_complete(self, s, caller):
         """The service answers a caller's call: a success while healthy, a failure while failing;
         the breaker is told."""
@@ -178,22 +211,26 @@ class ProtectedService(TransitionSystem):
         return t.set(opened_at=s.now) if t.circuit == "open" else t
 
     # -- the service and the clocks ------------------------------------------------------------
+    # Fairness, for ``recovers``: an outage ends (the service is up from some point on, as the
+    # promise assumes: outages are bounded and each one ends) and time passes; a new outage and
+    # the wall clock's step are the environment's, never forced.
     @action
     def service_fail(self, s):
-        """The service starts failing."""
-        if s.service == "healthy" and s.outages < self.max_outages:
+        """The service starts failing (within the max_time ticks modelled)."""
+        if s.service == "healthy" and s.outages < self.max_outages and s.now <= self.max_time:
             return s.set(service="failing", outages=s.outages + 1)
 
-    @action
+    @action(fair="weak")
     def service_recover(self, s):
         """The service recovers."""
         if s.service == "failing":
             return s.set(service="healthy")
 
-    @action
+    @action(fair="weak")
     def tick(self, s):
-        """Real time advances one tick."""
-        if s.now < self.max_time:
+        """Real time advances one tick: for max_time ticks, and after them while the service
+        is healthy and an open breaker waits out its timeout."""
+        if s.now < self.max_time or (s.service == "healthy" and self.waiting_out_timeout(s)):
             return s.set(now=s.now + 1)
 
     @action
@@ -219,6 +256,10 @@ class CircuitBreaker(ProtectedService):
 
     def breaker_init(self):
         return {"failures": 0, "successes": 0, "trials_out": 0, "retry_at": None}
+
+    def waiting_out_timeout(self, s):
+        """Is the breaker open, its timeout still running?"""
+        return s.circuit == "open" and s.now < s.retry_at
 
     def admit(self, s):
         """Let a call through (the breaker's state after admitting it), or None to reject it:
@@ -289,6 +330,10 @@ class CircuitBreakerArticle(ProtectedService):
     def breaker_init(self):
         return {"failure_count": 0, "success_count": 0, "last_failure_time": None,
                 "half_open_calls": 0}
+
+    def waiting_out_timeout(self, s):
+        """Is the breaker open, ``_should_attempt_reset()`` still false?"""
+        return s.circuit == "open" and not self.should_attempt_reset(s)
 
     def admit(self, s):
         """_check_state(): closed lets every call through; open goes half-open once

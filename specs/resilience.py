@@ -23,13 +23,13 @@ and the parameters ``failure_threshold``, ``recovery_timeout``, ``half_open_max_
 ``success_threshold``.
 """
 
-from kripke.specs.properties import invariant, sometimes, step
+from kripke.specs.properties import eventually, eventually_always, invariant, sometimes, step
 
 __all__ = ["opens_after_threshold_failures", "rejects_while_open", "half_open_trials_bounded",
-           "closes_after_threshold_successes", "recovers_to_closed", "attempts_bounded",
-           "delay_bounded", "gives_up_with_last_error", "succeeds_after_retry", "active_bounded",
-           "queue_bounded", "rejects_only_when_full", "serves_in_arrival_order",
-           "call_rejected_possible"]
+           "closes_after_threshold_successes", "recovers_to_closed", "recovers", "attempts_bounded",
+           "delay_bounded", "gives_up_with_last_error", "succeeds_after_retry", "terminates",
+           "active_bounded", "queue_bounded", "rejects_only_when_full", "serves_in_arrival_order",
+           "call_rejected_possible", "caller_waiting", "caller_served"]
 
 
 @step
@@ -86,6 +86,25 @@ def recovers_to_closed(model, s):
     return s.circuit == "closed" and s.opened_at is not None and s.service == "healthy"
 
 
+@eventually_always(default=False)
+def recovers(model, s):
+    """Once the service is up for good, the breaker closes, and stays closed: <>[]closed.
+
+    Nygard 2007 and Fowler: the breaker resets itself when the service works again; the
+    article: "Testing if service recovered". The promise is ``<>[]up => <>[]closed``. Whether
+    the service is up from some point on is the environment's to say, so the breaker model
+    makes it so on every fair behaviour: outages are bounded (``max_outages``) and each one ends
+    (its ``service_recover`` is weakly fair), so ``<>[]up`` holds and the promise is this
+    ``<>[]closed``. Not ``<>closed``, which the breaker's initial state satisfies; and not
+    ``up ~> closed``, which holds of a breaker that keeps opening again while the service is
+    healthy, provided it closes in between. Progress comes from the callers (each keeps calling: its
+    ``caller_call`` is weakly fair, and so is the service's answer, ``caller_complete``) and the
+    clock (``tick``); a call the breaker rejects changes nothing, a stutter. Checked when named
+    (``--property recovers``): the callers' fairness is per caller, so the check runs without
+    the symmetry reduction the breaker's default check uses."""
+    return s.circuit == "closed"
+
+
 # -- Retry with exponential backoff and jitter ----------------------------------------------------
 # The article; Brooker, "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015).
 
@@ -115,6 +134,15 @@ def succeeds_after_retry(model, s):
     return s.phase == "returned" and s.attempts > 1
 
 
+@eventually
+def terminates(model, s):
+    """Every call ends: it returns, raises RetryExhausted, or raises an error outside retry_on.
+
+    The article's ``retry_with_backoff`` loop is bounded (``max_retries``), so a call ends
+    provided each attempt ends and each wait ends: the retry model declares every step weakly
+    fair. Without fairness (``--no-fairness``) a behaviour may stop anywhere: an attempt that
+    never answers, which no retry bounds (the article has no per-attempt timeout either)."""
+    return s.phase in ("returned", "raised", "propagated")
 
 
 # -- The bulkhead ---------------------------------------------------------------------------------
@@ -156,3 +184,17 @@ def serves_in_arrival_order(model, s, t):
 def call_rejected_possible(model, s):
     """Some caller is turned away."""
     return "rejected" in s.caller
+
+
+# ``no_starvation`` (every waiting caller eventually runs or is turned away by its timeout) is
+# bound in ``models/bulkhead.py``, over the model's Caller domain, from these two predicates.
+
+def caller_waiting(model, s, c):
+    """Caller c waits for a slot."""
+    return s.caller[c] == "waiting"
+
+
+def caller_served(model, s, c):
+    """Caller c has had its answer from the bulkhead: its call runs (or has run), or it was
+    turned away (rejected at once, or by its queue timeout)."""
+    return s.caller[c] in ("running", "done", "rejected", "timed_out")

@@ -26,10 +26,10 @@ def test_both_breakers_are_registered():
 # defaults; the article's space in full (type_ok only: its other properties stop the search).
 # Cancellation adds the states where a cancelled call has been taken back, uncounted.
 @pytest.mark.parametrize("cls,params,counts,orbits", [
-    (CircuitBreaker, {}, (156, 404, 13), (105, 275)),
-    (CircuitBreakerArticle, {}, (275, 673, 15), (190, 462)),
-    (CircuitBreaker, {"cancellation": True}, (177, 624, 13), (120, 415)),
-    (CircuitBreakerArticle, {"cancellation": True}, (302, 986, 15), (209, 656)),
+    (CircuitBreaker, {}, (172, 436, 14), (115, 296)),
+    (CircuitBreakerArticle, {}, (324, 776, 16), (222, 532)),
+    (CircuitBreaker, {"cancellation": True}, (197, 682, 14), (133, 452)),
+    (CircuitBreakerArticle, {"cancellation": True}, (359, 1147, 16), (247, 759)),
 ])
 def test_state_counts_at_the_defaults(cls, params, counts, orbits):
     for strategy in ("bfs", "dfs"):

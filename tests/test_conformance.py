@@ -107,13 +107,13 @@ MUTANTS = [
     # adapter, the failing step: its number and label, and what differs there (generated: the
     # shrunk run of seed 0)
     (lambda: BreakerAdapter(load_model("circuit-breaker")(), "async", BreakerOpensLate),
-     7, "caller_complete(caller=1) (performed)", "circuit = 'closed', the model allows 'open'"),
+     7, "caller_complete(caller=0) (performed)", "circuit = 'closed', the model allows 'open'"),
     (lambda: BreakerAdapter(load_model("circuit-breaker")(), "sync", BreakerOpensLate),
      6, "caller_complete(caller=1) (at once with caller_complete(caller=0))",
      "circuit = 'closed', the model allows 'open'"),
     (lambda: BreakerAdapter(load_model("circuit-breaker")(recovery_timeout=2, max_time=3),
                             "async", BreakerIgnoresTimeout),
-     14, "caller_call(caller=0) (refused)", "circuit = 'half_open', the model allows 'open'"),
+     7, "caller_call(caller=0) (refused)", "circuit = 'half_open', the model allows 'open'"),
     (lambda: RetryAdapter(load_model("retry")(), "sync", RetryWithoutCap),
      6, "retrier_backs_off() (performed)",
      "waits = (10, 30, 40), the model allows (10, 30, 20) or (10, 30, 30)"),

@@ -71,7 +71,7 @@ MUTANTS = [
     ("BreakerEarlyTrial", breaker, "sync", "caller_call", "circuit"),
     ("BreakerWithoutLock", breaker, "sync", None, "calls"),
     ("BreakerKeepsPermitOnCancel", breaker, "async", "caller_cancels", "trials_out"),
-    ("BreakerKeepsPermitOnCancel", breaker, "sync", "caller_cancels", "trials_out"),
+    ("BreakerKeepsPermitOnCancel", breaker, "sync", "caller_cancels", "calls"),
     ("BreakerCountsLateSuccesses", breaker, "async", "caller_complete", "circuit"),
     ("BulkheadLeaksSlotOnThreadPath", bulkhead, "sync", "caller_finishes", "permits"),
     ("BulkheadNewestFirst", bulkhead, "async", "caller_finishes", "caller"),
