@@ -28,6 +28,12 @@ caps the delay before multiplying it by the jitter factor, so a wait reaches 1.5
 History variables, for the properties: ``waits`` (every wait, in order), ``last_error`` (the
 downstream's most recent failure) and ``raised`` (the error the caller got).
 
+Liveness: ``terminates`` (the call returns or raises) holds of both retriers because their loops
+are bounded, given that each step ends: the model makes every action weakly fair (an attempt is
+answered, a backoff's sleep ends, a retrier out of attempts raises). Without fairness a call may
+hang at its first attempt, which no retry bounds (neither retrier times an attempt out); with
+the sleep not fair, in its first backoff.
+
 Parameters: ``max_retries`` (4), ``base_delay`` (1 s), ``exponential_base`` (2), ``max_delay``
 (3 s), ``jitter`` (5 tenths, the article's), ``non_retryable`` (False). At the defaults the cap
 binds from the third failure on (4 s > 3 s); ``retry`` has 165 states (165 generated: the states
@@ -39,7 +45,7 @@ from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Enum, Int, Optional, Seq
 from kripke.specs.properties import type_ok
 from kripke.specs.resilience import (attempts_bounded, delay_bounded, gives_up_with_last_error,
-                              succeeds_after_retry)
+                              succeeds_after_retry, terminates)
 
 #: "raised": RetryExhausted, every attempt failed; "propagated": an error outside retry_on
 PHASE = Enum("calling", "failed", "returned", "raised", "propagated")
@@ -78,7 +84,10 @@ class Retry(TransitionSystem):
         "raised": Optional(ERROR),
     }
     properties = (type_ok, attempts_bounded, delay_bounded, gives_up_with_last_error,
-                  succeeds_after_retry)
+                  terminates, succeeds_after_retry)
+    #: every step is weakly fair, for ``terminates``: an attempt ends (the downstream answers,
+    #: with a success or an error), a wait ends, a retrier with no attempt left raises
+    fair = "weak"
 
     def init(self):
         """The call starts: no attempt yet."""

@@ -10,7 +10,7 @@ from tests.oracles.bfs import bfs
 from kripke.traces.trace import replay
 from tests.conftest import expect_property
 
-ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error",
+ALL = ["type_ok", "attempts_bounded", "delay_bounded", "gives_up_with_last_error", "terminates",
        "succeeds_after_retry"]
 
 
