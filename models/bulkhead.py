@@ -28,17 +28,29 @@ raised, and every caller that finds the slots busy waits, however many they are.
 The callers' own states (``caller``, and ``waited``) and their order in the line (``waiters``)
 are what the properties read; ``permits`` and ``queued`` are the bulkhead's.
 
+Liveness: ``no_starvation`` (every waiting caller eventually runs or is turned away by its
+timeout, for each caller) holds of both bulkheads under fair scheduling: a running call ends
+(``caller_finishes``), a freed slot goes to the first waiter (``waiter_takes_slot``), the clock
+ticks while every slot is busy (``clock_ticks``) and a waiter past its timeout leaves
+(``waiter_times_out``), each weakly fair, each caller's on its own; when an idle caller calls is
+its own choice. A waiter needs either a call to end or the clock to tick (with both unfair it
+may wait for ever), and the hand-over of a freed slot (the clock stops while a slot is free).
+The article's unbounded queue starves nobody either: every waiter times out.
+
 Parameters: ``max_concurrent`` (2), ``max_queue`` (1), ``queue_timeout`` (1 tick), ``callers``
 (4, one more than the bulkhead holds). Callers are interchangeable (symmetry). At the defaults
 ``bulkhead`` has 51 orbits (98 generated, depth 11; 592 states, 1,153 generated without
 symmetry), ``bulkhead-article`` 48 orbits (99 generated, depth 10; 564 states, 1,177 generated).
+``no_starvation``, checked when named and without symmetry (its fairness is per caller), searches
+the 592 and 564 states.
 """
 
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Domain, Enum, Id, Int, Seq, put
-from kripke.specs.properties import type_ok
-from kripke.specs.resilience import (active_bounded, call_rejected_possible, queue_bounded,
-                              rejects_only_when_full, serves_in_arrival_order)
+from kripke.specs.properties import leads_to, type_ok
+from kripke.specs.resilience import (active_bounded, call_rejected_possible, caller_served,
+                              caller_waiting, queue_bounded, rejects_only_when_full,
+                              serves_in_arrival_order)
 
 Caller = Domain("Caller", "callers", symmetric=True, doc="the callers, one call each")
 CALLER = Enum("idle", "waiting", "running", "done", "rejected", "timed_out")
@@ -47,6 +59,15 @@ CALLER = Enum("idle", "waiting", "running", "done", "rejected", "timed_out")
 def leave(line, c):
     """``line`` without caller c."""
     return tuple(x for x in line if x != c)
+
+
+no_starvation = leads_to(
+    caller_waiting, caller_served, name="no_starvation", each=Caller, default=False,
+    doc="Every waiting caller eventually runs or is turned away by its timeout (Nygard 2007: a "
+        "bulkhead bounds the wait; the article's queue_timeout). Under fair scheduling: a "
+        "running call ends, the first waiter takes a freed slot, the clock ticks and a waiter "
+        "past its timeout leaves, each caller's step fair on its own. Checked when named: "
+        "per-caller fairness is checked without the symmetry reduction of the default check.")
 
 
 # -- the bulkheads ------------------------------------------------------------------------------
@@ -70,7 +91,7 @@ class Bulkhead(TransitionSystem):
         "waiters": Seq(Id(Caller), "callers"),  # the waiting callers, in order of arrival
     }
     properties = (type_ok, active_bounded, queue_bounded, rejects_only_when_full,
-                  serves_in_arrival_order, call_rejected_possible)
+                  serves_in_arrival_order, call_rejected_possible, no_starvation)
 
     def init(self):
         """Every permit free, nobody waiting, no caller has called yet."""
@@ -116,14 +137,17 @@ class Bulkhead(TransitionSystem):
             return self.moved(s, c, "waiting").set(queued=self.joined(s),
                                                    waiters=s.waiters + (c,))
 
-    @action(each=Caller)
+    # Fairness, for no_starvation: the bulkhead's own steps (a freed slot goes to the first
+    # waiter, a waiter past its timeout leaves), a running call's end and the clock are weakly
+    # fair, each caller's on its own; when an idle caller calls is its own choice.
+    @action(each=Caller, fair="weak")
     def waiter_takes_slot(self, s, c):
         """The first waiting caller gets a freed slot: it leaves the queue and its call runs."""
         if s.waiters and s.waiters[0] == c and s.permits > 0:
             return self.moved(s, c, "running").set(permits=s.permits - 1, queued=self.left(s),
                                                    waiters=s.waiters[1:])
 
-    @action(each=Caller)
+    @action(each=Caller, fair="weak")
     def waiter_times_out(self, s, c):
         """A caller has waited queue_timeout with every slot still busy: it leaves the queue,
         rejected by the timeout."""
@@ -131,13 +155,13 @@ class Bulkhead(TransitionSystem):
             return self.moved(s, c, "timed_out").set(queued=self.left(s),
                                                      waiters=leave(s.waiters, c))
 
-    @action(each=Caller)
+    @action(each=Caller, fair="weak")
     def caller_finishes(self, s, c):
         """A running call returns (or raises): its slot is released."""
         if s.caller[c] == "running":
             return self.moved(s, c, "done").set(permits=s.permits + 1)
 
-    @action
+    @action(fair="weak")
     def clock_ticks(self, s):
         """Time passes while callers wait, every slot is busy and none has reached its
         timeout."""
