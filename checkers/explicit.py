@@ -95,9 +95,9 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     off = None  # why a declared symmetry is not used, when that is decided before the search
     if temporal and domain is not None:
         if symmetry:
-            raise DefinitionError(f"{model.display_name()}: {', '.join(temporal)} "
-                                  f"{'is a temporal property' if len(temporal) == 1 else 'are temporal properties'}"
-                                  ", checked without symmetry reduction; drop --symmetry or "
+            are = "is a temporal property" if len(temporal) == 1 else "are temporal properties"
+            raise DefinitionError(f"{model.display_name()}: {', '.join(temporal)} {are}, "
+                                  "checked without symmetry reduction; drop --symmetry or "
                                   "select safety properties only")
         off = ("temporal properties are checked on the whole state graph (symmetry reduction "
                "is not known to keep each call's fairness)")

@@ -110,8 +110,8 @@ class Result:
 CHECKED_ON_WALKS = ("invariant", "step", "refinement")
 
 
-def not_checked(props, strategy):
-    """``{property: why}`` for the properties of ``props`` that the random ``strategy`` cannot
+def not_checked(props):
+    """``{property: why}`` for the properties of ``props`` that a random strategy cannot
     decide: those that speak of every reachable state (sometimes, always_possible) or of every
     infinite behaviour (the temporal kinds)."""
     return {p.name: f"{p.kind}: a random walk cannot decide it; check it with --strategy bfs"

@@ -96,7 +96,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         symmetry=False, verdict=VIOLATED if violation else INCOMPLETE,
         distinct_states=len(seen), states_generated=visited, depth=longest,
         elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
-        coverage=coverage, violation=violation, seed=seed, not_checked=not_checked(props, "simulate"),
+        coverage=coverage, violation=violation, seed=seed, not_checked=not_checked(props),
         bound=None if violation else f"simulation: {walked:,} walks, {visited:,} states (seed {seed})")
 
 

@@ -354,5 +354,5 @@ def hypothesis_check(model, *, properties=None, seed=0, max_examples=None, max_d
         distinct_states=len(run.seen), states_generated=run.n_init + run.generated,
         depth=run.longest, elapsed_s=elapsed, properties=[p.name for p in props],
         coverage=run.coverage, violation=violation, seed=seed,
-        not_checked=not_checked(props, "hypothesis"),
+        not_checked=not_checked(props),
         bound=None if violation else f"hypothesis: {what}, {run.visited:,} states (seed {seed})")

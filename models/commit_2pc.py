@@ -38,8 +38,9 @@ and ``failures_stop`` (both off). Reachable states at the defaults: 5,800.
 Liveness (``participants_decide``: every prepared participant eventually commits or aborts,
 Bernstein et al.'s AC5). The protocol's steps are weakly fair (a coordinator or participant that
 is up and can take a step takes it), and sending the decision strongly fair (it is resent until
-acknowledged); the client's ``begin`` and every crash are the environment's and never fair. At the defaults recovery is the environment's too, so a coordinator that crashes
-after prepare may never come back: the participant waits for ever (the blocking problem; the
+acknowledged); the client's ``begin`` and every crash are the environment's and never fair. At
+the defaults recovery is the environment's too, so a coordinator that crashes after prepare may
+never come back: the participant waits for ever (the blocking problem; the
 invariant ``participant_blocked``, expected to fail, says the same as a safety property). AC5
 assumes two things, one parameter each: ``fair_recovery`` (a crashed node eventually recovers:
 recovery weakly fair) and ``failures_stop`` (no new failures occur for sufficiently long: a ghost

@@ -4,8 +4,9 @@ Sources: Shapiro, Preguiça, Baquero and Zawirski, "Conflict-free Replicated Dat
 section 2.2: strong eventual consistency (replicas that have delivered the same updates have
 equivalent state); Terry et al., "Session Guarantees for Weakly Consistent Replicated Data" (PDIS
 1994): read your writes; Vogels, "Eventually Consistent" (CACM 2009): "if no new updates are made
-to the object, eventually all accesses will return the last updated value"; Lamport, "Time, Clocks, and the Ordering of Events" (CACM 1978): an update
-that causally follows another must not be undone by it.
+to the object, eventually all accesses will return the last updated value"; Lamport, "Time,
+Clocks, and the Ordering of Events" (CACM 1978): an update that causally follows another must
+not be undone by it.
 
 A store model provides, per state:
 
