@@ -45,6 +45,13 @@ demo: setup
 	$(VENV)/bin/kripke check cap-register -p mode=ap --out out/cap-ap; test $$? -eq 1
 	# The article's 2PC reports a commit that a crashed participant never applied.
 	$(VENV)/bin/kripke check commit-2pc-article --out out/commit-2pc-article; test $$? -eq 1
+	# Liveness under fairness: with loss and duplication the store still converges; the
+	# article's store does not (a sync lost once is never resent: a lasso that stutters), and
+	# 2PC blocks when the coordinator crashes after prepare and never recovers.
+	$(VENV)/bin/kripke check lww-store -p lossy=true -p duplicating=true --property converges
+	$(VENV)/bin/kripke check lww-store-article -p lossy=true --property converges --out out/lww-store-article-converges; test $$? -eq 1
+	$(VENV)/bin/kripke replay out/lww-store-article-converges/trace.json
+	$(VENV)/bin/kripke check commit-2pc --property participants_decide --out out/commit-2pc-blocks; test $$? -eq 1
 	# The article's circuit breaker, and the whole state graph of the correct one.
 	$(VENV)/bin/kripke check circuit-breaker-article --out out/circuit-breaker-article; test $$? -eq 1
 	$(VENV)/bin/kripke graph circuit-breaker --cluster circuit --field now --field service --field calls -o out/circuit-breaker-graph.svg

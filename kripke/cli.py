@@ -402,6 +402,8 @@ def _print_result(result, cls, trace_file, deadlock=True):
     if v.trace is None:
         click.echo(f"{v.property} ({v.kind}): {v.message}")
         return
+    if v.kind == "liveness":  # which instance fails, and how the lasso ends
+        click.echo(v.message)
     click.echo(format_trace(v.trace, cls.set_fields(), trace_file))
     if trace_file is None:
         click.echo("(write the trace and its drawing with --out DIR)")

@@ -174,6 +174,8 @@ def test_cli_check_prints_the_lasso_and_exits_by_the_verdict(tmp_path):
     code, out = run_kripke("check", f"{TOYS}:Light", "--out", tmp_path / "light")
     assert code == 1
     assert "passes violated (liveness)" in out and "back to step 0" in out
+    assert ("passes (<>P) is violated: after 0 steps a fair behaviour repeats steps 1-2 for "
+            "ever (back to step 0)\n") in out
     assert replay(from_json(json.loads((tmp_path / "light" / "trace.json").read_text()))).ok
     assert run_kripke("check", f"{TOYS}:Light", "-p", "strength=strong")[0] == 0
     assert run_kripke("check", f"{TOYS}:Grant")[0] == 0
