@@ -98,8 +98,9 @@ def list_models():
               help="Set a model parameter.")
 @click.option("--property", "properties", multiple=True, metavar="NAME",
               help="Check only this property (repeatable). Default: all the model's.")
-@click.option("--strategy", type=click.Choice(["bfs", "dfs", "simulate", "hypothesis"]),
-              default="bfs", show_default=True)
+@click.option("--strategy", type=click.Choice(["bfs", "dfs", "simulate", "hypothesis", "bmc"]),
+              default="bfs", show_default=True,
+              help="bmc: bounded model checking with z3 to --max-depth steps (default 10).")
 @click.option("--symmetry/--no-symmetry", default=None,
               help="Reduce by the model's symmetric domain (default: when it declares one).")
 @click.option("--deadlock/--no-deadlock", default=True, show_default=True,
@@ -152,6 +153,10 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
             result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
                               max_depth=max_depth, deadlock=deadlock, symmetry=symmetry,
                               walks=walks, time_limit=time_limit)
+        elif strategy == "bmc":
+            from kripke.checkers.bmc import bmc
+            result = bmc(model, properties=properties or None, max_depth=max_depth,
+                         time_limit=time_limit)
         elif strategy == "hypothesis":
             from kripke.checkers.stateful import hypothesis_check
             result = hypothesis_check(model, properties=properties or None, seed=seed,
@@ -367,12 +372,16 @@ def _no_drawing_note(output):
 
 
 def _print_result(result, cls, trace_file, deadlock=True):
-    from kripke.traces.render import format_trace
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     sym = ", symmetry" if result.symmetry else ""
     click.echo(f"{result.model} ({params}) {result.strategy}{sym}: {result.verdict.upper()}")
-    click.echo(f"  {result.distinct_states:,} distinct states, {result.states_generated:,} "
-               f"generated, depth {result.depth}, {result.elapsed_s:.2f} s")
+    symbolic = result.strategy == "bmc"
+    if symbolic:
+        click.echo(f"  every behaviour of up to {result.depth - 1} steps, symbolically (z3), "
+                   f"{result.elapsed_s:.2f} s")
+    else:
+        click.echo(f"  {result.distinct_states:,} distinct states, {result.states_generated:,} "
+                   f"generated, depth {result.depth}, {result.elapsed_s:.2f} s")
     click.echo(f"  properties: {', '.join(result.properties)}" if result.properties else
                "  properties: none; only " + ("deadlock and " if deadlock else "")
                + "the declared types were checked")
@@ -380,13 +389,17 @@ def _print_result(result, cls, trace_file, deadlock=True):
         click.echo(f"  {result.symmetry_note}")
     for name, why in result.not_checked.items():
         click.echo(f"  not checked: {name} ({why})")
-    if result.bound:
+    if result.bound and result.bound.startswith("bmc: "):
+        click.echo(f"  incomplete: {result.bound[5:]}")
+    elif result.bound:
         click.echo(f"  incomplete: the bound {result.bound} was reached")
     if result.verdict == "interrupted":
         click.echo("  interrupted (Ctrl-C): the counts so far")
     if result.outside_constraint:
         click.echo(f"  {result.outside_constraint:,} successors outside the constraint within(): "
                    "checked, not explored")
+    if symbolic:  # no states were stored, fingerprinted or counted per action
+        return _print_violation(result, cls, trace_file)
     click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
                "(TLC's estimate, if SipHash behaves as a random function)")
     unfired = [a for a, c in result.coverage.items() if not c["fired"]]
@@ -395,6 +408,11 @@ def _print_result(result, cls, trace_file, deadlock=True):
                + "  (fired/new)")
     if unfired and result.verdict == "ok":  # after a violation or a bound: not yet reached
         click.echo(f"  never enabled: {', '.join(unfired)}")
+    _print_violation(result, cls, trace_file)
+
+
+def _print_violation(result, cls, trace_file):
+    from kripke.traces.render import format_trace
     v = result.violation
     if v is None:
         return

@@ -63,7 +63,7 @@ class TwoPhase(TransitionSystem):
     """TwoPhase.tla: a transaction manager coordinating resource managers by messages."""
 
     name = "two-phase"
-    rms = Param(3, "number of resource managers (TLA+ RM)", min=1, max=12)
+    rms = Param(3, "number of resource managers (TLA+ RM)", min=1, max=64)
     #: every action weakly fair (for the temporal property only; safety is unaffected)
     fair = "weak"
 

@@ -21,7 +21,7 @@ def kripke(*args):
 def test_list_shows_models_params_and_properties():
     out = kripke("list").output
     assert "two-phase: TwoPhase.tla" in out
-    assert "-p rms=3: number of resource managers (TLA+ RM) (>= 1, <= 12)" in out
+    assert "-p rms=3: number of resource managers (TLA+ RM) (>= 1, <= 64)" in out
     assert "tc_consistent (invariant)" in out and "commit_possible (sometimes)" in out
 
 

@@ -287,7 +287,7 @@ def test_bad_input_fails_its_items_with_one_line_and_the_rest_runs(pytester):
         "*_ tcommit::nope _*",
         "tcommit: unknown property of tcommit 'nope'; available: abort_possible, *",
         "*_ two-phase(rms=99,deadlock=False)::tc_consistent _*",
-        "two-phase(rms=99,deadlock=False): parameter rms: must be <= 12, got 99",
+        "two-phase(rms=99,deadlock=False): parameter rms: must be <= 64, got 99",
     ])
     assert "Traceback" not in result.stdout.str() and "error" not in result.parseoutcomes()
     assert re.match(r"two-phase\(rmz=3\) +error: unknown parameter", summary(result)[0])

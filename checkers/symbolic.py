@@ -1,0 +1,944 @@
+"""Symbolic execution of a model's own actions on z3 terms, by path-forking replay (issue 12).
+
+The model is not written twice. Its ordinary Python actions and properties run on a *symbolic
+state*: a record of the model's own ``State`` class whose fields hold z3 terms wrapped in small
+value classes (``SBool``, ``SInt``, ``SEnum``, ``SSet``, ...) that build new terms when operated
+on. Where Python needs a concrete answer (``if``, ``and``, ``or``, ``not``, ``in``, ``any``,
+``all``, a comparison used as a condition, an index, ``len``), the value asks the ``Tracer``,
+which answers from the choices recorded for this run; at a choice not made before it answers
+True and queues the same prefix ending in False, when both sides are satisfiable under the path
+so far (``../shared/notes/tracing.md``). Re-running the action once per queued prefix gives its
+meaning as a disjunction of (path condition, next-state terms): the transition relation that
+bounded model checking (``checkers.bmc``) and induction (``checkers.prove``) hand to z3.
+
+Encodings (``Layout``), per declared type: Enum, Int and Id as a bounded integer; Bool as a
+boolean; Array as one encoding per index; Set over a finite universe as one boolean per element
+(records and OneOf messages included); Optional as a presence bit and its value; Seq as a length
+and its slots; a record field as its fields; OneOf as a tag and every alternative's fields. Bag
+and Map fields, and actions over a state-dependent domain, are not supported yet: the model is
+refused with one line naming the field or the action.
+
+Optional, Seq and OneOf values are settled when an action reads the field that holds them: the
+tracer forks on presence, length or alternative, so ``x is None`` and ``len(s.log)`` see a
+concrete answer on each path. Everything that cannot be traced (a state value used as a dict key
+or set element, iteration over a symbolic set, ``is`` between state values, ``try``, ``global``,
+``type`` / ``isinstance`` / ``id`` / ``hash`` on a state value, ...) is a ``TraceError`` naming
+the action and the line, never a silent wrong encoding.
+"""
+
+import ast
+import inspect
+import sys
+import textwrap
+import traceback
+
+import z3
+
+from kripke.errors import DefinitionError
+from kripke.models.types import (Array, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq, Set,
+                                 _resolve, as_type)
+
+__all__ = ["TraceError", "Tracer", "Layout", "SymbolicModel", "PATH_LIMIT"]
+
+#: the most paths one action instance (or property) may fork into
+PATH_LIMIT = 4096
+
+
+class TraceError(DefinitionError):
+    """An action or property that the symbolic back end cannot trace faithfully."""
+
+
+# -- the tracer --------------------------------------------------------------------------------
+class Tracer:
+    """Path-forking replay. ``run(fn)`` calls ``fn()`` once per feasible path and returns
+    ``[(path condition, result)]``; symbolic values call ``branch(cond)`` for a concrete bool.
+    ``assumptions``: what every path may assume (the state's types)."""
+
+    current = None  # the tracer of the run in progress (one at a time)
+
+    def __init__(self, assumptions=(), limit=PATH_LIMIT):
+        self.solver = z3.Solver()
+        self.solver.add(*assumptions)
+        self.limit = limit
+
+    def run(self, fn, what):
+        queue, out = [()], []
+        while queue:
+            if len(out) >= self.limit:
+                raise TraceError(f"{what} forks into more than {self.limit} paths; write it with "
+                                 "fewer branches on state values (a comprehension over a domain "
+                                 "rather than nested ifs)")
+            self._choices, self._made, self._path, self._queue = queue.pop(), [], [], queue
+            previous, Tracer.current = Tracer.current, self
+            try:
+                result = fn()
+            finally:
+                Tracer.current = previous
+            out.append((z3.And(*self._path) if self._path else z3.BoolVal(True), result))
+        return out
+
+    def branch(self, cond):
+        """The concrete answer of a condition on this path."""
+        cond = z3.simplify(cond)
+        if z3.is_true(cond):
+            return True
+        if z3.is_false(cond):
+            return False
+        k = len(self._made)
+        if k < len(self._choices):
+            choice = self._choices[k]
+        else:
+            yes, no = self._feasible(cond), self._feasible(z3.Not(cond))
+            if yes and no:
+                self._queue.append(tuple(self._made) + (False,))
+            choice = yes
+        self._made.append(choice)
+        self._path.append(cond if choice else z3.Not(cond))
+        return choice
+
+    def _feasible(self, cond):
+        self.solver.push()
+        self.solver.add(*self._path, cond)
+        result = self.solver.check()
+        self.solver.pop()
+        return result != z3.unsat
+
+
+def _branch(cond):
+    tracer = Tracer.current
+    if tracer is None:
+        raise TraceError("a symbolic value was used outside a traced action")
+    return tracer.branch(cond)
+
+
+def _refuse(what):
+    raise TraceError(f"{what} cannot be traced")
+
+
+# -- symbolic values ---------------------------------------------------------------------------
+class Sym:
+    """A symbolic value; subclasses hold z3 terms."""
+
+    __slots__ = ()
+
+    def __hash__(self):
+        _refuse("a state value used as a dict key or set element (hash)")
+
+    def __iter__(self):
+        _refuse(f"iterating over a symbolic {type(self).__name__}")
+
+
+def term_bool(v):
+    """A Python bool or an ``SBool`` as a z3 boolean."""
+    if isinstance(v, SBool):
+        return v.term
+    if isinstance(v, bool):
+        return z3.BoolVal(v)
+    if isinstance(v, z3.BoolRef):
+        return v
+    raise TraceError(f"a condition of type {type(v).__name__} where a bool was expected")
+
+
+class SBool(Sym):
+    __slots__ = ("term",)
+
+    def __init__(self, term):
+        self.term = term
+
+    def __bool__(self):
+        return _branch(self.term)
+
+    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+
+    def __eq__(self, other):
+        if isinstance(other, (bool, SBool)):
+            return SBool(self.term == term_bool(other))
+        return NotImplemented
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else SBool(z3.Not(eq.term))
+
+    def __and__(self, other):
+        return SBool(z3.And(self.term, term_bool(other)))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return SBool(z3.Or(self.term, term_bool(other)))
+
+    __ror__ = __or__
+
+    def __invert__(self):
+        return SBool(z3.Not(self.term))
+
+
+#: integers are bit-vectors of this width (two's complement), so that z3 decides the finite
+#: models by bit-blasting to SAT; every integer term carries bounds, and one that could leave
+#: the width is refused rather than wrapped around
+WIDTH = 16
+_LIMIT = 2 ** (WIDTH - 1)
+
+
+def num(v):
+    """A concrete integer as a term."""
+    if not -_LIMIT <= v < _LIMIT:
+        raise TraceError(f"the integer {v} does not fit the symbolic encoding's {WIDTH} bits")
+    return z3.BitVecVal(v, WIDTH)
+
+
+def int_const(name):
+    return z3.BitVec(name, WIDTH)
+
+
+def term_int(v):
+    if isinstance(v, SInt):
+        return v.term
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TraceError(f"{v!r} where an integer was expected")
+    return num(v)
+
+
+def _bounds(v):
+    return (v.lo, v.hi) if isinstance(v, SInt) else (v, v)
+
+
+class SInt(Sym):
+    """A bounded integer (also an Id) in ``lo..hi``: the range ``__index__`` forks over, kept
+    through arithmetic (an interval), so that no term can overflow the bit-vector width."""
+
+    __slots__ = ("term", "lo", "hi")
+
+    def __init__(self, term, lo, hi):
+        if not (-_LIMIT <= lo and hi < _LIMIT):
+            raise TraceError(f"an integer in {lo}..{hi} does not fit the symbolic encoding's "
+                             f"{WIDTH} bits")
+        self.term, self.lo, self.hi = term, lo, hi
+
+    def _arith(self, other, op, reflected=False):
+        if isinstance(other, bool) or not isinstance(other, (int, SInt)):
+            return NotImplemented
+        (a_lo, a_hi), (b_lo, b_hi) = _bounds(self), _bounds(other)
+        if reflected:
+            (a_lo, a_hi), (b_lo, b_hi) = (b_lo, b_hi), (a_lo, a_hi)
+        corners = [op(x, y) for x in (a_lo, a_hi) for y in (b_lo, b_hi)]
+        a, b = self.term, term_int(other)
+        term = op(b, a) if reflected else op(a, b)
+        return SInt(z3.simplify(term), min(corners), max(corners))
+
+    def __add__(self, other):
+        return self._arith(other, lambda a, b: a + b)
+
+    def __radd__(self, other):
+        return self._arith(other, lambda a, b: a + b, True)
+
+    def __sub__(self, other):
+        return self._arith(other, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return self._arith(other, lambda a, b: a - b, True)
+
+    def __mul__(self, other):
+        return self._arith(other, lambda a, b: a * b)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return SInt(-self.term, -self.hi, -self.lo)
+
+    def _cmp(self, other, op):
+        if isinstance(other, bool) or not isinstance(other, (int, SInt)):
+            return NotImplemented
+        return SBool(op(self.term, term_int(other)))
+
+    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+
+    def __eq__(self, other):
+        if other is None or isinstance(other, (str, tuple)):
+            return False
+        return self._cmp(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        if other is None or isinstance(other, (str, tuple)):
+            return True
+        return self._cmp(other, lambda a, b: a != b)
+
+    def __lt__(self, other):
+        return self._cmp(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._cmp(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._cmp(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._cmp(other, lambda a, b: a >= b)
+
+    def __bool__(self):
+        return _branch(self.term != 0)
+
+    def __index__(self):
+        """A concrete int, forking over the value's range (``arr[s.leader]``, ``len``)."""
+        for v in range(self.lo, self.hi):
+            if _branch(self.term == v):
+                return v
+        return self.hi
+
+    __int__ = __index__
+
+
+class SEnum(Sym):
+    """One of an Enum's strings, as the index of the value."""
+
+    __slots__ = ("term", "values")
+
+    def __init__(self, term, values):
+        self.term, self.values = term, values
+
+    def _index(self, other):
+        if isinstance(other, SEnum):
+            return other.term
+        if isinstance(other, str):
+            return num(self.values.index(other)) if other in self.values else None
+        return NotImplemented
+
+    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+
+    def __eq__(self, other):
+        if other is None or isinstance(other, (int, tuple)):
+            return False
+        if isinstance(other, SEnum) and other.values != self.values:  # two Enums: by string
+            return SBool(z3.Or(*[z3.And(self.term == i, other.term == j)
+                                 for i, a in enumerate(self.values)
+                                 for j, b in enumerate(other.values) if a == b]))
+        k = self._index(other)
+        if k is NotImplemented:
+            return k
+        return SBool(z3.BoolVal(False) if k is None else self.term == k)
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        if eq is NotImplemented:
+            return eq
+        return not eq if isinstance(eq, bool) else SBool(z3.Not(eq.term))
+
+    def __bool__(self):
+        return True  # every Enum value is a non-empty string
+
+    def index_in(self, values):
+        """The term of this value's index in another Enum's ``values`` (-1: not one of them)."""
+        if values == self.values:
+            return self.term
+        term = num(-1)
+        for k, v in enumerate(self.values):
+            term = z3.If(self.term == k, num(values.index(v) if v in values else -1), term)
+        return term
+
+
+def sym_eq(a, b):
+    """``a == b`` as a z3 boolean, for values that may be symbolic or concrete."""
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        if isinstance(a, (SSet, SOptional, SSeq)) or isinstance(b, (SSet, SOptional, SSeq)):
+            left, right = (a, b) if isinstance(a, Sym) else (b, a)
+            return term_bool(left.__eq__(right))
+        r = a.__eq__(b) if isinstance(a, Sym) else b.__eq__(a)
+        if r is NotImplemented:
+            return z3.BoolVal(False)
+        return term_bool(r)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if type(a) is not type(b) or len(a) != len(b):
+            return z3.BoolVal(False)
+        return z3.And(*[sym_eq(x, y) for x, y in zip(a, b)]) if a else z3.BoolVal(True)
+    return z3.BoolVal(a == b and type(a) is type(b))
+
+
+def has_sym(v):
+    """Does ``v`` hold a symbolic part?"""
+    if isinstance(v, Sym):
+        return True
+    if isinstance(v, tuple):
+        return any(map(has_sym, v))
+    return False
+
+
+class SSet(Sym):
+    """A subset of a finite universe of concrete values: one boolean per element."""
+
+    __slots__ = ("universe", "bits")
+
+    def __init__(self, universe, bits):
+        self.universe, self.bits = universe, bits  # universe: {element: position}
+
+    def _member(self, x):
+        if not has_sym(x):
+            try:
+                k = self.universe.get(x)
+            except TraceError:
+                k = None
+            return self.bits[k] if k is not None else z3.BoolVal(False)
+        return z3.Or(*[z3.And(b, sym_eq(x, e)) for e, b in zip(self.universe, self.bits)])
+
+    def __contains__(self, x):
+        return _branch(self._member(x))
+
+    def member(self, x):
+        """``x in self`` as an ``SBool`` (without forking)."""
+        return SBool(self._member(x))
+
+    def _other_bits(self, other):
+        if isinstance(other, SSet):
+            if other.universe is not self.universe and list(other.universe) != list(self.universe):
+                _refuse("combining sets over different universes")
+            return other.bits
+        if isinstance(other, (frozenset, set)):
+            extra = [x for x in other if x not in self.universe]
+            if extra:
+                raise TraceError(f"{extra[0]!r} is outside the set's declared element type")
+            return [z3.BoolVal(e in other) for e in self.universe]
+        return None
+
+    def _combine(self, other, op):
+        bits = self._other_bits(other)
+        if bits is None:
+            return NotImplemented
+        return SSet(self.universe, [z3.simplify(op(a, b)) for a, b in zip(self.bits, bits)])
+
+    def __or__(self, other):
+        return self._combine(other, z3.Or)
+
+    __ror__ = __or__
+    union = __or__
+
+    def __and__(self, other):
+        return self._combine(other, z3.And)
+
+    __rand__ = __and__
+
+    def __sub__(self, other):
+        return self._combine(other, lambda a, b: z3.And(a, z3.Not(b)))
+
+    def __rsub__(self, other):
+        bits = self._other_bits(other)
+        if bits is None:
+            return NotImplemented
+        return SSet(self.universe, [z3.And(b, z3.Not(a)) for a, b in zip(self.bits, bits)])
+
+    def _eq_term(self, other):
+        bits = self._other_bits(other)
+        if bits is None:
+            return None
+        return z3.And(*[a == b for a, b in zip(self.bits, bits)]) if bits else z3.BoolVal(True)
+
+    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+
+    def __eq__(self, other):
+        term = self._eq_term(other)
+        return NotImplemented if term is None else SBool(term)
+
+    def __ne__(self, other):
+        term = self._eq_term(other)
+        return NotImplemented if term is None else SBool(z3.Not(term))
+
+    def __le__(self, other):
+        bits = self._other_bits(other)
+        if bits is None:
+            return NotImplemented
+        return SBool(z3.And(*[z3.Implies(a, b) for a, b in zip(self.bits, bits)]))
+
+    issubset = __le__
+
+    def __ge__(self, other):
+        bits = self._other_bits(other)
+        if bits is None:
+            return NotImplemented
+        return SBool(z3.And(*[z3.Implies(b, a) for a, b in zip(self.bits, bits)]))
+
+    issuperset = __ge__
+
+    def isdisjoint(self, other):
+        bits = self._other_bits(other)
+        return SBool(z3.Not(z3.Or(*[z3.And(a, b) for a, b in zip(self.bits, bits)])))
+
+    def size(self):
+        """``len(self)`` as an ``SInt`` (without forking)."""
+        total = num(0)
+        for b in self.bits:
+            total = total + z3.If(b, num(1), num(0))
+        return SInt(z3.simplify(total), 0, len(self.bits))
+
+    def __len__(self):
+        return self.size().__index__()
+
+    def __bool__(self):
+        return _branch(z3.Or(*self.bits)) if self.bits else False
+
+
+class SOptional(Sym):
+    """An Optional value not yet read: settled (None or its value) when an action reads it."""
+
+    __slots__ = ("present", "value")
+
+    def __init__(self, present, value):
+        self.present, self.value = present, value
+
+    def settle(self):
+        return settle(self.value) if _branch(self.present) else None
+
+
+class SSeq(Sym):
+    """A bounded sequence not yet read: settled to a tuple of its length when read."""
+
+    __slots__ = ("length", "items")
+
+    def __init__(self, length, items):
+        self.length, self.items = length, items
+
+    def settle(self):
+        return tuple(settle(x) for x in self.items[:self.length.__index__()])
+
+
+class SChoice(Sym):
+    """A OneOf value not yet read: settled to one alternative when read."""
+
+    __slots__ = ("tag", "options")
+
+    def __init__(self, tag, options):
+        self.tag, self.options = tag, options  # options: records with symbolic fields
+
+    def settle(self):
+        for k, option in enumerate(self.options[:-1]):
+            if _branch(self.tag == k):
+                return settle(option)
+        return settle(self.options[-1])
+
+
+def settle(v):
+    """``v`` with every Optional, Seq and OneOf inside it settled (forking)."""
+    if isinstance(v, (SOptional, SSeq, SChoice)):
+        return v.settle()
+    if type(v) is tuple:
+        return tuple(settle(x) for x in v) if any(map(_unsettled, v)) else v
+    if isinstance(v, tuple) and any(map(_unsettled, v)):
+        return tuple.__new__(type(v), [settle(x) for x in v])
+    return v
+
+
+def _unsettled(v):
+    if isinstance(v, (SOptional, SSeq, SChoice)):
+        return True
+    return isinstance(v, tuple) and any(map(_unsettled, v))
+
+
+# -- encodings ---------------------------------------------------------------------------------
+class Layout:
+    """How values of one declared type are encoded as a flat list of z3 terms.
+
+    ``width`` terms; ``fresh(prefix)`` makes z3 constants and their type constraints;
+    ``value(terms)`` is the symbolic value read from terms; ``terms(v)`` the terms of a value
+    (concrete or symbolic); ``decode(model, terms)`` the concrete value in a z3 model.
+    """
+
+    def __init__(self, t, model, where):
+        self.t, self.model, self.where = t, model, where
+        if isinstance(t, (Enum, Int, Id, Bool)):
+            self.width = 1
+            if isinstance(t, Enum):
+                self.lo, self.hi = 0, len(t.values) - 1
+            elif isinstance(t, Int):
+                self.lo, self.hi = _resolve(t.lo, model), _resolve(t.hi, model)
+            elif isinstance(t, Id):
+                self.lo, self.hi = 0, len(t.domain.values(model)) - 1
+        elif isinstance(t, Optional):
+            self.inner = Layout(t.inner, model, where)
+            self.width = 1 + self.inner.width
+        elif isinstance(t, Array):
+            self.n = len(t.index.values(model))
+            self.inner = Layout(t.value, model, where)
+            self.width = self.n * self.inner.width
+        elif isinstance(t, Set):
+            universe = t.elem.universe(model)
+            if universe is None:
+                raise TraceError(f"{where}: a Set of {t.elem!r} has no finite universe to encode")
+            self.universe = {e: k for k, e in enumerate(sorted(universe, key=_order))}
+            self.width = len(self.universe)
+        elif isinstance(t, Seq):
+            self.n = _resolve(t.max_len, model)
+            self.inner = Layout(t.elem, model, where)
+            self.width = 1 + self.n * self.inner.width
+        elif isinstance(t, RecordType):
+            self.fields = [Layout(f, model, where) for f in t.fields.values()]
+            self.width = sum(f.width for f in self.fields)
+        elif isinstance(t, OneOf):
+            self.options = [Layout(a, model, where) for a in t.alternatives]
+            self.width = 1 + sum(o.width for o in self.options)
+        else:
+            raise TraceError(f"{where}: {type(t).__name__} fields are not supported by the "
+                             "symbolic back end yet (supported: Enum, Int, Bool, Id, Optional, "
+                             "Array, Set, Seq, records, OneOf)")
+
+    # the constants of a fresh value, and what their types say of them
+    def fresh(self, prefix):
+        consts, facts = [], []
+        self._fresh(prefix, consts, facts)
+        return consts, facts
+
+    def _fresh(self, prefix, consts, facts):
+        t = self.t
+        if isinstance(t, Bool):
+            consts.append(z3.Bool(prefix))
+        elif isinstance(t, (Enum, Int, Id)):
+            c = int_const(prefix)
+            consts.append(c)
+            facts.append(z3.And(self.lo <= c, c <= self.hi))
+        elif isinstance(t, Optional):
+            present = z3.Bool(f"{prefix}?")
+            consts.append(present)
+            start = len(consts)
+            self.inner._fresh(prefix, consts, facts)
+            # absent: the value's terms are the default ones, so equal states are equal terms
+            facts.append(z3.Implies(z3.Not(present), z3.And(*[
+                c == d for c, d in zip(consts[start:], self.inner.default())])))
+        elif isinstance(t, Array):
+            for i in range(self.n):
+                self.inner._fresh(f"{prefix}[{i}]", consts, facts)
+        elif isinstance(t, Set):
+            for e, k in self.universe.items():
+                consts.append(z3.Bool(f"{prefix}{{{k}}}"))
+        elif isinstance(t, Seq):
+            n = int_const(f"{prefix}#")
+            consts.append(n)
+            facts.append(z3.And(0 <= n, n <= self.n))
+            for i in range(self.n):
+                start = len(consts)
+                self.inner._fresh(f"{prefix}<{i}>", consts, facts)
+                facts.append(z3.Implies(n <= i, z3.And(*[
+                    c == d for c, d in zip(consts[start:], self.inner.default())])))
+        elif isinstance(t, RecordType):
+            for name, f in zip(t.fields, self.fields):
+                f._fresh(f"{prefix}.{name}", consts, facts)
+        elif isinstance(t, OneOf):
+            tag = int_const(f"{prefix}@")
+            consts.append(tag)
+            facts.append(z3.And(0 <= tag, tag < len(self.options)))
+            for k, o in enumerate(self.options):
+                start = len(consts)
+                o._fresh(f"{prefix}|{k}", consts, facts)
+                facts.append(z3.Implies(tag != k, z3.And(*[
+                    c == d for c, d in zip(consts[start:], o.default())])))
+
+    def default(self):
+        """The terms of the canonical filler value (absent options, unused slots)."""
+        t = self.t
+        if isinstance(t, Bool):
+            return [z3.BoolVal(False)]
+        if isinstance(t, (Enum, Int, Id)):
+            return [num(self.lo)]
+        if isinstance(t, Set):
+            return [z3.BoolVal(False)] * self.width
+        if isinstance(t, Optional):
+            return [z3.BoolVal(False)] + self.inner.default()
+        if isinstance(t, (Array,)):
+            return self.inner.default() * self.n
+        if isinstance(t, Seq):
+            return [num(0)] + self.inner.default() * self.n
+        if isinstance(t, RecordType):
+            return [x for f in self.fields for x in f.default()]
+        return [num(0)] + [x for o in self.options for x in o.default()]
+
+    # terms -> symbolic value
+    def value(self, terms):
+        t = self.t
+        if isinstance(t, Bool):
+            return SBool(terms[0])
+        if isinstance(t, Enum):
+            return SEnum(terms[0], t.values)
+        if isinstance(t, (Int, Id)):
+            return SInt(terms[0], self.lo, self.hi)
+        if isinstance(t, Optional):
+            return SOptional(terms[0], self.inner.value(terms[1:]))
+        if isinstance(t, Array):
+            w = self.inner.width
+            return tuple(self.inner.value(terms[i * w:(i + 1) * w]) for i in range(self.n))
+        if isinstance(t, Set):
+            return SSet(self.universe, list(terms))
+        if isinstance(t, Seq):
+            w = self.inner.width
+            return SSeq(SInt(terms[0], 0, self.n), [self.inner.value(terms[1 + i * w:1 + (i + 1) * w])
+                                                    for i in range(self.n)])
+        if isinstance(t, RecordType):
+            return tuple.__new__(t.cls, ([t.cls._tag] if t.cls._tag is not None else [])
+                                 + self._split(self.fields, terms))
+        return SChoice(SInt(terms[0], 0, len(self.options) - 1),
+                       self._split(self.options, terms[1:]))
+
+    @staticmethod
+    def _split(layouts, terms):
+        out, k = [], 0
+        for f in layouts:
+            out.append(f.value(terms[k:k + f.width]))
+            k += f.width
+        return out
+
+    # value (concrete or symbolic) -> terms
+    def terms(self, v):
+        t = self.t
+        try:
+            if isinstance(t, Bool):
+                return [term_bool(v)]
+            if isinstance(t, Enum):
+                if isinstance(v, SEnum):
+                    return [v.index_in(t.values)]
+                return [num(t.values.index(v))]
+            if isinstance(t, (Int, Id)):
+                return [term_int(v)]
+            if isinstance(t, Optional):
+                if isinstance(v, SOptional):
+                    return [v.present] + self.inner.terms(v.value)
+                if v is None:
+                    return self.default()
+                return [z3.BoolVal(True)] + self.inner.terms(v)
+            if isinstance(t, Array):
+                if len(v) != self.n:
+                    raise ValueError(f"{len(v)} elements, not {self.n}")
+                return [x for item in v for x in self.inner.terms(item)]
+            if isinstance(t, Set):
+                if isinstance(v, SSet):
+                    return list(v.bits)
+                if not isinstance(v, frozenset):
+                    raise ValueError(f"a {type(v).__name__}, not a frozenset")
+                if any(x not in self.universe for x in v):
+                    raise ValueError("an element outside the declared universe")
+                return [z3.BoolVal(e in v) for e in self.universe]
+            if isinstance(t, Seq):
+                if isinstance(v, SSeq):
+                    return [v.length.term] + [x for i in v.items for x in self.inner.terms(i)]
+                if len(v) > self.n:
+                    raise ValueError(f"longer than {self.n}")
+                filler = self.inner.default()
+                return ([num(len(v))] + [x for item in v for x in self.inner.terms(item)]
+                        + filler * (self.n - len(v)))
+            if isinstance(t, RecordType):
+                if type(v) is not t.cls:
+                    raise ValueError(f"a {type(v).__name__}, not a {t.cls.__name__}")
+                items = v[1:] if t.cls._tag is not None else v
+                return [x for f, item in zip(self.fields, items) for x in f.terms(item)]
+            if isinstance(v, SChoice):
+                return [v.tag.term] + [x for o, opt in zip(self.options, v.options)
+                                       for x in o.terms(opt)]
+            k = next((k for k, a in enumerate(t.alternatives) if type(v) is a.cls), None)
+            if k is None:
+                raise ValueError(f"a {type(v).__name__}, none of the alternatives")
+            return [num(k)] + [x for j, o in enumerate(self.options)
+                                     for x in (o.terms(v) if j == k else o.default())]
+        except (ValueError, TypeError, AttributeError, IndexError) as e:
+            raise TraceError(f"{self.where}: the value {v!r} does not fit the declared type "
+                             f"{t!r} ({e})") from None
+
+    # z3 model -> concrete value
+    def decode(self, zmodel, terms):
+        t = self.t
+
+        def ev(term):
+            return zmodel.eval(term, model_completion=True)
+        if isinstance(t, Bool):
+            return z3.is_true(ev(terms[0]))
+        if isinstance(t, Enum):
+            return t.values[ev(terms[0]).as_signed_long()]
+        if isinstance(t, (Int, Id)):
+            return ev(terms[0]).as_signed_long()
+        if isinstance(t, Optional):
+            return self.inner.decode(zmodel, terms[1:]) if z3.is_true(ev(terms[0])) else None
+        if isinstance(t, Array):
+            w = self.inner.width
+            return tuple(self.inner.decode(zmodel, terms[i * w:(i + 1) * w])
+                         for i in range(self.n))
+        if isinstance(t, Set):
+            return frozenset(e for e, b in zip(self.universe, terms) if z3.is_true(ev(b)))
+        if isinstance(t, Seq):
+            w, n = self.inner.width, ev(terms[0]).as_signed_long()
+            return tuple(self.inner.decode(zmodel, terms[1 + i * w:1 + (i + 1) * w])
+                         for i in range(n))
+        if isinstance(t, RecordType):
+            values, k = [], 0
+            for f in self.fields:
+                values.append(f.decode(zmodel, terms[k:k + f.width]))
+                k += f.width
+            return t.cls(*values)
+        k, start = ev(terms[0]).as_signed_long(), 1
+        for j, o in enumerate(self.options):
+            if j == k:
+                return o.decode(zmodel, terms[start:start + o.width])
+            start += o.width
+
+
+def _order(v):
+    """A total order on the concrete values of one universe (records, strings, ints)."""
+    from kripke.models.types import total_order_key
+    return total_order_key(v)
+
+
+# -- a model, symbolically ---------------------------------------------------------------------
+_CONSTRUCTS = {ast.Global: "global", ast.Nonlocal: "nonlocal", ast.Try: "try", ast.With: "with"}
+_CALLS = ("id", "hash", "type", "isinstance")
+
+
+def check_source(fn, what):
+    """Refuse the constructs the tracer cannot follow (``../shared/notes/tracing.md``): ``is``
+    between values other than None, ``global`` / ``nonlocal`` / ``try`` / ``with``, and calls
+    of ``id`` / ``hash`` / ``type`` / ``isinstance``. Names the function, file and line."""
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+        file = inspect.getsourcefile(fn)
+        first = inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        return  # no source (a builtin, a lambda made at run time): traced as it runs
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        bad = None
+        if type(node) in _CONSTRUCTS:
+            bad = f"'{_CONSTRUCTS[type(node)]}'"
+        elif isinstance(node, ast.Compare):
+            for op, right in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.Is, ast.IsNot)) and not (
+                        _is_none(right) or _is_none(node.left)):
+                    bad = "'is' between values (only 'is None' can be traced)"
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in _CALLS):
+            bad = f"{node.func.id}()"
+        if bad:
+            line = first + getattr(node, "lineno", 1) - 1
+            raise TraceError(f"{what} ({file}:{line}): {bad} cannot be traced symbolically")
+
+
+def _is_none(node):
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+class SymbolicModel:
+    """A model's state as z3 constants, and its actions and invariants as traced formulas.
+
+    ``layouts`` per variable; ``variables(prefix)`` makes the constants of one state (a flat
+    list) and their type facts; ``state(terms)`` is a symbolic state over them; ``actions`` lists
+    ``(name, args, [(path condition, next terms)])`` over the generic constants ``self.x``;
+    ``invariant(prop)`` the formula of a state property over ``self.x``.
+    """
+
+    def __init__(self, model):
+        if model.variables is None:
+            raise TraceError(f"{model.display_name()}: the symbolic back end needs typed "
+                             "variables")
+        self.model = model
+        self.layouts = [Layout(as_type(t), model, f"{model.display_name()}.{name}")
+                        for name, t in model._types.items()]
+        for name in model._dynamic:
+            raise TraceError(f"{model.display_name()}.{name} ranges over a state-dependent "
+                             "domain, which the symbolic back end does not support yet")
+        self.x, self.x_facts = self.variables("x")
+        self.state_class = _symbolic_state_class(model.State)
+        self._actions = None
+
+    def variables(self, prefix):
+        consts, facts = [], []
+        for name, layout in zip(self.model.State._fields, self.layouts):
+            c, f = layout.fresh(f"{prefix}.{name}")
+            consts += c
+            facts += f
+        return consts, facts
+
+    def state(self, terms):
+        """A symbolic state of the model's own class over ``terms``."""
+        values, k = [], 0
+        for layout in self.layouts:
+            values.append(layout.value(terms[k:k + layout.width]))
+            k += layout.width
+        return tuple.__new__(self.state_class, values)
+
+    def terms(self, state, what):
+        """The flat terms of a state an action returned (concrete or symbolic fields)."""
+        if not isinstance(state, self.model.State):
+            raise TraceError(f"{what} returned a {type(state).__name__}, not a State record")
+        return [x for layout, v in zip(self.layouts, tuple.__iter__(state))
+                for x in layout.terms(v)]
+
+    def decode(self, zmodel, terms):
+        values, k = [], 0
+        for layout in self.layouts:
+            values.append(layout.decode(zmodel, terms[k:k + layout.width]))
+            k += layout.width
+        return self.model.State(*values)
+
+    def init_terms(self):
+        """The terms of each initial state (concrete)."""
+        return [self.terms(s, "init()") for s in self.model.init()]
+
+    @property
+    def actions(self):
+        if self._actions is None:
+            self._actions = [self._trace_action(name, fn, args)
+                             for name, fn, args in self.model._calls]
+        return self._actions
+
+    def _trace_action(self, name, fn, args):
+        what = f"action {name}" + (f"{args}" if args else "")
+        check_source(getattr(type(self.model), name), f"action {name}")
+        tracer = Tracer(self.x_facts)
+        s = self.state(self.x)
+        runs = _guarded(tracer, lambda: fn(s, *args), what, type(self.model))
+        steps = []
+        for cond, out in runs:
+            if out is None:
+                continue
+            for t in (out if type(out) is list else [out]):
+                steps.append((cond, self.terms(t, what)))
+        return name, args, steps
+
+    def invariant(self, prop):
+        """The formula of a state property (an invariant) over ``self.x``."""
+        check_source(prop.condition, f"property {prop.name}")
+        tracer = Tracer(self.x_facts)
+        s = self.state(self.x)
+        runs = _guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}",
+                        type(self.model))
+        holds = [z3.And(cond, _truth(result, prop.name)) for cond, result in runs]
+        return z3.simplify(z3.Or(*holds)) if holds else z3.BoolVal(False)
+
+
+def _truth(result, name):
+    """A property's result on one path as a z3 boolean."""
+    if isinstance(result, (bool, SBool)):
+        return term_bool(result)
+    raise TraceError(f"property {name} returned a {type(result).__name__}, not a bool")
+
+
+def _guarded(tracer, fn, what, cls):
+    """``tracer.run(fn)``; any exception while tracing is a ``TraceError`` naming the line of
+    the model's code it came from."""
+    try:
+        return tracer.run(fn, what)
+    except TraceError as e:
+        raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {e}") from None
+    except Exception as e:  # the model's code failed on symbolic values: refuse, never guess
+        raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {type(e).__name__}: {e} "
+                         "(this code cannot be traced symbolically)") from None
+
+
+def _where(tb, cls):
+    """`` (file:line)`` of the innermost frame outside this module, or ""."""
+    here = __file__
+    frames = [f for f in traceback.extract_tb(tb) if f.filename != here]
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
+def _symbolic_state_class(state_cls):
+    """A subclass of the model's ``State`` whose field reads settle Optional, Seq and OneOf
+    values (forking), so the model's code sees ``None`` or a value, a tuple of a length."""
+    def getter(k):
+        def get(self):
+            return settle(tuple.__getitem__(self, k))
+        return property(get)
+    attrs = {name: getter(k) for k, name in enumerate(state_cls._fields)}
+    attrs["__eq__"] = lambda self, other: _refuse("comparing whole states")
+    attrs["__hash__"] = Sym.__hash__
+    return type(f"Symbolic{state_cls.__name__}", (state_cls,), attrs)
+
