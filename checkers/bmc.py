@@ -41,7 +41,7 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
     sym = SymbolicModel(model)
     checks = [(p.name, sym.invariant(p)) for p in invariants]
     checks.append(("type_ok", z3.And(*sym.x_facts)))
-    relation = _relation(sym)
+    relation = sym.relation()
     solver = z3.SolverFor("QF_BV")
     if time_limit is not None:
         solver.set("timeout", max(1, int(time_limit * 1000)))
@@ -75,7 +75,7 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
             bound = f"time_limit={time_limit:g}"
             break
         nxt, typed = sym.variables(f"s{k + 1}")
-        solver.add(z3.substitute(relation, pairs + list(zip(_Y(sym), nxt))))
+        solver.add(z3.substitute(relation, pairs + list(zip(sym.y, nxt))))
         states.append(nxt)
         facts.append(typed)
         k += 1
@@ -86,43 +86,6 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
         verdict=VIOLATED if violation else INCOMPLETE, distinct_states=0, states_generated=0,
         depth=k + 1, elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
         violation=violation, bound=None if violation else bound, not_checked=not_checked)
-
-
-def _Y(sym):
-    """The next-state constants of the transition relation."""
-    if not hasattr(sym, "_y"):
-        sym._y = sym.variables("y")[0]
-    return sym._y
-
-
-def _relation(sym):
-    """T(x, y): some action instance is enabled in x and y is its next state.
-
-    The paths of one action instance exclude each other, so its next state is one if-then-else
-    per variable over the paths (a far smaller formula for the solver than one disjunct per
-    path); an action that returns several states on one path keeps a disjunct per outcome."""
-    y = _Y(sym)
-    steps = []
-    for _, _, paths in sym.actions:
-        conds = [c for c, _ in paths]
-        if len(set(map(_key, conds))) < len(conds):  # several outcomes on one path
-            steps += [z3.And(c, *[a == b for a, b in zip(y, terms)]) for c, terms in paths]
-            continue
-        if not paths:
-            continue
-        nxt = []
-        for j in range(len(y)):
-            value = paths[-1][1][j]
-            for cond, terms in reversed(paths[:-1]):
-                if not terms[j].eq(value):
-                    value = z3.If(cond, terms[j], value)
-            nxt.append(y[j] == value)
-        steps.append(z3.And(z3.Or(*conds), *nxt))
-    return z3.Or(*steps) if steps else z3.BoolVal(False)
-
-
-def _key(term):
-    return term.get_id()
 
 
 def _violation(model, sym, zmodel, states, checks, invariants):

@@ -821,7 +821,8 @@ class SymbolicModel:
     ``layouts`` per variable; ``variables(prefix)`` makes the constants of one state (a flat
     list) and their type facts; ``state(terms)`` is a symbolic state over them; ``actions`` lists
     ``(name, args, [(path condition, next terms)])`` over the generic constants ``self.x``;
-    ``invariant(prop)`` the formula of a state property over ``self.x``.
+    ``relation()`` the transition relation T(x, y) over ``self.x`` and the next-state constants
+    ``self.y``; ``invariant(prop)`` the formula of a state property over ``self.x``.
     """
 
     def __init__(self, model):
@@ -835,6 +836,7 @@ class SymbolicModel:
             raise TraceError(f"{model.display_name()}.{name} ranges over a state-dependent "
                              "domain, which the symbolic back end does not support yet")
         self.x, self.x_facts = self.variables("x")
+        self.y = self.variables("y")[0]
         self.state_class = _symbolic_state_class(model.State)
         self._actions = None
 
@@ -892,6 +894,31 @@ class SymbolicModel:
             for t in (out if type(out) is list else [out]):
                 steps.append((cond, self.terms(t, what)))
         return name, args, steps
+
+    def relation(self):
+        """T(x, y): some action instance is enabled in x and y is its next state.
+
+        The paths of one action instance exclude each other, so its next state is one
+        if-then-else per variable over the paths (a far smaller formula for the solver than one
+        disjunct per path); an action that returns several states on one path keeps a disjunct
+        per outcome."""
+        y, steps = self.y, []
+        for _, _, paths in self.actions:
+            conds = [c for c, _ in paths]
+            if len({c.get_id() for c in conds}) < len(conds):  # several outcomes on one path
+                steps += [z3.And(c, *[a == b for a, b in zip(y, terms)]) for c, terms in paths]
+                continue
+            if not paths:
+                continue
+            nxt = []
+            for j in range(len(y)):
+                value = paths[-1][1][j]
+                for cond, terms in reversed(paths[:-1]):
+                    if not terms[j].eq(value):
+                        value = z3.If(cond, terms[j], value)
+                nxt.append(y[j] == value)
+            steps.append(z3.And(z3.Or(*conds), *nxt))
+        return z3.Or(*steps) if steps else z3.BoolVal(False)
 
     def invariant(self, prop):
         """The formula of a state property (an invariant) over ``self.x``."""
