@@ -27,7 +27,9 @@ the action and the line, never a silent wrong encoding.
 """
 
 import ast
+import contextlib
 import inspect
+import operator
 import sys
 import textwrap
 import traceback
@@ -485,6 +487,20 @@ class SOptional(Sym):
     def settle(self):
         return settle(self.value) if _branch(self.present) else None
 
+    # An unread Optional met by a comparison inside a container (``None in row``): by its terms
+    def __eq__(self, other):
+        if other is None:
+            return SBool(z3.Not(self.present))
+        return SBool(z3.And(self.present, sym_eq(self.value, other)))
+
+    def __ne__(self, other):
+        return SBool(z3.Not(self.__eq__(other).term))
+
+    __hash__ = Sym.__hash__
+
+    def __bool__(self):
+        return bool(self.settle())
+
 
 class SSeq(Sym):
     """A bounded sequence not yet read: settled to a tuple of its length when read."""
@@ -513,12 +529,62 @@ class SChoice(Sym):
         return settle(self.options[-1])
 
 
+class Lazy(tuple):
+    """An array holding Optional, Seq or OneOf values not yet read: an element is settled
+    (forking) when the model reads it, so that ``s.lock[p][k] is None`` forks on that slot
+    alone. Iteration, slicing and concatenation keep the laziness; ``put`` does too while an
+    action is traced (``_lazy_put``)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Lazy(tuple.__getitem__(self, i))
+        return _read(tuple.__getitem__(self, i))
+
+    def __iter__(self):
+        return map(_read, tuple.__iter__(self))
+
+    def __add__(self, other):
+        return Lazy(tuple.__add__(self, tuple.__iter__(other) if isinstance(other, Lazy)
+                                  else other))
+
+    def __radd__(self, other):
+        return Lazy(tuple(other) + tuple(tuple.__iter__(self)))
+
+
+def _read(v):
+    """A value as model code reads it: an Optional, Seq or OneOf settled; an array holding
+    some lazily."""
+    if isinstance(v, (SOptional, SSeq, SChoice)):
+        return v.settle()
+    if type(v) in (tuple, Lazy) and any(map(_unsettled, tuple.__iter__(v))):
+        return Lazy(v) if type(v) is tuple else v
+    if isinstance(v, tuple) and type(v) is not Lazy and any(map(_unsettled, v)):
+        return settle(v)  # a record holding such values: read whole
+    return v
+
+
+def _lazy_put(t, i, value):
+    """``put`` while an action is traced: a ``Lazy`` array stays lazy (the C ``put`` would make
+    a plain tuple of its unread elements)."""
+    i = operator.index(i)
+    if not isinstance(t, tuple):
+        raise TypeError("put(t, i, value) takes a tuple, an index and a value")
+    items = list(tuple.__iter__(t))
+    if not 0 <= i < len(items):
+        raise IndexError("put: index out of range")
+    items[i] = value
+    return Lazy(items) if any(map(_unsettled, items)) else tuple(items)
+
+
 def settle(v):
     """``v`` with every Optional, Seq and OneOf inside it settled (forking)."""
     if isinstance(v, (SOptional, SSeq, SChoice)):
         return v.settle()
-    if type(v) is tuple:
-        return tuple(settle(x) for x in v) if any(map(_unsettled, v)) else v
+    if type(v) in (tuple, Lazy):
+        items = list(tuple.__iter__(v))
+        return tuple(settle(x) for x in items) if any(map(_unsettled, items)) else tuple(items)
     if isinstance(v, tuple) and any(map(_unsettled, v)):
         return tuple.__new__(type(v), [settle(x) for x in v])
     return v
@@ -527,7 +593,7 @@ def settle(v):
 def _unsettled(v):
     if isinstance(v, (SOptional, SSeq, SChoice)):
         return True
-    return isinstance(v, tuple) and any(map(_unsettled, v))
+    return isinstance(v, tuple) and any(map(_unsettled, tuple.__iter__(v)))
 
 
 # -- encodings ---------------------------------------------------------------------------------
@@ -701,7 +767,7 @@ class Layout:
             if isinstance(t, Array):
                 if len(v) != self.n:
                     raise ValueError(f"{len(v)} elements, not {self.n}")
-                return [x for item in v for x in self.inner.terms(item)]
+                return [x for item in tuple.__iter__(v) for x in self.inner.terms(item)]
             if isinstance(t, Set):
                 if isinstance(v, SSet):
                     return list(v.bits)
@@ -716,7 +782,8 @@ class Layout:
                 if len(v) > self.n:
                     raise ValueError(f"longer than {self.n}")
                 filler = self.inner.default()
-                return ([num(len(v))] + [x for item in v for x in self.inner.terms(item)]
+                return ([num(len(v))] + [x for item in tuple.__iter__(v)
+                                         for x in self.inner.terms(item)]
                         + filler * (self.n - len(v)))
             if isinstance(t, RecordType):
                 if type(v) is not t.cls:
@@ -938,11 +1005,28 @@ def _truth(result, name):
     raise TraceError(f"property {name} returned a {type(result).__name__}, not a bool")
 
 
+@contextlib.contextmanager
+def _lazy_puts():
+    """While an action is traced, every module's ``put`` (kripke.models.types.put, imported by
+    name) is ``_lazy_put``; restored afterwards."""
+    from kripke.models import types
+    patched = [m for m in list(sys.modules.values())
+               if getattr(m, "put", None) is types.put and m is not types]
+    for m in patched:
+        m.put = _lazy_put
+    try:
+        yield
+    finally:
+        for m in patched:
+            m.put = types.put
+
+
 def _guarded(tracer, fn, what, cls):
     """``tracer.run(fn)``; any exception while tracing is a ``TraceError`` naming the line of
     the model's code it came from."""
     try:
-        return tracer.run(fn, what)
+        with _lazy_puts():
+            return tracer.run(fn, what)
     except TraceError as e:
         raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {e}") from None
     except Exception as e:  # the model's code failed on symbolic values: refuse, never guess
@@ -962,7 +1046,7 @@ def _symbolic_state_class(state_cls):
     values (forking), so the model's code sees ``None`` or a value, a tuple of a length."""
     def getter(k):
         def get(self):
-            return settle(tuple.__getitem__(self, k))
+            return _read(tuple.__getitem__(self, k))
         return property(get)
     attrs = {name: getter(k) for k, name in enumerate(state_cls._fields)}
     attrs["__eq__"] = lambda self, other: _refuse("comparing whole states")
