@@ -40,7 +40,7 @@ from kripke.models.fingerprint import fingerprint
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
     "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
-    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove",
+    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove", "for_all", "exists",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -62,6 +62,22 @@ def put(t, i, value):
 
 if RecordBase is not None:
     put = speedups().put  # noqa: F811 (the same function, in C)
+
+
+def for_all(domain, model, pred):
+    """``\\A v \\in domain : pred(v)``: ``all(pred(v) for v in domain.values(model))``.
+
+    Written this way rather than as a loop over ``range(model.rms)``, a quantified property is
+    also one the all-sizes prover (``checkers/parametric.py``) can read: there the domain is an
+    uninterpreted sort, and this call a z3 quantifier over it (issue 12, item 4)."""
+    return all(pred(v) for v in domain.values(model))
+
+
+def exists(domain, model, pred):
+    """``\\E v \\in domain : pred(v)``: ``any(pred(v) for v in domain.values(model))`` (see
+    ``for_all``)."""
+    return any(pred(v) for v in domain.values(model))
+
 
 _tuple_new = tuple.__new__
 # The C accessor namedtuple uses for its fields; faster than property(itemgetter(i)).
