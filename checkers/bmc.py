@@ -9,7 +9,9 @@ action found by running the model on the decoded state), which the explicit engi
 Unsatisfiable up to K is "no violation up to depth K": verdict ``incomplete``, as Apalache
 reports it; so is a solver ``unknown`` or a timeout.
 
-Only invariants (and the declared types) are checked; the other properties of the selection are
+Also found: a step that raises or leaves the declared types (an action's path marked as such by
+the tracer), reported as the explicit engine reports it (kind ``exception`` or ``type``). Only
+invariants (and the declared types) are checked; the other properties of the selection are
 listed in ``Result.not_checked``. Depth counts steps (a trace of k steps has k + 1 states).
 """
 
@@ -22,7 +24,7 @@ from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation
 from kripke.checkers.symbolic import SymbolicModel
 from kripke.errors import NondeterminismError, ParamError
 from kripke.models.system import model_spec
-from kripke.traces.trace import Step, Trace
+from kripke.traces.trace import Step, Trace, encode_any
 
 __all__ = ["bmc", "DEFAULT_DEPTH"]
 
@@ -41,7 +43,7 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
     sym = SymbolicModel(model)
     checks = [(p.name, sym.invariant(p)) for p in invariants]
     checks.append(("type_ok", z3.And(*sym.x_facts)))
-    relation = sym.relation()
+    relation, hazard = sym.relation(), sym.hazard()
     solver = z3.SolverFor("QF_BV")
     if time_limit is not None:
         solver.set("timeout", max(1, int(time_limit * 1000)))
@@ -71,6 +73,15 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
         if k == depth:
             bound = f"bmc: no violation up to depth {depth}"
             break
+        # A step from depth k that raises or leaves the types: a finding at depth k + 1
+        solver.push()
+        solver.add(z3.substitute(hazard, pairs))
+        answer = solver.check()
+        if answer == z3.sat:
+            violation = _hazard(model, sym, solver.model(), states)
+            k += 1
+            break
+        solver.pop()
         if time_limit is not None and time.perf_counter() - started > time_limit:
             bound = f"time_limit={time_limit:g}"
             break
@@ -88,9 +99,9 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
         violation=violation, bound=None if violation else bound, not_checked=not_checked)
 
 
-def _violation(model, sym, zmodel, states, checks, invariants):
-    """The counterexample in a satisfying model: its concrete states, each step's action found
-    by running the model, and the first property the last state violates."""
+def _path(model, sym, zmodel, states):
+    """The concrete states of a satisfying model and the trace steps between them (each
+    step's action found by running the model on the decoded state)."""
     concrete = [sym.decode(zmodel, terms) for terms in states]
     steps = [Step(None, {}, model.encode(concrete[0]))]
     for n, (s, t) in enumerate(zip(concrete, concrete[1:]), start=1):
@@ -101,6 +112,39 @@ def _violation(model, sym, zmodel, states, checks, invariants):
                 "the model run on concrete states: the symbolic encoding disagrees with the "
                 "model (please report it)")
         steps.append(Step(call[0], model.action_args(*call), model.encode(t)))
+    return concrete, steps
+
+
+def _hazard(model, sym, zmodel, states):
+    """The finding of a path whose last step raises or leaves the declared types, found by
+    running the model's calls on the last decoded state, as the explicit engine reports it."""
+    concrete, steps = _path(model, sym, zmodel, states)
+    last, n, spec = concrete[-1], len(concrete), model_spec(type(model))
+    for name, args, thunk in model.each_call(last):
+        try:
+            out = thunk()
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            steps.append(Step(name, model.action_args(name, args), None, error))
+            trace = Trace(spec, model.params, "exception", "exception", steps)
+            return Violation("exception", "exception", trace,
+                             f"step {n} {steps[-1].label()} raised {error}")
+        for t in [] if out is None else out if type(out) is list else [out]:
+            bad = model.type_error(t)
+            if bad is not None:
+                steps.append(Step(name, model.action_args(name, args), encode_any(model, t)))
+                trace = Trace(spec, model.params, "type_ok", "type", steps)
+                return Violation("type_ok", "type", trace, f"step {n} {steps[-1].label()} {bad}")
+    raise NondeterminismError(
+        f"{model.display_name()}: no step from the last state of the symbolic counterexample "
+        "raises or leaves the declared types when the model runs on it: the symbolic encoding "
+        "disagrees with the model (please report it)")
+
+
+def _violation(model, sym, zmodel, states, checks, invariants):
+    """The counterexample in a satisfying model: its concrete states, each step's action found
+    by running the model, and the first property the last state violates."""
+    concrete, steps = _path(model, sym, zmodel, states)
     last, n = concrete[-1], len(concrete) - 1
     bad_type = model.type_error(last)
     if bad_type is not None:

@@ -16,7 +16,9 @@ boolean; Array as one encoding per index; Set over a finite universe as one bool
 (records and OneOf messages included); Optional as a presence bit and its value; Seq as a length
 and its slots; a record field as its fields; OneOf as a tag and every alternative's fields. Bag
 and Map fields, and actions over a state-dependent domain, are not supported yet: the model is
-refused with one line naming the field or the action.
+refused with one line naming the field or the action. An action over a state-dependent domain
+(``each="deliverable"``) is traced with its domain: it works when the domain is computed from
+what the tracer can read (a network that may not lose messages offers none to drop).
 
 Optional, Seq and OneOf values are settled when an action reads the field that holds them: the
 tracer forks on presence, length or alternative, so ``x is None`` and ``len(s.log)`` see a
@@ -37,8 +39,8 @@ import traceback
 import z3
 
 from kripke.errors import DefinitionError
-from kripke.models.types import (Array, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq, Set,
-                                 _resolve, as_type)
+from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq,
+                                 Set, _resolve, as_type)
 
 __all__ = ["TraceError", "Tracer", "Layout", "SymbolicModel", "PATH_LIMIT"]
 
@@ -48,6 +50,24 @@ PATH_LIMIT = 4096
 
 class TraceError(DefinitionError):
     """An action or property that the symbolic back end cannot trace faithfully."""
+
+
+class OutOfType(TraceError):
+    """A value an action writes that its field's declared type cannot hold (on one path: a
+    type violation, if the path is reachable)."""
+
+
+class Raised:
+    """The result of a path on which the model's own code raised (if reachable: a finding of
+    kind ``exception``, as the explicit engine reports it)."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+#: the names that mark an exception as the tracer's limit rather than the model's own error
+_SYMBOLIC_NAMES = ("SBool", "SInt", "SEnum", "SSet", "SOptional", "SSeq", "SChoice", "Lazy",
+                   "z3", "Symbolic")
 
 
 # -- the tracer --------------------------------------------------------------------------------
@@ -74,6 +94,12 @@ class Tracer:
             previous, Tracer.current = Tracer.current, self
             try:
                 result = fn()
+            except TraceError:
+                raise
+            except Exception as e:  # the model's code raised on this path, or cannot be traced
+                if any(name in f"{type(e).__name__}: {e}" for name in _SYMBOLIC_NAMES):
+                    raise
+                result = Raised(f"{type(e).__name__}: {e}")
             finally:
                 Tracer.current = previous
             out.append((z3.And(*self._path) if self._path else z3.BoolVal(True), result))
@@ -174,6 +200,15 @@ class SBool(Sym):
     def __invert__(self):
         return SBool(z3.Not(self.term))
 
+    def _number(self):
+        return SInt(z3.If(self.term, num(1), num(0)), 0, 1)
+
+    def __add__(self, other):
+        return self._number() + other
+
+    def __radd__(self, other):
+        return other + self._number()
+
 
 #: integers are bit-vectors of this width (two's complement), so that z3 decides the finite
 #: models by bit-blasting to SAT; every integer term carries bounds, and one that could leave
@@ -194,15 +229,21 @@ def int_const(name):
 
 
 def term_int(v):
+    """An int, an ``SInt`` or a bool used as a number (Python's ``True + 1``) as a term."""
     if isinstance(v, SInt):
         return v.term
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TraceError(f"{v!r} where an integer was expected")
-    return num(v)
+    if isinstance(v, SBool):
+        return z3.If(v.term, num(1), num(0))
+    if not isinstance(v, int):
+        raise OutOfType(f"{v!r} where an integer was expected")
+    return num(int(v))
 
 
 def _bounds(v):
-    return (v.lo, v.hi) if isinstance(v, SInt) else (v, v)
+    if isinstance(v, SInt):
+        return v.lo, v.hi
+    return (0, 1) if isinstance(v, SBool) else (int(v), int(v))
+
 
 
 class SInt(Sym):
@@ -218,7 +259,7 @@ class SInt(Sym):
         self.term, self.lo, self.hi = term, lo, hi
 
     def _arith(self, other, op, reflected=False):
-        if isinstance(other, bool) or not isinstance(other, (int, SInt)):
+        if not isinstance(other, _NUMBERS):
             return NotImplemented
         (a_lo, a_hi), (b_lo, b_hi) = _bounds(self), _bounds(other)
         if reflected:
@@ -248,8 +289,61 @@ class SInt(Sym):
     def __neg__(self):
         return SInt(-self.term, -self.hi, -self.lo)
 
-    def _cmp(self, other, op):
-        if isinstance(other, bool) or not isinstance(other, (int, SInt)):
+    def __abs__(self):
+        return SInt(z3.If(self.term < 0, -self.term, self.term), 0 if self.lo <= 0 <= self.hi
+                    else min(abs(self.lo), abs(self.hi)), max(abs(self.lo), abs(self.hi)))
+
+    def _divide(self, other, floor):
+        """Python's ``//`` (``floor``) or ``%``: a zero divisor raises ZeroDivisionError on its
+        path, as in Python; the bit-vectors' truncating division is corrected toward floor."""
+        if not isinstance(other, _NUMBERS):
+            return NotImplemented
+        d = other if isinstance(other, SInt) else SInt(term_int(other), *_bounds(other))
+        if _branch(d.term == 0):
+            raise ZeroDivisionError("integer division or modulo by zero")
+        a, b = self.term, d.term
+        q, r = z3.If(b == 0, num(0), a / b), z3.SRem(a, b)  # / on bit-vectors: signed, truncating
+        off = z3.And(r != 0, (r < 0) != (b < 0))
+        big = max(abs(self.lo), abs(self.hi))
+        if floor:
+            return SInt(z3.If(off, q - 1, q), -big - 1, big)
+        reach = max(abs(d.lo), abs(d.hi))
+        return SInt(z3.If(off, r + b, r), -reach, reach)
+
+    def __floordiv__(self, other):
+        return self._divide(other, True)
+
+    def __mod__(self, other):
+        return self._divide(other, False)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, bool) or not isinstance(exponent, int) or exponent < 0:
+            _refuse("a power with a symbolic or negative exponent of a symbolic base")
+        result = 1
+        for _ in range(exponent):
+            result = self * result
+        return result
+
+    def __rpow__(self, base):
+        """``base ** self`` for a concrete base: one value per exponent in range (a negative
+        exponent, a float in Python, is forked to concretely)."""
+        if isinstance(base, bool) or not isinstance(base, int):
+            return NotImplemented
+        if self.lo < 0:
+            if not _branch(self.term >= 0):
+                return base ** self.__index__()
+            return base ** SInt(self.term, 0, self.hi)
+        values = [base ** k for k in range(self.lo, self.hi + 1)]
+        term = num(values[-1])
+        for k in range(self.hi - 1, self.lo - 1, -1):
+            term = z3.If(self.term == k, num(values[k - self.lo]), term)
+        return SInt(term, min(values), max(values))
+
+    def _cmp(self, other, op, symbol=None):
+        if not isinstance(other, _NUMBERS):
+            if symbol is not None:  # as Python says it of an int (the model's own error)
+                raise TypeError(f"'{symbol}' not supported between instances of 'int' and "
+                                f"'{type(other).__name__}'")
             return NotImplemented
         return SBool(op(self.term, term_int(other)))
 
@@ -266,16 +360,16 @@ class SInt(Sym):
         return self._cmp(other, lambda a, b: a != b)
 
     def __lt__(self, other):
-        return self._cmp(other, lambda a, b: a < b)
+        return self._cmp(other, lambda a, b: a < b, "<")
 
     def __le__(self, other):
-        return self._cmp(other, lambda a, b: a <= b)
+        return self._cmp(other, lambda a, b: a <= b, "<=")
 
     def __gt__(self, other):
-        return self._cmp(other, lambda a, b: a > b)
+        return self._cmp(other, lambda a, b: a > b, ">")
 
     def __ge__(self, other):
-        return self._cmp(other, lambda a, b: a >= b)
+        return self._cmp(other, lambda a, b: a >= b, ">=")
 
     def __bool__(self):
         return _branch(self.term != 0)
@@ -288,6 +382,10 @@ class SInt(Sym):
         return self.hi
 
     __int__ = __index__
+
+
+#: what arithmetic and comparisons take: ints (and bools, as Python counts them) and their terms
+_NUMBERS = (int, SInt, SBool)
 
 
 class SEnum(Sym):
@@ -514,6 +612,32 @@ class SSeq(Sym):
         return tuple(settle(x) for x in self.items[:self.length.__index__()])
 
 
+class SBag(Sym):
+    """A Bag field (the messages in flight), passed through unread: an action that reads it
+    is refused, as message passing is not supported by the symbolic back end yet."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms):
+        self.terms = terms
+
+    def __getattribute__(self, name):
+        if name in ("terms", "__class__"):
+            return object.__getattribute__(self, name)
+        _refuse("reading a Bag field (message passing)")
+
+    def __len__(self):
+        _refuse("reading a Bag field (message passing)")
+
+    def __contains__(self, x):
+        _refuse("reading a Bag field (message passing)")
+
+    def __eq__(self, other):
+        _refuse("reading a Bag field (message passing)")
+
+    __hash__ = Sym.__hash__
+
+
 class SChoice(Sym):
     """A OneOf value not yet read: settled to one alternative when read."""
 
@@ -623,13 +747,13 @@ class Layout:
             self.inner = Layout(t.value, model, where)
             self.width = self.n * self.inner.width
         elif isinstance(t, Set):
-            universe = t.elem.universe(model)
+            universe = _universe(t.elem, model)
             if universe is None:
                 raise TraceError(f"{where}: a Set of {t.elem!r} has no finite universe to encode")
             self.universe = {e: k for k, e in enumerate(sorted(universe, key=_order))}
             self.width = len(self.universe)
-        elif isinstance(t, Seq):
-            self.n = _resolve(t.max_len, model)
+        elif isinstance(t, (Seq, Bag)):
+            self.n = _resolve(t.max_len if isinstance(t, Seq) else t.max_size, model)
             self.inner = Layout(t.elem, model, where)
             self.width = 1 + self.n * self.inner.width
         elif isinstance(t, RecordType):
@@ -671,7 +795,7 @@ class Layout:
         elif isinstance(t, Set):
             for e, k in self.universe.items():
                 consts.append(z3.Bool(f"{prefix}{{{k}}}"))
-        elif isinstance(t, Seq):
+        elif isinstance(t, (Seq, Bag)):
             n = int_const(f"{prefix}#")
             consts.append(n)
             facts.append(z3.And(0 <= n, n <= self.n))
@@ -706,7 +830,7 @@ class Layout:
             return [z3.BoolVal(False)] + self.inner.default()
         if isinstance(t, (Array,)):
             return self.inner.default() * self.n
-        if isinstance(t, Seq):
+        if isinstance(t, (Seq, Bag)):
             return [num(0)] + self.inner.default() * self.n
         if isinstance(t, RecordType):
             return [x for f in self.fields for x in f.default()]
@@ -728,6 +852,8 @@ class Layout:
             return tuple(self.inner.value(terms[i * w:(i + 1) * w]) for i in range(self.n))
         if isinstance(t, Set):
             return SSet(self.universe, list(terms))
+        if isinstance(t, Bag):
+            return SBag(list(terms))
         if isinstance(t, Seq):
             w = self.inner.width
             return SSeq(SInt(terms[0], 0, self.n), [self.inner.value(terms[1 + i * w:1 + (i + 1) * w])
@@ -776,7 +902,9 @@ class Layout:
                 if any(x not in self.universe for x in v):
                     raise ValueError("an element outside the declared universe")
                 return [z3.BoolVal(e in v) for e in self.universe]
-            if isinstance(t, Seq):
+            if isinstance(v, SBag):
+                return list(v.terms)
+            if isinstance(t, (Seq, Bag)):
                 if isinstance(v, SSeq):
                     return [v.length.term] + [x for i in v.items for x in self.inner.terms(i)]
                 if len(v) > self.n:
@@ -798,9 +926,9 @@ class Layout:
                 raise ValueError(f"a {type(v).__name__}, none of the alternatives")
             return [num(k)] + [x for j, o in enumerate(self.options)
                                      for x in (o.terms(v) if j == k else o.default())]
-        except (ValueError, TypeError, AttributeError, IndexError) as e:
-            raise TraceError(f"{self.where}: the value {v!r} does not fit the declared type "
-                             f"{t!r} ({e})") from None
+        except (ValueError, TypeError, AttributeError, IndexError, OutOfType) as e:
+            raise OutOfType(f"{self.where}: the value {_show(v)} does not fit the declared "
+                            f"type {t!r} ({e})") from None
 
     # z3 model -> concrete value
     def decode(self, zmodel, terms):
@@ -822,7 +950,7 @@ class Layout:
                          for i in range(self.n))
         if isinstance(t, Set):
             return frozenset(e for e, b in zip(self.universe, terms) if z3.is_true(ev(b)))
-        if isinstance(t, Seq):
+        if isinstance(t, (Seq, Bag)):
             w, n = self.inner.width, ev(terms[0]).as_signed_long()
             return tuple(self.inner.decode(zmodel, terms[1 + i * w:1 + (i + 1) * w])
                          for i in range(n))
@@ -837,6 +965,27 @@ class Layout:
             if j == k:
                 return o.decode(zmodel, terms[start:start + o.width])
             start += o.width
+
+
+def _universe(t, model):
+    """Every value of a type (a set of sets too, when the inner universe is small), or None."""
+    if isinstance(t, Set):
+        inner = _universe(t.elem, model)
+        if inner is None or len(inner) > 10:
+            return None
+        items = sorted(inner, key=_order)
+        return frozenset(frozenset(x for k, x in enumerate(items) if bits >> k & 1)
+                         for bits in range(2 ** len(items)))
+    return t.universe(model)
+
+
+def _show(v):
+    """A value for a message: symbolic parts as their class names."""
+    if isinstance(v, Sym):
+        return type(v).__name__
+    if isinstance(v, tuple):
+        return "(" + ", ".join(map(_show, tuple.__iter__(v))) + ")"
+    return repr(v)
 
 
 def _order(v):
@@ -899,13 +1048,13 @@ class SymbolicModel:
         self.model = model
         self.layouts = [Layout(as_type(t), model, f"{model.display_name()}.{name}")
                         for name, t in model._types.items()]
-        for name in model._dynamic:
-            raise TraceError(f"{model.display_name()}.{name} ranges over a state-dependent "
-                             "domain, which the symbolic back end does not support yet")
         self.x, self.x_facts = self.variables("x")
         self.y = self.variables("y")[0]
         self.state_class = _symbolic_state_class(model.State)
         self._actions = None
+        #: ``(action, args, "exception" | "type", path condition)``: the paths on which an
+        #: action raises, or writes a value outside its field's type (filled by ``actions``)
+        self.hazards = []
 
     def variables(self, prefix):
         consts, facts = [], []
@@ -956,11 +1105,24 @@ class SymbolicModel:
         runs = _guarded(tracer, lambda: fn(s, *args), what, type(self.model))
         steps = []
         for cond, out in runs:
+            if isinstance(out, Raised):
+                self.hazards.append((name, args, "exception", cond))
+                continue
             if out is None:
                 continue
             for t in (out if type(out) is list else [out]):
-                steps.append((cond, self.terms(t, what)))
+                try:
+                    steps.append((cond, self.terms(t, what)))
+                except OutOfType:
+                    self.hazards.append((name, args, "type", cond))
         return name, args, steps
+
+    def hazard(self):
+        """H(x): some action raises, or leaves the declared types, from x (a finding in the
+        next state, if x is reachable)."""
+        _ = self.actions
+        conds = [cond for _, _, _, cond in self.hazards]
+        return z3.Or(*conds) if conds else z3.BoolVal(False)
 
     def relation(self):
         """T(x, y): some action instance is enabled in x and y is its next state.
@@ -1005,27 +1167,61 @@ def _truth(result, name):
     raise TraceError(f"property {name} returned a {type(result).__name__}, not a bool")
 
 
+class _NoInterning(dict):
+    """A record class's table of interned messages while tracing: always a miss, never kept
+    (a message with symbolic fields has no hash, and must not outlive its path)."""
+
+    def __getitem__(self, key):
+        raise KeyError(key)
+
+    def setdefault(self, key, value):
+        return value
+
+
+def _record_namespaces():
+    """The namespaces of the generated constructors of the tagged record classes (messages),
+    which intern their instances (kripke.models.types)."""
+    todo, found = list(tuple.__subclasses__()), []
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        new = vars(cls).get("__new__")
+        g = getattr(getattr(new, "__func__", new), "__globals__", None)
+        if g is not None and "_interned" in g:
+            found.append(g)
+    return found
+
+
 @contextlib.contextmanager
-def _lazy_puts():
-    """While an action is traced, every module's ``put`` (kripke.models.types.put, imported by
-    name) is ``_lazy_put``; restored afterwards."""
+def _tracing():
+    """While an action is traced: every module's ``put`` (kripke.models.types.put, imported by
+    name) is ``_lazy_put``, and messages are built without interning; restored afterwards."""
     from kripke.models import types
     patched = [m for m in list(sys.modules.values())
                if getattr(m, "put", None) is types.put and m is not types]
+    records = [(g, g["_interned"], g["_fingerprint"]) for g in _record_namespaces()]
     for m in patched:
         m.put = _lazy_put
+    for g, _, _ in records:
+        g["_interned"], g["_fingerprint"] = _NoInterning(), _no_fingerprint
     try:
         yield
     finally:
         for m in patched:
             m.put = types.put
+        for g, interned, fp in records:
+            g["_interned"], g["_fingerprint"] = interned, fp
+
+
+def _no_fingerprint(v):
+    return None
 
 
 def _guarded(tracer, fn, what, cls):
     """``tracer.run(fn)``; any exception while tracing is a ``TraceError`` naming the line of
     the model's code it came from."""
     try:
-        with _lazy_puts():
+        with _tracing():
             return tracer.run(fn, what)
     except TraceError as e:
         raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {e}") from None

@@ -99,8 +99,8 @@ class Commit2PC(TransitionSystem):
     """Two-phase commit with locks, durable prepare records and decisions, presumed abort."""
 
     name = "commit-2pc"
-    participants = Param(2, "number of participants", min=1, max=3)
-    txs = Param(2, "number of transactions", min=1, max=3)
+    participants = Param(2, "number of participants", min=1, max=8)
+    txs = Param(2, "number of transactions", min=1, max=4)
     keys = Param(1, "keys per participant (transaction t writes key t % keys)", min=1, max=2)
     fair_recovery = Param(False, "a crashed coordinator or participant eventually recovers "
                                  "(recovery weakly fair)")
