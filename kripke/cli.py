@@ -1,9 +1,11 @@
-"""The ``kripke`` command: list, check, replay, render, review, graph, history, bench.
+"""The ``kripke`` command: list, check, prove, replay, render, review, graph, history, bench.
 
 Exit codes of ``check``: 0 every checked property holds (search complete), 1 a property is
 violated, 2 usage or model error (one line naming the cause), 3 the search is incomplete (a
 bound, ``--time-limit``), 130 it was interrupted (Ctrl-C: the counts so far are printed).
-``replay``: 0 the trace reproduces, 1 it diverges, 2 bad input.
+``replay``: 0 the trace reproduces, 1 it diverges, 2 bad input. ``prove``: 0 proved, 1 a
+reachable violation (bounded model checking), 3 not proved (a counterexample to induction, a
+solver unknown, the time limit), 2 bad input.
 
 Output never loses a result (issue 10, items 5 and 9): ``--out DIR`` and ``-o FILE`` are tried
 before any work (exit 2 when they cannot be written); ``check`` prints its verdict (or JSON)
@@ -462,6 +464,131 @@ class _Progress:
     def close(self):
         if self.live is not None:
             self.live.stop()
+
+
+@main.command()
+@click.argument("model_name", metavar="MODEL")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a model parameter (repeatable).")
+@click.option("--property", "prop", required=True, metavar="NAME",
+              help="The invariant to prove.")
+@click.option("--invariant", "invariants", multiple=True, metavar="NAME",
+              help="An auxiliary invariant, assumed and proved with the property (repeatable).")
+@click.option("--k", "k", type=click.IntRange(min=1), default=1, show_default=True,
+              help="k-induction: assume the invariants on k consecutive states; the base case "
+                   "is bounded model checking to depth k-1.")
+@click.option("--simple-path/--no-simple-path", default=True, show_default=True,
+              help="Ask the k+1 states of the step case to be distinct.")
+@click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Stop after this many seconds: the checks left are unknown (exit 3).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--out", type=click.Path(), metavar="DIR",
+              help="Write the counterexample: a reachable violation as trace.json and its "
+                   "drawing, a counterexample to induction as cti.json, cti.dot and cti.svg.")
+@click.option("--trace", "with_trace", is_flag=True,
+              help="With --json: put the trace or the counterexample to induction in it.")
+def prove(model_name, params, prop, invariants, k, simple_path, time_limit, as_json, out,
+          with_trace):
+    """Prove an invariant of MODEL by induction with z3 (with auxiliary invariants).
+
+    Exit 0 proved (the invariants hold initially and every action preserves each of them), 1 a
+    reachable violation (found by bounded model checking, a trace that replays), 3 not proved (a
+    counterexample to induction, which may be unreachable; a solver unknown; the time limit).
+    """
+    from kripke.checkers.prove import prove as prove_model
+    from kripke.models.system import load_model
+
+    cls = load_model(model_name)
+    model = cls(**parse_params(cls, params))
+    if with_trace and not as_json:
+        raise ParamError("--trace adds the counterexample to the --json object: add --json")
+    if out:
+        _ready_folder(out)
+    proof = prove_model(model, prop, invariants=invariants, k=k, time_limit=time_limit,
+                        simple_path=simple_path)
+    v = proof.violation
+    trace_file = str(Path(out) / "trace.json") if out and v is not None else None
+    cti_file = str(Path(out) / "cti.json") if out and proof.cti is not None else None
+    if as_json:
+        click.echo(json.dumps(proof.to_json(trace_file, cti_file, with_trace)))
+    else:
+        _print_proof(proof, cls, trace_file, cti_file)
+    if out:  # after the verdict, as for check: a file that fails is one line on stderr
+        _write_out(v.trace if v is not None else None, Path(out), model)
+        _write_cti(proof.cti, Path(out), model)
+    sys.exit(EXIT[proof.verdict])
+
+
+#: the files ``kripke prove --out DIR`` writes for a counterexample to induction
+CTI_FILES = ("cti.json", "cti.dot", "cti.svg")
+
+
+def _write_cti(cti, out, model):
+    """A counterexample to induction in ``out`` (cti.json, cti.dot, cti.svg; never trace.json:
+    it is no trace), or, without one, no CTI files of an earlier run."""
+    import graphviz
+
+    from kripke.traces.cti import cti_dot
+    from kripke.traces.render import NO_DOT, write_drawing
+    for name in CTI_FILES:
+        (out / name).unlink(missing_ok=True)
+    if cti is None:
+        return
+    try:
+        cti.save(out / "cti.json")
+        graph = cti_dot(cti, model.set_fields())
+        write_drawing(graph, out / "cti.dot")
+        write_drawing(graph, out / "cti.svg")
+    except graphviz.ExecutableNotFound:
+        click.echo(f"kripke: no .svg drawing: {NO_DOT}; cti.json and cti.dot are written",
+                   err=True)
+    except OSError as e:
+        click.echo(f"kripke: --out {out}: the counterexample to induction could not be written: "
+                   f"{e.strerror or e}", err=True)
+
+
+def _print_proof(proof, cls, trace_file, cti_file):
+    """The verdict, the table (one row per action: which invariants it does not preserve), and
+    the counterexample: a reachable violation's trace, or the counterexample to induction."""
+    from kripke.checkers.prove import FAILS, INITIATION, UNKNOWN
+    from kripke.traces.cti import format_cti
+    from kripke.traces.render import format_trace
+    params = ", ".join(f"{k}={v}" for k, v in proof.params.items())
+    word = {"ok": "PROVED", "violated": "VIOLATED", "incomplete": "NOT PROVED"}[proof.verdict]
+    click.echo(f"{proof.model} ({params}) induction, k={proof.k}: {word}")
+    aux = [n for n in proof.invariants if n not in (proof.property, "type_ok")]
+    click.echo(f"  property: {proof.property}; auxiliary invariants: "
+               f"{', '.join(aux) if aux else 'none'}; and type_ok (the declared types)")
+    n = len(proof.invariants)
+    rows = {}
+    for r in proof.rows:
+        rows.setdefault(r.action, []).append(r)
+    width = max(len(a) for a in rows)
+    for action, group in rows.items():
+        bad = [r.invariant for r in group if r.outcome == FAILS]
+        unknown = [r for r in group if r.outcome == UNKNOWN]
+        verb = "establish" if action == INITIATION else "preserve"
+        if not bad and not unknown:
+            verbs = "establishes" if action == INITIATION else "preserves"
+            text = f"{verbs} all {n}" if len(group) == n else f"{verbs} {len(group)} of {n}"
+        else:
+            parts = [f"does not {verb} {', '.join(bad)}"] if bad else []
+            if unknown:
+                parts.append(f"unknown: {', '.join(r.invariant for r in unknown)} "
+                             f"({unknown[0].reason})")
+            text = "; ".join(parts)
+        click.echo(f"  {action:<{width}}  {text}")
+    click.echo(f"  {proof.reason} ({proof.elapsed_s:.2f} s)")
+    if proof.violation is not None:
+        click.echo("")
+        click.echo(format_trace(proof.violation.trace, cls.set_fields(), trace_file))
+        if trace_file is None:
+            click.echo("(write the trace and its drawing with --out DIR)")
+    elif proof.cti is not None:
+        click.echo("")
+        click.echo(format_cti(proof.cti, cls.set_fields(), cti_file))
+        if cti_file is None:
+            click.echo("(write it and its drawing with --out DIR)")
 
 
 @main.command()

@@ -107,12 +107,14 @@ def _property(kind, fn, name, **options):
     return Property(name or fn.__name__, kind, fn, doc, **options)
 
 
-def invariant(fn=None, *, name=None, expected_to_fail=False):
+def invariant(fn=None, *, name=None, expected_to_fail=False, default=True):
     """Decorate ``fn(model, state) -> bool`` as an invariant (``expected_to_fail`` for a known
-    violation that documents a limitation, like 2PC's blocking)."""
+    violation that documents a limitation, like 2PC's blocking; ``default=False``: checked only
+    when named, like the auxiliary invariants of an induction proof, ``kripke prove``)."""
     if fn:
-        return _property("invariant", fn, name)
-    return lambda f: _property("invariant", f, name, expected_to_fail=expected_to_fail)
+        return _property("invariant", fn, name, default=default)
+    return lambda f: _property("invariant", f, name, expected_to_fail=expected_to_fail,
+                               default=default)
 
 
 def sometimes(fn=None, *, name=None):
