@@ -50,22 +50,24 @@ article's jittered delay maximised exactly over the reals).
 
 import inspect
 import itertools
+import sys
 import time
+import traceback
 import types as pytypes
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import z3
 
-from kripke.checkers.symbolic import (SBool, Sym, TraceError, Tracer, _guarded, check_source,
-                                      term_bool)
+from kripke.checkers import symbolic
+from kripke.checkers.symbolic import SBool, Sym, TraceError, Tracer, check_source, term_bool
 from kripke.common import INCOMPLETE, OK, VIOLATED
 from kripke.models import types as mt
 from kripke.models.types import Array, Bool, Domain, Enum, Id, OneOf, RecordType, Set, as_type
 
 __all__ = ["ParametricModel", "Uninterpreted", "Finite", "AllSizesResult", "prove_all_sizes",
            "cross_check", "LawsResult", "prove_vector_clock_laws", "JitterBound",
-           "retry_jitter_bound", "default_invariants"]
+           "retry_jitter_bound", "default_invariants", "clock_ops", "SClock"]
 
 
 # -- the domain: an uninterpreted sort, or n named elements -----------------------------------
@@ -838,6 +840,24 @@ class ParametricModel:
         return z3.Or(*holds) if holds else z3.BoolVal(False)
 
 
+def _guarded(tracer, fn, what, cls):
+    """``tracer.run(fn)``; an exception while tracing is a ``TraceError`` naming the line of the
+    model's code it came from (the innermost frame outside the tracers)."""
+    try:
+        return tracer.run(fn, what)
+    except TraceError as e:
+        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {e}") from None
+    except Exception as e:  # the model's code failed on symbolic values: refuse, never guess
+        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {type(e).__name__}: {e} (this "
+                         "code cannot be traced over an uninterpreted sort)") from None
+
+
+def _where(tb):
+    ours = {__file__, symbolic.__file__}
+    frames = [f for f in traceback.extract_tb(tb) if f.filename not in ours]
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
 # -- the proof -----------------------------------------------------------------------------------
 @dataclass
 class Obligation:
@@ -1101,7 +1121,7 @@ class SClock(Sym):
         self.term = term
 
 
-def _clock_ops():
+def clock_ops(merge_fn=None):
     """merge / at_most / happened_before on clocks that are z3 arrays. ``merge`` is the model's
     own (``tuple(map(max, a, b))``) run with ``tuple``, ``map`` and ``max`` interposed: ``map``
     over two clocks gives the pointwise term, ``max`` an if-then-else, ``tuple`` the array."""
@@ -1120,6 +1140,9 @@ def _clock_ops():
     def smax(a, b):
         return z3.If(a >= b, a, b) if isinstance(a, z3.ArithRef) else max(a, b)
 
+    def smin(a, b):
+        return z3.If(a <= b, a, b) if isinstance(a, z3.ArithRef) else min(a, b)
+
     def stuple(x):
         if isinstance(x, Pointwise):
             p = z3.Const("p", proc)
@@ -1133,22 +1156,23 @@ def _clock_ops():
         return all(x)
 
     def rebuilt(fn):
-        g = dict(fn.__globals__, map=smap, max=smax, tuple=stuple, all=sall)
+        g = dict(fn.__globals__, map=smap, max=smax, min=smin, tuple=stuple, all=sall)
         return pytypes.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
 
-    merge, at_most = rebuilt(vc.merge), rebuilt(vc._at_most)
+    merge, at_most = rebuilt(merge_fn or vc.merge), rebuilt(vc._at_most)
     return proc, merge, at_most
 
 
-def prove_vector_clock_laws(timeout_s=30):
+def prove_vector_clock_laws(merge=None, timeout_s=30):
     """The merge laws of ``models.vector_clock`` for clocks of every dimension (an uninterpreted
     sort of processes; entries unbounded integers): merge commutative, associative, idempotent,
     monotone (``a <= merge(a, b)`` pointwise) and least (below every common upper bound); ``<=``
     a partial order; happened-before (``a <= b and a != b``) a strict partial order. ``merge`` and
     ``_at_most`` are the module's own functions, traced (``map``, ``max``, ``tuple``, ``all``
-    interposed); a clock is a z3 array Proc -> Int."""
+    interposed); a clock is a z3 array Proc -> Int. ``merge``: another merge function written
+    the same way (``tuple(map(f, a, b))``), to see which laws it breaks."""
     start = time.perf_counter()
-    proc, merge, at_most = _clock_ops()
+    proc, merge, at_most = clock_ops(merge)
     arr = z3.ArraySort(proc, z3.IntSort())
     a, b, c = (SClock(z3.Const(n, arr)) for n in "abc")
 
@@ -1190,81 +1214,97 @@ class JitterBound:
     """The largest delay a retrier can sleep, over the reals, as a multiple of max_delay."""
 
     retrier: str
-    #: sup of delay / max_delay, an exact rational (``Fraction(3, 2)`` for the article's)
+    #: the supremum of delay / max_delay, an exact rational (``Fraction(3, 2)``, the article's)
     worst_ratio: Fraction
-    #: is the supremum attained (the article's random() < 1 never reaches 1.5 exactly)
+    #: is the supremum attained with random() < 1 (the article's half-open range)
     attained: bool
-    #: does delay <= max_delay hold for every parameter and draw
+    #: does delay <= max_delay hold for every parameter, attempt and draw
     bound_holds: bool
-    #: a witness (parameters and draw) that exceeds max_delay, as exact rationals, or None
+    #: a draw that exceeds max_delay (parameters, attempt, random(), delay), exact, or None
     witness: dict = None
+    elapsed_s: float = 0.0
+
+    def worst_delay(self, max_delay):
+        """The worst delay as a z3 term: ``worst_ratio * max_delay`` (a z3 rational times it)."""
+        q = self.worst_ratio
+        return z3.RealVal(f"{q.numerator}/{q.denominator}") * max_delay
 
 
 def _q(v):
-    v = v.as_fraction() if isinstance(v, z3.RatNumRef) else v
-    return Fraction(v.numerator, v.denominator)
+    """A z3 rational numeral as a Fraction."""
+    v = z3.simplify(v)
+    return Fraction(v.numerator_as_long(), v.denominator_as_long()) \
+        if z3.is_rational_value(v) else Fraction(v.as_long())
 
 
-def retry_jitter_bound(retrier="article", max_attempt=30):
-    """The exact supremum of ``delay / max_delay`` over the reals for one retrier's formula.
+def _nra(*facts):
+    s = z3.Solver()
+    s.add(*facts)
+    return s
 
-    ``"article"``: the article's ``retry_with_backoff`` (``../shared/reference/seed-cap-theorem-
-    explained.txt``): ``delay = min(base_delay * exponential_base ** attempt, max_delay)``, then,
-    with jitter on, ``delay * (0.5 + random.random())``, random() in [0, 1). ``"capped"``: the
-    jitter applied first, the cap after (``models.retry.Retry.delay``, Brooker's capped
-    backoffs): ``min(base_delay * exponential_base ** attempt * factor, max_delay)``. Parameters
-    range over positive reals (exponential_base >= 1), attempt over 0..max_attempt (the power is
-    a nonlinear term, so each attempt is its own real problem; the cap makes them all alike).
 
-    z3's Optimize maximises the ratio with random() in the closed [0, 1] to find the supremum;
-    then a second check, with random() < 1 as the article's half-open range has it, tells
-    whether the supremum is attained, and the bound ``delay <= max_delay`` is refuted by a
-    witness or proved unsat."""
+def retry_jitter_bound(retrier="retry-article", attempts=4):
+    """The exact supremum of ``delay / max_delay`` over the reals, for the delay formula of
+    ``models.retry``'s ``RetryArticle.delay`` or ``Retry.delay``, run on z3 reals (``min``
+    interposed as an if-then-else; the code is the model's own).
+
+    ``retry-article`` is the article's ``retry_with_backoff`` (``../shared/reference/seed-cap-
+    theorem-explained.txt``): ``min(base_delay * exponential_base ** attempt, max_delay)``, then
+    times ``0.5 + random.random()``. ``retry`` jitters first and caps after. The model counts in
+    tenths, so the factor is ``10 * (0.5 + random())`` and the cap ``10 * max_delay``; the
+    parameters range over the reals, ``base_delay > 0``, ``max_delay > 0``, ``exponential_base
+    >= 1``, for each attempt in ``0 .. attempts - 1`` (the power is a polynomial of that degree),
+    random() in [0, 1).
+
+    The supremum is found by z3's ``Optimize`` over the closure ``random() <= 1`` with
+    ``max_delay = 1`` (every delay is homogeneous of degree 1 in base_delay and max_delay, so the
+    ratio does not depend on the unit), then verified exactly without that normalisation by
+    z3's nonlinear real arithmetic: nothing exceeds it (unsat), it is reached at random() = 1
+    (sat), and whether it is reached with random() < 1. The bound ``delay <= max_delay`` is
+    then refuted with a witness, or proved (unsat)."""
+    from kripke.models.retry import Retry, RetryArticle
+    cls = {"retry-article": RetryArticle, "retry": Retry}.get(retrier)
+    if cls is None:
+        raise ValueError(f"retrier {retrier!r}: write 'retry-article' or 'retry'")
+    start = time.perf_counter()
     base, expb, cap, r = z3.Reals("base_delay exponential_base max_delay random")
-    worst, witness, holds = None, None, True
-    attained = False
-    for attempt in range(max_attempt + 1):
-        backoff = base * _power(expb, attempt)
-        if retrier == "article":
-            capped = z3.If(backoff <= cap, backoff, cap)
-            delay = capped * (z3.RealVal("0.5") + r)
-        elif retrier == "capped":
-            raw = backoff * (z3.RealVal("0.5") + r)
-            delay = z3.If(raw <= cap, raw, cap)
-        else:
-            raise ValueError(f"retrier {retrier!r}: write 'article' or 'capped'")
-        ranges = [base > 0, expb >= 1, cap > 0, r >= 0]
+    view = pytypes.SimpleNamespace(base_delay=base, exponential_base=expb, max_delay=cap)
+    g = dict(cls.delay.__globals__, min=lambda a, b: z3.If(a <= b, a, b))
+    delay_fn = pytypes.FunctionType(cls.delay.__code__, g, "delay")
+    params = [base > 0, expb >= 1, cap > 0, r >= 0]
+    ratio = z3.Real("ratio")
+    worst, attained, holds, witness = None, False, True, None
+    for n in range(attempts):
+        delay = z3.simplify(delay_fn(view, n, 10 * (z3.RealVal("1/2") + r)) / 10)  # seconds
         opt = z3.Optimize()
-        opt.add(*ranges, r <= 1)
-        ratio = z3.Real("ratio")
-        opt.add(ratio * cap == delay)
+        opt.set("timeout", 60_000)
+        opt.add(base > 0, expb >= 1, r >= 0, r <= 1,
+                ratio == z3.simplify(z3.substitute(delay, (cap, z3.RealVal(1)))))
         h = opt.maximize(ratio)
-        if opt.check() != z3.sat:
-            raise RuntimeError(f"attempt {attempt}: z3 found no delay at all")
-        value = opt.upper(h)
-        if not isinstance(value, z3.RatNumRef):
-            raise RuntimeError(f"attempt {attempt}: the maximum is {value}, not a rational")
-        value = _q(value)
-        if worst is None or value > worst:
-            worst = value
-        s = z3.Solver()
-        s.add(*ranges, r < 1)
-        s.add(delay == z3.RealVal(str(worst)) * cap)
-        attained = attained or s.check() == z3.sat
-        s = z3.Solver()
-        s.add(*ranges, r < 1, delay > cap)
-        if s.check() == z3.sat:
+        top = z3.simplify(opt.upper(h)) if opt.check() == z3.sat else None
+        if top is None or not (z3.is_rational_value(top) or z3.is_int_value(top)):
+            raise RuntimeError(f"{retrier}, attempt {n}: z3 found no exact maximum "
+                               f"({top if top is not None else opt.reason_unknown()})")
+        m = _q(top)
+        bound = z3.RealVal(f"{m.numerator}/{m.denominator}") * cap
+        if _nra(*params, r <= 1, delay > bound).check() != z3.unsat:
+            raise RuntimeError(f"{retrier}, attempt {n}: {m} x max_delay is not an upper bound")
+        if _nra(*params, r <= 1, delay == bound).check() != z3.sat:
+            raise RuntimeError(f"{retrier}, attempt {n}: {m} x max_delay is not reached")
+        hit = _nra(*params, r < 1, delay == bound).check() == z3.sat
+        if worst is None or m > worst:
+            worst, attained = m, hit
+        elif m == worst:
+            attained = attained or hit
+        over = _nra(*params, r < 1, delay > cap)
+        answer = over.check()
+        if answer == z3.sat:
             holds = False
             if witness is None:
-                m = s.model()
-                witness = {"attempt": attempt, **{str(v): _q(m.eval(v, model_completion=True))
-                                                  for v in (base, expb, cap, r)}}
-                witness["delay"] = _q(m.eval(delay, model_completion=True))
-    return JitterBound(retrier, worst, attained, holds, witness)
-
-
-def _power(x, n):
-    out = z3.RealVal(1)
-    for _ in range(n):
-        out = out * x
-    return out
+                zm = over.model()
+                witness = {"attempt": n, **{str(v): _q(zm.eval(v, model_completion=True))
+                                            for v in (base, expb, cap, r)},
+                           "delay": _q(zm.eval(delay, model_completion=True))}
+        elif answer != z3.unsat:
+            raise RuntimeError(f"{retrier}, attempt {n}: z3 answered {answer}")
+    return JitterBound(retrier, worst, attained, holds, witness, time.perf_counter() - start)
