@@ -887,6 +887,44 @@ class AllSizesResult:
     elapsed_s: float = 0.0
     message: str = ""
 
+    def report(self):
+        """The text ``kripke prove --all-sizes`` prints."""
+        word = {OK: "PROVED", VIOLATED: "VIOLATED", INCOMPLETE: "NOT PROVED"}[self.verdict]
+        lines = [f"{self.model}, every number of {self.domain}s (an uninterpreted sort): {word}",
+                 f"  property: {self.property}; auxiliary invariants: "
+                 f"{', '.join(self.invariants) or 'none'}"]
+        bad = [o for o in self.obligations if o.verdict != "proved"]
+        lines += [f"  {o.action} does not {'establish' if o.action == 'init' else 'preserve'} "
+                  f"{o.invariant}" + (" (solver unknown)" if o.verdict == "unknown" else "")
+                  for o in bad]
+        if not bad:
+            lines.append(f"  all {len(self.obligations)} obligations proved (initiation, and "
+                         "each action preserving each invariant)")
+        lines.append(f"  {self.message} ({self.elapsed_s:.2f} s)")
+        if self.cti is not None:
+            c = self.cti
+            lines.append(f"  counterexample to induction at {self.domain.lower()}s={c['size']}:")
+            if c["before"] is not None:
+                lines.append(f"    before: {c['before']}")
+                lines.append(f"    {c['action']}{c['args']}")
+            lines.append(f"    after:  {c['after']}")
+        return "\n".join(lines)
+
+    def to_json(self):
+        """``kripke prove --all-sizes --json``."""
+        cti = None
+        if self.cti is not None:
+            c = self.cti
+            cti = {"action": c["action"], "args": list(c["args"]), "invariant": c["invariant"],
+                   "size": c["size"], "reachable": c["reachable"],
+                   "before": None if c["before"] is None else _state_json(c["before"]),
+                   "after": _state_json(c["after"])}
+        return {"model": self.model, "property": self.property, "all_sizes": True,
+                "domain": self.domain, "invariants": self.invariants, "verdict": self.verdict,
+                "obligations": [{"action": o.action, "invariant": o.invariant,
+                                 "verdict": o.verdict} for o in self.obligations],
+                "cti": cti, "message": self.message, "elapsed_s": round(self.elapsed_s, 3)}
+
     def table(self):
         """One line per obligation, mypyvy style."""
         lines = []
@@ -894,6 +932,17 @@ class AllSizesResult:
             what = "initially" if o.action == "init" else f"by {o.action}"
             lines.append(f"  {o.invariant:<32} {what:<28} {o.verdict} ({o.elapsed_s:.2f} s)")
         return "\n".join(lines)
+
+
+def _state_json(s):
+    """A state as plain JSON: fields by name, sets as sorted lists, records as lists."""
+    def plain(v):
+        if isinstance(v, frozenset):
+            return sorted((plain(x) for x in v), key=repr)
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        return v
+    return {k: plain(v) for k, v in s._asdict().items()}
 
 
 def default_invariants(model):
@@ -906,7 +955,7 @@ def default_invariants(model):
 
 
 def _props(model, names):
-    by_name = {p.name: p for p in model.properties}
+    by_name = {p.name: p for p in list(model.properties) + default_invariants(model)}
     out = []
     for n in names:
         if not isinstance(n, str):

@@ -487,8 +487,11 @@ class _Progress:
                    "drawing, a counterexample to induction as cti.json, cti.dot and cti.svg.")
 @click.option("--trace", "with_trace", is_flag=True,
               help="With --json: put the trace or the counterexample to induction in it.")
+@click.option("--all-sizes", is_flag=True,
+              help="Prove it for every size of the model's domain (every number of RMs): the "
+                   "domain an uninterpreted z3 sort (checkers/parametric.py).")
 def prove(model_name, params, prop, invariants, k, simple_path, time_limit, as_json, out,
-          with_trace):
+          with_trace, all_sizes):
     """Prove an invariant of MODEL by induction with z3 (with auxiliary invariants).
 
     Exit 0 proved (the invariants hold initially and every action preserves each of them), 1 a
@@ -500,6 +503,12 @@ def prove(model_name, params, prop, invariants, k, simple_path, time_limit, as_j
 
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
+    if all_sizes:
+        from kripke.checkers.parametric import prove_all_sizes
+        from kripke.checkers.result import envelope
+        proof = prove_all_sizes(model, prop, invariants=list(invariants) or None)
+        click.echo(json.dumps(envelope(**proof.to_json())) if as_json else proof.report())
+        sys.exit(EXIT[proof.verdict])
     if with_trace and not as_json:
         raise ParamError("--trace adds the counterexample to the --json object: add --json")
     if out:
@@ -589,6 +598,37 @@ def _print_proof(proof, cls, trace_file, cti_file):
         click.echo(format_cti(proof.cti, cls.set_fields(), cti_file))
         if cti_file is None:
             click.echo("(write it and its drawing with --out DIR)")
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["vector-clock", "retry-jitter"]))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def laws(which, as_json):
+    """Prove laws with z3 for every size: the vector-clock merge laws for every dimension, or
+    the bound delay <= max_delay of both retriers over the reals (the article's is refuted,
+    with its exact worst case). Exit 0 every law proved, 1 one refuted, 3 solver unknown."""
+    from kripke.checkers import parametric
+    from kripke.checkers.result import envelope
+    if which == "vector-clock":
+        r = parametric.prove_vector_clock_laws()
+        verdict, out = r.verdict, {"laws": r.laws, "counterexamples": r.counterexamples}
+        lines = [f"vector clocks, every dimension: {verdict}"]
+        lines += [f"  {name:<30} {v}" for name, v in r.laws.items()]
+    else:
+        rows = [parametric.retry_jitter_bound(k) for k in ("retry-article", "retry")]
+        verdict = "ok" if all(b.bound_holds for b in rows) else "violated"
+        out = {"retriers": [{"retrier": b.retrier, "worst_ratio": str(b.worst_ratio),
+                             "attained": b.attained, "bound_holds": b.bound_holds,
+                             "witness": {k: str(v) for k, v in (b.witness or {}).items()} or None}
+                            for b in rows]}
+        lines = [f"retry: delay <= max_delay over the reals: {verdict}"]
+        for b in rows:
+            lines.append(f"  {b.retrier:<14} sup delay = {b.worst_ratio} x max_delay "
+                         f"({'attained' if b.attained else 'not attained'}): " +
+                         ("holds" if b.bound_holds else "refuted by " + ", ".join(
+                             f"{k}={v}" for k, v in b.witness.items())))
+    click.echo(json.dumps(envelope(verdict=verdict, **out)) if as_json else "\n".join(lines))
+    sys.exit(EXIT[verdict])
 
 
 @main.command()

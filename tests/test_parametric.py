@@ -191,3 +191,28 @@ def test_capped_jitter_respects_the_bound():
     r = retry_jitter_bound("retry")
     assert r.bound_holds and r.witness is None
     assert r.worst_ratio == Fraction(1) and r.attained
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_cli_prove_all_sizes():
+    runner = CliRunner()
+    ok = runner.invoke(main, ["prove", "two-phase", "--property", "tc_consistent", "--all-sizes"])
+    assert ok.exit_code == 0, ok.output
+    assert "every number of RMs (an uninterpreted sort): PROVED" in ok.output
+    bad = runner.invoke(main, ["prove", "two-phase-eager", "--property", "tc_consistent",
+                               "--all-sizes", "--json"])
+    assert bad.exit_code == 1, bad.output
+    import json
+    out = json.loads(bad.output)
+    assert out["verdict"] == "violated" and out["cti"]["size"] == 2
+    assert out["cti"]["action"] == "tm_commit" and out["cti"]["after"]["tm_state"] == "committed"
+
+
+def test_cli_laws():
+    runner = CliRunner()
+    vc = runner.invoke(main, ["laws", "vector-clock"])
+    assert vc.exit_code == 0 and "merge_associative              proved" in vc.output
+    rj = runner.invoke(main, ["laws", "retry-jitter"])
+    assert rj.exit_code == 1
+    assert "retry-article  sup delay = 3/2 x max_delay (not attained): refuted" in rj.output
+    assert "retry          sup delay = 1 x max_delay (attained): holds" in rj.output
