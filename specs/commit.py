@@ -20,7 +20,7 @@ __all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible"
            "no_spurious_compensation", "saga_completed_possible", "saga_aborted_possible",
            "saga_terminates", "two_phase_inductive", "tm_commit_sent", "tm_abort_sent",
            "tm_prepared_sent", "prepared_sent_not_working", "tm_commit_all_prepared",
-           "committed_after_commit", "prepared_aborted_after_abort"]
+           "committed_after_commit", "prepared_aborted_after_abort", "outcome_is_decision"]
 
 
 @invariant
@@ -212,3 +212,18 @@ def prepared_aborted_after_abort(model, s):
 #: the auxiliary invariants that make TwoPhase's tc_consistent inductive
 two_phase_inductive = (tm_commit_sent, tm_abort_sent, tm_prepared_sent, prepared_sent_not_working,
                        tm_commit_all_prepared, committed_after_commit, prepared_aborted_after_abort)
+
+
+# -- commit-2pc's inductive invariant (models/commit_2pc.py) -----------------------------------
+@invariant(default=False)
+def outcome_is_decision(model, s):
+    """A participant that has committed or aborted a transaction did what the coordinator
+    logged for it (tx_state), a decision that never changes: with it, atomic_commit of
+    commit-2pc is inductive (``kripke prove commit-2pc --property atomic_commit --invariant
+    outcome_is_decision``). Checked only when named."""
+    holds = True
+    for p in range(model.participants):
+        for t in range(model.txs):
+            o = s.outcome[p][t]
+            holds = holds & _implies((o == "committed") | (o == "aborted"), o == s.tx_state[t])
+    return holds
