@@ -63,7 +63,7 @@ from kripke.checkers import symbolic
 from kripke.checkers.symbolic import SBool, Sym, TraceError, Tracer, check_source, term_bool
 from kripke.common import INCOMPLETE, OK, VIOLATED
 from kripke.models import types as mt
-from kripke.models.types import Array, Bool, Domain, Enum, Id, OneOf, RecordType, Set, as_type
+from kripke.models.types import Array, Bool, Enum, Id, OneOf, RecordType, Set, as_type
 
 __all__ = ["ParametricModel", "Uninterpreted", "Finite", "AllSizesResult", "prove_all_sizes",
            "cross_check", "LawsResult", "prove_vector_clock_laws", "JitterBound",

@@ -19,11 +19,10 @@ from kripke.checkers.parametric import (Finite, ParametricModel, SClock, TraceEr
                                         retry_jitter_bound)
 from kripke.cli import main
 from kripke.common import OK, VIOLATED
-from kripke.models.two_phase import ABORT, COMMIT, RM, Prepared, TwoPhase, TwoPhaseEager
-from kripke.models.types import for_all
+from kripke.models.system import action
+from kripke.models.two_phase import COMMIT, RM, Prepared, TwoPhase, TwoPhaseEager
 from kripke.models.vector_clock import merge as concrete_merge
 from kripke.specs.commit_all_sizes import two_phase_all_sizes
-from kripke.models.system import action
 
 
 def reachable(model):
