@@ -176,8 +176,7 @@ def test_article_jitter_bound_refuted_with_the_exact_worst_case():
     assert not r.attained  # random() < 1: approached, never reached
     assert not r.bound_holds
     cap = z3.Real("max_delay")
-    assert z3.simplify(r.worst_delay(cap) == z3.RealVal("3/2") * cap).eq(z3.BoolVal(True)) or \
-        z3.is_true(z3.simplify(r.worst_delay(cap) - z3.RealVal("3/2") * cap == 0))
+    assert z3.simplify(r.worst_delay(cap) - z3.RealVal("3/2") * cap).eq(z3.RealVal(0))
     w = r.witness
     # the witness, recomputed with the article's formula in exact arithmetic, exceeds the cap
     backoff = w["base_delay"] * w["exponential_base"] ** w["attempt"]
