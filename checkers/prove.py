@@ -42,7 +42,7 @@ from kripke.models.system import model_spec
 from kripke.traces.cti import CTI
 from kripke.traces.trace import Step
 
-__all__ = ["prove", "Proof", "Row", "HOLDS", "FAILS", "UNKNOWN"]
+__all__ = ["FAILS", "HOLDS", "UNKNOWN", "Proof", "Row", "prove"]
 
 #: the outcome of one check (a row of the table)
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
@@ -141,8 +141,8 @@ def prove(model, prop, *, invariants=(), k=1, time_limit=None, simple_path=True,
     # The base case: no violation within k - 1 steps (at depth 0: the initial states).
     if k > 1 or proof.failing:
         from kripke.checkers.bmc import bmc
-        base = bmc(model, properties=names, max_depth=k - 1,
-                   time_limit=None if deadline is None else max(0.0, deadline - time.perf_counter()))
+        left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        base = bmc(model, properties=names, max_depth=k - 1, time_limit=left)
         if base.verdict == VIOLATED:
             proof.violation = base.violation
             return done(VIOLATED, f"a reachable violation: {base.violation.message}")
@@ -288,4 +288,4 @@ def _cti(model, sym, zmodel, states, action, inv, traced, all_names):
         state = model.encode(t)
     steps.append(Step(a, model.action_args(a, args), state))
     return CTI(model_spec(type(model)), model.params, inv, action,
-               [n for n in all_names], steps)
+               list(all_names), steps)

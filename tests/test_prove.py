@@ -16,7 +16,6 @@ import pytest
 from kripke import check, replay
 from kripke.checkers.prove import FAILS, HOLDS, INITIATION, prove
 from kripke.checkers.symbolic import SymbolicModel, TraceError
-from kripke.cli import main
 from kripke.models.system import TransitionSystem, action, load_model, registry
 from kripke.models.types import Int
 from kripke.specs.commit import two_phase_inductive

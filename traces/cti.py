@@ -24,7 +24,7 @@ import graphviz
 from kripke.traces.render import changes
 from kripke.traces.trace import write_atomic
 
-__all__ = ["CTI", "format_cti", "cti_dot", "CTI_FORMAT", "CTI_NOTE"]
+__all__ = ["CTI", "CTI_FORMAT", "CTI_NOTE", "cti_dot", "format_cti"]
 
 CTI_FORMAT = "kripke-cti"
 CTI_NOTE = ("a counterexample to induction: the first state satisfies the invariants but need "
