@@ -350,15 +350,7 @@ def test_a_wrong_relation_is_caught():
             relation.compare(s)
 
 
-#: disagreements found by these tests and reported (issue 12), until they are fixed
-KNOWN = {
-    "saga-orchestration": "put(t, i, v) with a symbolic i = -1 is traced as raising; "
-                          "kripke.models.types.put writes t[-1], as Python indexing does",
-}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    reason=KNOWN[n], strict=True)) if n in KNOWN else n for n in MODELS])
+@pytest.mark.parametrize("name", MODELS)
 def test_the_traced_relation_is_the_models_own_on_random_states(name):
     """Induction quantifies over every well-typed state, not only the reachable ones: compare
     there too (Hypothesis draws them, derandomized, as the symmetry test does)."""
