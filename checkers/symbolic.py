@@ -33,19 +33,27 @@ import contextlib
 import inspect
 import operator
 import sys
+import time
 import textwrap
 import traceback
 
 import z3
+import z3.z3util
 
 from kripke.errors import DefinitionError
 from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq,
                                  Set, _resolve, as_type)
+from kripke.models.types import bag_add as _concrete_bag_add
+from kripke.models.types import bag_remove as _concrete_bag_remove
 
 __all__ = ["TraceError", "Tracer", "Layout", "SymbolicModel", "PATH_LIMIT"]
 
 #: the most paths one action instance (or property) may fork into
 PATH_LIMIT = 4096
+#: the largest universe of a set that an action may iterate over
+ITERABLE = 8
+#: the seconds one action instance (or property) may take to trace
+TIME_LIMIT = 20.0
 
 
 class TraceError(DefinitionError):
@@ -74,22 +82,30 @@ _SYMBOLIC_NAMES = ("SBool", "SInt", "SEnum", "SSet", "SOptional", "SSeq", "SChoi
 class Tracer:
     """Path-forking replay. ``run(fn)`` calls ``fn()`` once per feasible path and returns
     ``[(path condition, result)]``; symbolic values call ``branch(cond)`` for a concrete bool.
-    ``assumptions``: what every path may assume (the state's types)."""
+    ``assumptions``: what every path may assume (the state's types); ``raises``: a path on
+    which the code raises (an exception that does not come from a symbolic value) gives a
+    ``Raised`` result rather than ending the trace."""
 
     current = None  # the tracer of the run in progress (one at a time)
 
-    def __init__(self, assumptions=(), limit=PATH_LIMIT):
-        self.solver = z3.Solver()
-        self.solver.add(*assumptions)
-        self.limit = limit
+    def __init__(self, assumptions=(), limit=PATH_LIMIT, time_limit=TIME_LIMIT, raises=False):
+        self.limit, self.time_limit, self.raises = limit, time_limit, raises
+        # A feasibility check needs only the assumptions that share constants with it (the
+        # others hold of constants it does not mention, and hold together: initial states
+        # satisfy them), so they are grouped by the constants they connect.
+        self._groups = _connected(assumptions)
+        self._cache, self._solvers = {}, {}
 
     def run(self, fn, what):
         queue, out = [()], []
+        deadline = time.perf_counter() + self.time_limit
         while queue:
-            if len(out) >= self.limit:
-                raise TraceError(f"{what} forks into more than {self.limit} paths; write it with "
-                                 "fewer branches on state values (a comprehension over a domain "
-                                 "rather than nested ifs)")
+            if len(out) >= self.limit or time.perf_counter() > deadline:
+                why = (f"more than {self.limit} paths" if len(out) >= self.limit else
+                       f"{len(out)} paths in {self.time_limit:g} s, and more to go")
+                raise TraceError(f"{what} forks into {why}; write it with fewer branches on "
+                                 "state values (test membership over a domain rather than "
+                                 "iterate over a set or bag)")
             self._choices, self._made, self._path, self._queue = queue.pop(), [], [], queue
             previous, Tracer.current = Tracer.current, self
             try:
@@ -97,7 +113,8 @@ class Tracer:
             except TraceError:
                 raise
             except Exception as e:  # the model's code raised on this path, or cannot be traced
-                if any(name in f"{type(e).__name__}: {e}" for name in _SYMBOLIC_NAMES):
+                if not self.raises or any(name in f"{type(e).__name__}: {e}"
+                                          for name in _SYMBOLIC_NAMES):
                     raise
                 result = Raised(f"{type(e).__name__}: {e}")
             finally:
@@ -125,11 +142,52 @@ class Tracer:
         return choice
 
     def _feasible(self, cond):
-        self.solver.push()
-        self.solver.add(*self._path, cond)
-        result = self.solver.check()
-        self.solver.pop()
+        query = self._path + [cond]
+        groups = frozenset(k for term in query for v in _constants(term, self._cache)
+                           for k in self._groups[0].get(v, ()))
+        solver = self._solvers.get(groups)
+        if solver is None:  # one incremental solver per set of assumption groups
+            solver = self._solvers[groups] = z3.Solver()
+            solver.add(*[f for k in groups for f in self._groups[1][k]])
+        solver.push()
+        solver.add(*query)
+        result = solver.check()
+        solver.pop()
         return result != z3.unsat
+
+
+def _constants(term, cache):
+    """The uninterpreted constants of a term (memoised by term id)."""
+    key = term.get_id()
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = frozenset(
+            str(c) for c in z3.z3util.get_vars(term))
+    return found
+
+
+def _connected(facts):
+    """``({constant: {group}}, {group: [facts]})``: the facts grouped into classes connected
+    by shared constants."""
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    names = [[str(c) for c in z3.z3util.get_vars(f)] for f in facts]
+    for vs in names:
+        for v in vs[1:]:
+            parent[find(vs[0])] = find(v)
+    groups, by_var = {}, {}
+    for f, vs in zip(facts, names):
+        if vs:
+            root = find(vs[0])
+            groups.setdefault(root, []).append(f)
+    for v in parent:
+        by_var[v] = {find(v)} & groups.keys()
+    return by_var, groups
 
 
 def _branch(cond):
@@ -560,6 +618,14 @@ class SSet(Sym):
         bits = self._other_bits(other)
         return SBool(z3.Not(z3.Or(*[z3.And(a, b) for a, b in zip(self.bits, bits)])))
 
+    def __iter__(self):
+        """The elements, forking on each one's membership: only for a small universe (at most
+        ``ITERABLE`` elements), which bounds the paths."""
+        if len(self.universe) > ITERABLE:
+            _refuse(f"iterating over a set of up to {len(self.universe)} elements (at most "
+                    f"{ITERABLE}: test membership of the elements of its domain instead)")
+        return iter([e for e, b in zip(self.universe, self.bits) if _branch(b)])
+
     def size(self):
         """``len(self)`` as an ``SInt`` (without forking)."""
         total = num(0)
@@ -613,29 +679,93 @@ class SSeq(Sym):
 
 
 class SBag(Sym):
-    """A Bag field (the messages in flight), passed through unread: an action that reads it
-    is refused, as message passing is not supported by the symbolic back end yet."""
+    """A multiset over a finite universe (the messages in flight): one count per element.
+    Iterating forks over the counts (the bag's size bounds the paths); ``bag_add`` and
+    ``bag_remove`` update counts while an action is traced."""
 
-    __slots__ = ("terms",)
+    __slots__ = ("universe", "counts", "bound")
 
-    def __init__(self, terms):
-        self.terms = terms
+    def __init__(self, universe, counts, bound):
+        self.universe, self.counts, self.bound = universe, counts, bound
 
-    def __getattribute__(self, name):
-        if name in ("terms", "__class__"):
-            return object.__getattribute__(self, name)
-        _refuse("reading a Bag field (message passing)")
-
-    def __len__(self):
-        _refuse("reading a Bag field (message passing)")
+    def _count(self, x):
+        if not has_sym(x):
+            k = self.universe.get(x)
+            return self.counts[k] if k is not None else num(0)
+        total = num(0)
+        for e, c in zip(self.universe, self.counts):
+            total = total + z3.If(sym_eq(x, e), c, num(0))
+        return total
 
     def __contains__(self, x):
-        _refuse("reading a Bag field (message passing)")
+        return _branch(self._count(x) > 0)
+
+    def size(self):
+        total = num(0)
+        for c in self.counts:
+            total = total + c
+        return SInt(z3.simplify(total), 0, self.bound)
+
+    def __len__(self):
+        return self.size().__index__()
+
+    def __bool__(self):
+        return _branch(self.size().term > 0)
+
+    def __iter__(self):
+        """The elements, each as often as it is in the bag (forking over the counts)."""
+        items = []
+        for e, c in zip(self.universe, self.counts):
+            items += [e] * SInt(c, 0, self.bound).__index__()
+        return iter(items)
+
+    def _changed(self, m, delta):
+        counts = [z3.simplify(c + z3.If(sym_eq(m, e), num(delta), num(0)))
+                  for e, c in zip(self.universe, self.counts)]
+        return SBag(self.universe, counts, self.bound)
 
     def __eq__(self, other):
-        _refuse("reading a Bag field (message passing)")
+        if isinstance(other, SBag):
+            theirs = other.counts
+        elif isinstance(other, tuple):
+            theirs = _counts(self.universe, other)
+            if theirs is None:
+                return False
+        else:
+            return NotImplemented
+        return SBool(z3.And(*[a == b for a, b in zip(self.counts, theirs)]))
 
     __hash__ = Sym.__hash__
+
+
+def _counts(universe, items):
+    """The count terms of a concrete bag (None: an element outside the universe)."""
+    counts = [0] * len(universe)
+    for x in items:
+        k = universe.get(x)
+        if k is None:
+            return None
+        counts[k] += 1
+    return [num(c) for c in counts]
+
+
+def _bag_add(bag, m, fifo=False):
+    """``bag_add`` while an action is traced: a symbolic bag counts ``m`` once more."""
+    if isinstance(bag, SBag):
+        if fifo:
+            _refuse("a FIFO (ordered) bag")
+        return bag._changed(m, 1)
+    return _concrete_bag_add(bag, m, fifo)
+
+
+def _bag_remove(bag, m):
+    """``bag_remove`` while an action is traced: a ValueError when ``m`` is not in the bag,
+    as ``tuple.index`` raises it."""
+    if isinstance(bag, SBag):
+        if not _branch(bag._count(m) > 0):
+            raise ValueError("tuple.index(x): x not in tuple")
+        return bag._changed(m, -1)
+    return _concrete_bag_remove(bag, m)
 
 
 class SChoice(Sym):
@@ -696,6 +826,8 @@ def _lazy_put(t, i, value):
     if not isinstance(t, tuple):
         raise TypeError("put(t, i, value) takes a tuple, an index and a value")
     items = list(tuple.__iter__(t))
+    if i < 0:  # as the concrete put: from the end
+        i += len(items)
     if not 0 <= i < len(items):
         raise IndexError("put: index out of range")
     items[i] = value
@@ -752,10 +884,19 @@ class Layout:
                 raise TraceError(f"{where}: a Set of {t.elem!r} has no finite universe to encode")
             self.universe = {e: k for k, e in enumerate(sorted(universe, key=_order))}
             self.width = len(self.universe)
-        elif isinstance(t, (Seq, Bag)):
-            self.n = _resolve(t.max_len if isinstance(t, Seq) else t.max_size, model)
+        elif isinstance(t, Seq):
+            self.n = _resolve(t.max_len, model)
             self.inner = Layout(t.elem, model, where)
             self.width = 1 + self.n * self.inner.width
+        elif isinstance(t, Bag):
+            universe = _universe(t.elem, model)
+            if universe is None:
+                raise TraceError(f"{where}: a Bag of {t.elem!r} has no finite universe to "
+                                 "encode")
+            self.universe = {e: k for k, e in enumerate(sorted(universe, key=_order))}
+            self.n = _resolve(t.max_size, model)
+            self.fifo = _resolve(t.fifo, model) if t.fifo else False
+            self.width = len(self.universe)
         elif isinstance(t, RecordType):
             self.fields = [Layout(f, model, where) for f in t.fields.values()]
             self.width = sum(f.width for f in self.fields)
@@ -795,7 +936,15 @@ class Layout:
         elif isinstance(t, Set):
             for e, k in self.universe.items():
                 consts.append(z3.Bool(f"{prefix}{{{k}}}"))
-        elif isinstance(t, (Seq, Bag)):
+        elif isinstance(t, Bag):
+            counts = [int_const(f"{prefix}#{k}") for k in range(self.width)]
+            consts += counts
+            total = num(0)
+            for c in counts:
+                facts.append(z3.And(0 <= c, c <= self.n))
+                total = total + c
+            facts.append(total <= self.n)
+        elif isinstance(t, Seq):
             n = int_const(f"{prefix}#")
             consts.append(n)
             facts.append(z3.And(0 <= n, n <= self.n))
@@ -830,7 +979,9 @@ class Layout:
             return [z3.BoolVal(False)] + self.inner.default()
         if isinstance(t, (Array,)):
             return self.inner.default() * self.n
-        if isinstance(t, (Seq, Bag)):
+        if isinstance(t, Bag):
+            return [num(0)] * self.width
+        if isinstance(t, Seq):
             return [num(0)] + self.inner.default() * self.n
         if isinstance(t, RecordType):
             return [x for f in self.fields for x in f.default()]
@@ -853,7 +1004,7 @@ class Layout:
         if isinstance(t, Set):
             return SSet(self.universe, list(terms))
         if isinstance(t, Bag):
-            return SBag(list(terms))
+            return SBag(self.universe, list(terms), self.n)
         if isinstance(t, Seq):
             w = self.inner.width
             return SSeq(SInt(terms[0], 0, self.n), [self.inner.value(terms[1 + i * w:1 + (i + 1) * w])
@@ -902,9 +1053,16 @@ class Layout:
                 if any(x not in self.universe for x in v):
                     raise ValueError("an element outside the declared universe")
                 return [z3.BoolVal(e in v) for e in self.universe]
-            if isinstance(v, SBag):
-                return list(v.terms)
-            if isinstance(t, (Seq, Bag)):
+            if isinstance(t, Bag):
+                if isinstance(v, SBag):
+                    return list(v.counts)
+                if not isinstance(v, tuple) or len(v) > self.n:
+                    raise ValueError(f"not a tuple of at most {self.n} elements")
+                counts = _counts(self.universe, tuple.__iter__(v))
+                if counts is None:
+                    raise ValueError("an element outside the declared universe")
+                return counts
+            if isinstance(t, Seq):
                 if isinstance(v, SSeq):
                     return [v.length.term] + [x for i in v.items for x in self.inner.terms(i)]
                 if len(v) > self.n:
@@ -950,7 +1108,13 @@ class Layout:
                          for i in range(self.n))
         if isinstance(t, Set):
             return frozenset(e for e, b in zip(self.universe, terms) if z3.is_true(ev(b)))
-        if isinstance(t, (Seq, Bag)):
+        if isinstance(t, Bag):
+            bag = ()
+            for e, c in zip(self.universe, terms):
+                for _ in range(ev(c).as_signed_long()):
+                    bag = _concrete_bag_add(bag, e, self.fifo)
+            return bag
+        if isinstance(t, Seq):
             w, n = self.inner.width, ev(terms[0]).as_signed_long()
             return tuple(self.inner.decode(zmodel, terms[1 + i * w:1 + (i + 1) * w])
                          for i in range(n))
@@ -1100,7 +1264,7 @@ class SymbolicModel:
     def _trace_action(self, name, fn, args):
         what = f"action {name}" + (f"{args}" if args else "")
         check_source(getattr(type(self.model), name), f"action {name}")
-        tracer = Tracer(self.x_facts)
+        tracer = Tracer(self.x_facts, raises=True)
         s = self.state(self.x)
         runs = _guarded(tracer, lambda: fn(s, *args), what, type(self.model))
         steps = []
@@ -1194,21 +1358,24 @@ def _record_namespaces():
 
 @contextlib.contextmanager
 def _tracing():
-    """While an action is traced: every module's ``put`` (kripke.models.types.put, imported by
-    name) is ``_lazy_put``, and messages are built without interning; restored afterwards."""
+    """While an action is traced: every module's ``put``, ``bag_add`` and ``bag_remove`` (from
+    kripke.models.types, imported by name) are the tracer's, and messages are built without
+    interning; restored afterwards."""
     from kripke.models import types
-    patched = [m for m in list(sys.modules.values())
-               if getattr(m, "put", None) is types.put and m is not types]
+    swaps = {"put": (types.put, _lazy_put), "bag_add": (types.bag_add, _bag_add),
+             "bag_remove": (types.bag_remove, _bag_remove)}
+    patched = [(m, name) for m in list(sys.modules.values()) if m is not types
+               for name, (concrete, _) in swaps.items() if getattr(m, name, None) is concrete]
     records = [(g, g["_interned"], g["_fingerprint"]) for g in _record_namespaces()]
-    for m in patched:
-        m.put = _lazy_put
+    for m, name in patched:
+        setattr(m, name, swaps[name][1])
     for g, _, _ in records:
         g["_interned"], g["_fingerprint"] = _NoInterning(), _no_fingerprint
     try:
         yield
     finally:
-        for m in patched:
-            m.put = types.put
+        for m, name in patched:
+            setattr(m, name, swaps[name][0])
         for g, interned, fp in records:
             g["_interned"], g["_fingerprint"] = interned, fp
 

@@ -40,7 +40,7 @@ def test_the_traced_relation_has_one_path_per_branch():
 @pytest.mark.parametrize("name, construct", [
     ("Identity", "'is' between values (only 'is None' can be traced)"),
     ("Guarded", "'try'"),
-    ("Iterates", "iterating over a symbolic SSet"),
+    ("Iterates", "iterating over a set of up to 16 elements (at most 8"),
     ("KeyedByState", "a state value used as a dict key or set element (hash)"),
 ])
 def test_untraceable_constructs_are_refused_with_the_action_and_line(name, construct):
@@ -49,3 +49,12 @@ def test_untraceable_constructs_are_refused_with_the_action_and_line(name, const
         bmc(model, max_depth=2)
     assert "action step" in str(e.value) and construct in str(e.value)
     assert "tests/fixtures/untraceable.py:" in str(e.value)
+
+
+def test_a_negative_index_counts_from_the_end_as_in_python():
+    model = load_model("tests/fixtures/untraceable.py:NegPut")()
+    sym = SymbolicModel(model)
+    (_, _, steps), = sym.actions
+    assert sym.hazards == [] and len(steps) == 1
+    r = bmc(model, max_depth=3)
+    assert (r.verdict, r.bound) == ("incomplete", "bmc: no violation up to depth 3")
