@@ -13,17 +13,18 @@ bounded model checking (``checkers.bmc``) and induction (``checkers.prove``) han
 
 Encodings (``Layout``), per declared type: Enum, Int and Id as a bounded integer; Bool as a
 boolean; Array as one encoding per index; Set over a finite universe as one boolean per element
-(records and OneOf messages included); Optional as a presence bit and its value; Seq as a length
-and its slots; a record field as its fields; OneOf as a tag and every alternative's fields. Bag
-and Map fields, and actions over a state-dependent domain, are not supported yet: the model is
-refused with one line naming the field or the action. An action over a state-dependent domain
-(``each="deliverable"``) is traced with its domain: it works when the domain is computed from
-what the tracer can read (a network that may not lose messages offers none to drop).
+(records and OneOf messages included); Bag as one count per element of its universe; Map as a
+presence bit and a value per key; Optional as a presence bit and its value; Seq as a length and
+its slots; a record field as its fields; OneOf as a tag and every alternative's fields. A type
+without a finite universe to encode is refused with one line naming the field. An action over a
+state-dependent domain (``each="deliverable"``) is traced with its domain, forking where the
+domain's code does.
 
-Optional, Seq and OneOf values are settled when an action reads the field that holds them: the
-tracer forks on presence, length or alternative, so ``x is None`` and ``len(s.log)`` see a
-concrete answer on each path. Everything that cannot be traced (a state value used as a dict key
-or set element, iteration over a symbolic set, ``is`` between state values, ``try``, ``global``,
+Optional, Seq and OneOf values are settled when an action reads them (an element of an array
+at a time): the tracer forks on presence, length or alternative, so ``x is None`` and
+``len(s.log)`` see a concrete answer on each path. Everything that cannot be traced (a state
+value used as a dict key or set element, iteration over a large set, ``is`` between state
+values, ``try``, ``global``,
 ``type`` / ``isinstance`` / ``id`` / ``hash`` on a state value, ...) is a ``TraceError`` naming
 the action and the line, never a silent wrong encoding.
 """
@@ -41,8 +42,8 @@ import z3
 import z3.z3util
 
 from kripke.errors import DefinitionError
-from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, OneOf, Optional, RecordType, Seq,
-                                 Set, _resolve, as_type)
+from kripke.models.types import (Array, Bag, Bool, Enum, FrozenMap, Id, Int, Map, OneOf, Optional,
+                                 RecordType, Seq, Set, _resolve, as_type)
 from kripke.models.types import bag_add as _concrete_bag_add
 from kripke.models.types import bag_remove as _concrete_bag_remove
 
@@ -768,6 +769,86 @@ def _bag_remove(bag, m):
     return _concrete_bag_remove(bag, m)
 
 
+class SMap(Sym):
+    """A partial function over a finite universe of keys (a ``Map`` field, a ``FrozenMap``
+    concretely): per key, a presence bit and a value. A symbolic key is forked to a concrete one
+    where the operation needs it; reading an absent key raises ``KeyError``, as ``FrozenMap``."""
+
+    __slots__ = ("keys_", "entries", "layout")
+
+    def __init__(self, keys, entries, layout):
+        self.keys_, self.entries, self.layout = keys, entries, layout  # entries: [(present, v)]
+
+    def _key(self, key):
+        """The position of ``key`` in the universe (forking over it when symbolic), or None."""
+        if not has_sym(key):
+            return self.keys_.get(key)
+        for e, k in self.keys_.items():
+            if _branch(sym_eq(key, e)):
+                return k
+        return None
+
+    def __getitem__(self, key):
+        k = self._key(key)
+        if k is None or not _branch(self.entries[k][0]):
+            raise KeyError(key)
+        return settle(self.entries[k][1])
+
+    def get(self, key, default=None):
+        k = self._key(key)
+        if k is None or not _branch(self.entries[k][0]):
+            return default
+        return settle(self.entries[k][1])
+
+    def __contains__(self, key):
+        k = self._key(key)
+        return k is not None and _branch(self.entries[k][0])
+
+    def keys(self):
+        if len(self.keys_) > ITERABLE:
+            _refuse(f"listing the keys of a map over up to {len(self.keys_)} keys (at most "
+                    f"{ITERABLE})")
+        return [e for e, (present, _) in zip(self.keys_, self.entries) if _branch(present)]
+
+    def items(self):
+        return [(e, self[e]) for e in self.keys()]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def __iter__(self):
+        return iter(self.items())
+
+    def __len__(self):
+        total = num(0)
+        for present, _ in self.entries:
+            total = total + z3.If(present, num(1), num(0))
+        return SInt(z3.simplify(total), 0, len(self.entries)).__index__()
+
+    def set(self, key, value):
+        k = self._key(key)
+        if k is None:
+            raise OutOfType(f"the key {_show(key)} is outside the map's declared key type")
+        entries = list(self.entries)
+        entries[k] = (z3.BoolVal(True), value)
+        return SMap(self.keys_, entries, self.layout)
+
+    def delete(self, key):
+        k = self._key(key)
+        entries = list(self.entries)
+        if k is not None:
+            entries[k] = (z3.BoolVal(False), None)
+        return SMap(self.keys_, entries, self.layout)
+
+    def __eq__(self, other):
+        if not isinstance(other, (SMap, FrozenMap)):
+            return NotImplemented
+        mine, theirs = self.layout.terms(self), self.layout.terms(other)
+        return SBool(z3.And(*[a == b for a, b in zip(mine, theirs)]))
+
+    __hash__ = Sym.__hash__
+
+
 class SChoice(Sym):
     """A OneOf value not yet read: settled to one alternative when read."""
 
@@ -888,6 +969,15 @@ class Layout:
             self.n = _resolve(t.max_len, model)
             self.inner = Layout(t.elem, model, where)
             self.width = 1 + self.n * self.inner.width
+        elif isinstance(t, Map):
+            keys = _universe(t.key, model)
+            if keys is None:
+                raise TraceError(f"{where}: a Map from {t.key!r} has no finite set of keys to "
+                                 "encode")
+            self.universe = {e: k for k, e in enumerate(sorted(keys, key=_order))}
+            self.inner = Layout(t.value, model, where)
+            self.n = len(keys) if t.max_size is None else _resolve(t.max_size, model)
+            self.width = len(keys) * (1 + self.inner.width)
         elif isinstance(t, Bag):
             universe = _universe(t.elem, model)
             if universe is None:
@@ -905,8 +995,8 @@ class Layout:
             self.width = 1 + sum(o.width for o in self.options)
         else:
             raise TraceError(f"{where}: {type(t).__name__} fields are not supported by the "
-                             "symbolic back end yet (supported: Enum, Int, Bool, Id, Optional, "
-                             "Array, Set, Seq, records, OneOf)")
+                             "symbolic back end (supported: Enum, Int, Bool, Id, Optional, "
+                             "Array, Set, Seq, Bag, Map, records, OneOf)")
 
     # the constants of a fresh value, and what their types say of them
     def fresh(self, prefix):
@@ -936,6 +1026,17 @@ class Layout:
         elif isinstance(t, Set):
             for e, k in self.universe.items():
                 consts.append(z3.Bool(f"{prefix}{{{k}}}"))
+        elif isinstance(t, Map):
+            total = num(0)
+            for e, k in self.universe.items():
+                present = z3.Bool(f"{prefix}[{k}]?")
+                consts.append(present)
+                start = len(consts)
+                self.inner._fresh(f"{prefix}[{k}]", consts, facts)
+                facts.append(z3.Implies(z3.Not(present), z3.And(*[
+                    c == d for c, d in zip(consts[start:], self.inner.default())])))
+                total = total + z3.If(present, num(1), num(0))
+            facts.append(total <= self.n)
         elif isinstance(t, Bag):
             counts = [int_const(f"{prefix}#{k}") for k in range(self.width)]
             consts += counts
@@ -981,6 +1082,8 @@ class Layout:
             return self.inner.default() * self.n
         if isinstance(t, Bag):
             return [num(0)] * self.width
+        if isinstance(t, Map):
+            return ([z3.BoolVal(False)] + self.inner.default()) * len(self.universe)
         if isinstance(t, Seq):
             return [num(0)] + self.inner.default() * self.n
         if isinstance(t, RecordType):
@@ -1005,6 +1108,10 @@ class Layout:
             return SSet(self.universe, list(terms))
         if isinstance(t, Bag):
             return SBag(self.universe, list(terms), self.n)
+        if isinstance(t, Map):
+            w = 1 + self.inner.width
+            return SMap(self.universe, [(terms[k * w], self.inner.value(terms[k * w + 1:(k + 1) * w]))
+                                        for k in range(len(self.universe))], self)
         if isinstance(t, Seq):
             w = self.inner.width
             return SSeq(SInt(terms[0], 0, self.n), [self.inner.value(terms[1 + i * w:1 + (i + 1) * w])
@@ -1053,6 +1160,22 @@ class Layout:
                 if any(x not in self.universe for x in v):
                     raise ValueError("an element outside the declared universe")
                 return [z3.BoolVal(e in v) for e in self.universe]
+            if isinstance(t, Map):
+                if isinstance(v, SMap):
+                    entries = v.entries
+                elif isinstance(v, FrozenMap):
+                    pairs = dict(v.items())
+                    if any(k not in self.universe for k in pairs):
+                        raise ValueError("a key outside the declared key type")
+                    entries = [(z3.BoolVal(e in pairs), pairs.get(e)) for e in self.universe]
+                else:
+                    raise ValueError(f"a {type(v).__name__}, not a FrozenMap")
+                out = []
+                for present, value in entries:
+                    rest = self.inner.default() if value is None else self.inner.terms(value)
+                    out += [present] + [z3.If(present, a, b) for a, b in
+                                        zip(rest, self.inner.default())]
+                return out
             if isinstance(t, Bag):
                 if isinstance(v, SBag):
                     return list(v.counts)
@@ -1108,6 +1231,12 @@ class Layout:
                          for i in range(self.n))
         if isinstance(t, Set):
             return frozenset(e for e, b in zip(self.universe, terms) if z3.is_true(ev(b)))
+        if isinstance(t, Map):
+            w, pairs = 1 + self.inner.width, {}
+            for e, k in self.universe.items():
+                if z3.is_true(ev(terms[k * w])):
+                    pairs[e] = self.inner.decode(zmodel, terms[k * w + 1:(k + 1) * w])
+            return FrozenMap(pairs)
         if isinstance(t, Bag):
             bag = ()
             for e, c in zip(self.universe, terms):

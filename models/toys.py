@@ -6,7 +6,7 @@ here every count can be derived on paper (each class docstring gives the derivat
 
 from kripke.models.network import MessagePassing, network_variables
 from kripke.models.system import Param, TransitionSystem, action
-from kripke.models.types import Array, Domain, Enum, Int, Seq, record
+from kripke.models.types import Array, Domain, Enum, FrozenMap, Id, Int, Map, Seq, record
 from kripke.specs.properties import invariant, sometimes, type_ok
 
 
@@ -217,3 +217,57 @@ class PingPong(MessagePassing):
 
     def terminal(self, s):
         return True
+
+
+ACCEPTOR = Domain("Acceptor", 2, doc="the acceptors")
+
+
+@invariant
+def promises_within_round(model, s):
+    """No acceptor has promised a round beyond the current one."""
+    return all(r <= s.round for r in s.promised.values())
+
+
+@invariant
+def not_all_promised_at_the_last_round(model, s):
+    """Fails on purpose: at the last round every acceptor may have promised it."""
+    return not (s.round == 2 and len(s.promised) == 2)
+
+
+class Promises(TransitionSystem):
+    """Acceptors promise the current round, kept in a ``Map`` (a partial function: an acceptor
+    that has not promised has no entry); a round ends once both have promised; a promise of
+    round 0 may be forgotten.
+
+    Hand count: a state is (round, promise of acceptor 0, of acceptor 1). Round 0: each
+    promise absent or 0: 4 states. Round 1, entered with both at 0: each absent, 0 or 1 (a 0 may
+    be forgotten, an absent or 0 one renewed at 1): 9. Round 2, entered with both at 1: each 1
+    or 2 (nothing is forgotten): 4. So 17 states; ``not_all_promised_at_the_last_round`` fails
+    on entering round 2, after 2 + 1 + 2 + 1 = 6 steps.
+    """
+
+    name = "toy-promises"
+    variables = {"promised": Map(Id(ACCEPTOR), Int(0, 2)), "round": Int(0, 2)}
+    properties = (type_ok, promises_within_round, not_all_promised_at_the_last_round)
+
+    def init(self):
+        yield self.State(promised=FrozenMap(), round=0)
+
+    @action(each=ACCEPTOR)
+    def promise(self, s, a):
+        if a not in s.promised or s.promised[a] < s.round:
+            return s.set(promised=s.promised.set(a, s.round))
+
+    @action
+    def next_round(self, s):
+        if s.round < 2 and len(s.promised) == 2 and all(
+                r == s.round for r in s.promised.values()):
+            return s.set(round=s.round + 1)
+
+    @action(each=ACCEPTOR)
+    def forget(self, s, a):
+        if s.promised.get(a) == 0:
+            return s.set(promised=s.promised.delete(a))
+
+    def terminal(self, s):
+        return s.round == 2
