@@ -58,3 +58,13 @@ def test_a_negative_index_counts_from_the_end_as_in_python():
     assert sym.hazards == [] and len(steps) == 1
     r = bmc(model, max_depth=3)
     assert (r.verdict, r.bound) == ("incomplete", "bmc: no violation up to depth 3")
+
+
+def test_bmc_refutes_the_articles_2pc_deeper_than_search_goes_quickly():
+    """commit-2pc-article with 4 participants: atomic_commit fails after 11 steps."""
+    from kripke.models.commit_2pc import Commit2PCArticle
+    model = Commit2PCArticle(participants=4, txs=2)
+    r = bmc(model, properties=["atomic_commit"], max_depth=12)
+    assert (r.verdict, r.violation.property, len(r.violation.trace.steps) - 1) == (
+        "violated", "atomic_commit", 11)
+    assert replay(r.violation.trace).ok
