@@ -176,10 +176,21 @@ def prove(model, prop, *, invariants=(), k=1, time_limit=None, simple_path=True,
     for name, args, paths in sym.actions:
         by_name.setdefault(name, []).append((args, paths))
     proof.actions = list(by_name)
-    ctis = []
+    ctis, hazards = [], []
     for name, instances in by_name.items():
         solver = z3.SolverFor("QF_BV")
-        solver.add(*common, step(action_relation(sym, [p for _, p in instances]), k - 1))
+        # A path of this action that raises or writes outside the declared types, from a state
+        # that satisfies the invariants: not preserved (no next state to show)
+        risky = [cond for act, _, _, cond in sym.hazards if act == name]
+        if risky:
+            solver.add(*common)
+            if solver.check(z3.substitute(z3.Or(*risky), list(zip(sym.x, states[k - 1][0])))) \
+                    != z3.unsat:
+                proof.rows.append(Row(name, "type_ok", FAILS, 0.0,
+                                      "raises or leaves the declared types"))
+                hazards.append(name)
+            solver.reset()
+        solver.add(*common, step(sym.relation({name}), k - 1))
         checks = [("type_ok", z3.Not(z3.And(*last_typed)), [])]
         checks += [(inv, z3.Not(at(f, k)), last_typed) for inv, f in formulas]
         for inv, negated, assume in checks:
@@ -210,6 +221,9 @@ def prove(model, prop, *, invariants=(), k=1, time_limit=None, simple_path=True,
         bad = proof.failing
         return done(INCOMPLETE, f"not proved: {len(bad)} of {len(proof.rows)} checks fail; "
                                 f"{proof.cti.action} does not preserve {proof.cti.invariant}")
+    if hazards:
+        return done(INCOMPLETE, f"not proved: {hazards[0]} may raise or leave the declared types "
+                                "from a state that satisfies the invariants")
     unknown = [r for r in proof.rows if r.outcome == UNKNOWN]
     if unknown:
         return done(INCOMPLETE, f"not proved: {len(unknown)} checks unknown "
@@ -217,29 +231,6 @@ def prove(model, prop, *, invariants=(), k=1, time_limit=None, simple_path=True,
     what = "inductive" if k == 1 else f"{k}-inductive"
     return done(OK, f"proved: {', '.join(all_names)} {'is' if len(all_names) == 1 else 'are'} "
                     f"{what}")
-
-
-def action_relation(sym, instances):
-    """step_a(x, y) for one action: the disjunction of its instances' paths, each instance's
-    next state one if-then-else per variable over its paths (as ``SymbolicModel.relation``
-    builds T for all of them)."""
-    y, steps = sym.y, []
-    for paths in instances:
-        if not paths:
-            continue
-        conds = [c for c, _ in paths]
-        if len({c.get_id() for c in conds}) < len(conds):  # several outcomes on one path
-            steps += [z3.And(c, *[a == b for a, b in zip(y, terms)]) for c, terms in paths]
-            continue
-        nxt = []
-        for j in range(len(y)):
-            value = paths[-1][1][j]
-            for cond, terms in reversed(paths[:-1]):
-                if not terms[j].eq(value):
-                    value = z3.If(cond, terms[j], value)
-            nxt.append(y[j] == value)
-        steps.append(z3.And(z3.Or(*conds), *nxt))
-    return z3.Or(*steps) if steps else z3.BoolVal(False)
 
 
 def _disagrees(model, what):

@@ -1417,15 +1417,18 @@ class SymbolicModel:
         conds = [cond for _, _, _, cond in self.hazards]
         return z3.Or(*conds) if conds else z3.BoolVal(False)
 
-    def relation(self):
-        """T(x, y): some action instance is enabled in x and y is its next state.
+    def relation(self, names=None):
+        """T(x, y): some action instance is enabled in x and y is its next state (``names``:
+        of those actions only).
 
         The paths of one action instance exclude each other, so its next state is one
         if-then-else per variable over the paths (a far smaller formula for the solver than one
         disjunct per path); an action that returns several states on one path keeps a disjunct
         per outcome."""
         y, steps = self.y, []
-        for _, _, paths in self.actions:
+        for name, _, paths in self.actions:
+            if names is not None and name not in names:
+                continue
             conds = [c for c, _ in paths]
             if len({c.get_id() for c in conds}) < len(conds):  # several outcomes on one path
                 steps += [z3.And(c, *[a == b for a, b in zip(y, terms)]) for c, terms in paths]

@@ -52,7 +52,7 @@ that crashes again each time it recovers still keeps the decision from the parti
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Bool, Domain, Enum, Int, Optional, Set, put
 from kripke.specs.commit import (abort_possible, atomic_commit, commit_possible,
-                                 outcome_is_decision, prepared_decides)
+                                 outcome_is_decision, prepared_decides, prepared_has_undo)
 from kripke.specs.properties import always_possible, invariant, type_ok
 
 Participant = Domain("Participant", "participants", doc="the resource managers")
@@ -130,7 +130,7 @@ class Commit2PC(TransitionSystem):
     }
     properties = (type_ok, atomic_commit, no_lost_committed_write, participant_blocked,
                   termination_possible, commit_possible, abort_possible, participants_decide,
-                  outcome_is_decision)
+                  outcome_is_decision, prepared_has_undo)
 
     def init(self):
         n, t, k = self.participants, self.txs, self.keys

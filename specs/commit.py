@@ -20,7 +20,8 @@ __all__ = ["tc_consistent", "atomic_commit", "commit_possible", "abort_possible"
            "no_spurious_compensation", "saga_completed_possible", "saga_aborted_possible",
            "saga_terminates", "two_phase_inductive", "tm_commit_sent", "tm_abort_sent",
            "tm_prepared_sent", "prepared_sent_not_working", "tm_commit_all_prepared",
-           "committed_after_commit", "prepared_aborted_after_abort", "outcome_is_decision"]
+           "committed_after_commit", "prepared_aborted_after_abort", "outcome_is_decision",
+           "prepared_has_undo"]
 
 
 @invariant
@@ -227,3 +228,13 @@ def outcome_is_decision(model, s):
             o = s.outcome[p][t]
             holds = holds & _implies((o == "committed") | (o == "aborted"), o == s.tx_state[t])
     return holds
+
+
+@invariant(default=False)
+def prepared_has_undo(model, s):
+    """A participant prepared for a transaction keeps its undo record (the durable prepare
+    record): with it, aborting writes back a value, so send_decision keeps data in its type,
+    which atomic_commit's proof needs (found by ``kripke prove``: from a state without it,
+    send_decision writes None into data). Checked only when named."""
+    return all(s.outcome[p][t] != "prepared" or s.undo[p][t] is not None
+               for p in range(model.participants) for t in range(model.txs))

@@ -164,18 +164,22 @@ def test_tcommit_is_inductive_as_it_stands(prop):
 
 
 # -- commit-2pc: data, locks, crashes ---------------------------------------------------------
-def test_commit_2pc_atomic_commit_needs_outcome_is_decision():
+def test_commit_2pc_atomic_commit_needs_outcome_is_decision_and_prepared_has_undo():
     """Alone, a participant's abort of a transaction the coordinator committed (unreachable)
-    is a CTI of send_decision; with outcome_is_decision (each participant's outcome is the
-    coordinator's logged decision) it is proved, and the explicit search agrees (5,800
-    states)."""
+    is a CTI of send_decision, and from such states send_decision may also leave the declared
+    types; with outcome_is_decision (each participant's outcome is the coordinator's logged
+    decision) atomic_commit is preserved, but a prepared participant without its undo record
+    (unreachable too) would write None into data when it aborts: prepared_has_undo closes
+    that, and it is proved; the explicit search agrees (5,800 states)."""
     model = load_model("commit-2pc")()
     alone = prove(model, "atomic_commit")
-    assert [(r.action, r.invariant) for r in alone.failing] == [("send_decision",
-                                                                 "atomic_commit")]
-    proof = prove(model, "atomic_commit", invariants=["outcome_is_decision"])
+    assert [(r.action, r.invariant) for r in alone.failing] == [
+        ("send_decision", "type_ok"), ("send_decision", "atomic_commit")]
+    almost = prove(model, "atomic_commit", invariants=["outcome_is_decision"])
+    assert [(r.action, r.invariant) for r in almost.failing] == [("send_decision", "type_ok")]
+    proof = prove(model, "atomic_commit", invariants=["outcome_is_decision", "prepared_has_undo"])
     assert proof.verdict == "ok", proof.reason
-    r = check(model, properties=["outcome_is_decision"], symmetry=False)
+    r = check(model, properties=["outcome_is_decision", "prepared_has_undo"], symmetry=False)
     assert (r.verdict, r.distinct_states) == ("ok", 5800)
 
 
@@ -183,7 +187,8 @@ def test_commit_2pc_atomic_commit_needs_outcome_is_decision():
 def test_commit_2pc_proved_at_three_participants_and_transactions():
     """About 6 s; at 4 participants the tracer refuses atomic_commit (more than 4096 paths)."""
     model = load_model("commit-2pc")(participants=3, txs=3)
-    assert prove(model, "atomic_commit", invariants=["outcome_is_decision"]).verdict == "ok"
+    assert prove(model, "atomic_commit",
+                 invariants=["outcome_is_decision", "prepared_has_undo"]).verdict == "ok"
 
 
 # -- k-induction and the types, on toys counted by hand ---------------------------------------

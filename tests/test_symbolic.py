@@ -68,3 +68,16 @@ def test_bmc_refutes_the_articles_2pc_deeper_than_search_goes_quickly():
     assert (r.verdict, r.violation.property, len(r.violation.trace.steps) - 1) == (
         "violated", "atomic_commit", 11)
     assert replay(r.violation.trace).ok
+
+
+def test_a_step_out_of_the_types_is_found_by_bmc_and_stops_a_proof():
+    from kripke.checkers.prove import prove
+    model = load_model("tests/fixtures/untraceable.py:Spoils")()
+    explicit = check(model)
+    r = bmc(model, max_depth=5)
+    assert (r.violation.kind, len(r.violation.trace.steps) - 1) == (
+        explicit.violation.kind, len(explicit.violation.trace.steps) - 1) == ("type", 3)
+    assert replay(r.violation.trace).ok
+    proof = prove(model, "small")
+    assert proof.verdict != "ok"
+    assert "spoil may raise or leave the declared types" in proof.reason
