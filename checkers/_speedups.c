@@ -5,6 +5,7 @@
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
  * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
+ * - permute, the renaming of a state's ids under symmetry (models/symmetry.py);
  * - first_bad_field, the TypeOK check of a state's fields (models/system.py);
  * - reach_into and strongly_connected_into, the two passes over the state graph of a liveness
  *   check (checkers/liveness.py).
@@ -526,7 +527,8 @@ speedups_fingerprint(PyObject *module, PyObject *v)
  * expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)
  *
  * The inner loop of checkers/explicit.py for one state s: call every action of ``calls`` (a list
- * of (fn, arg); fn(s, arg) returns a state, None, or a list of states) and, for each successor t,
+ * of (fn, arg), called as fn(s, arg), or (fn, args, None), called as fn(s, *args); a call returns
+ * a state, None, or a list of states) and, for each successor t,
  *
  * 1. count it in ``fired`` (a writable buffer of uint64, one per call);
  * 2. check its declared types (``type_checks``: one predicate per field of s's record, or None):
@@ -784,8 +786,27 @@ speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t k = 0; k < ncalls && status == 0; k++) {
         PyObject *call = PyList_GET_ITEM(calls, k);
-        PyObject *argv[2] = {s, PyTuple_GET_ITEM(call, 1)};
-        PyObject *out = PyObject_Vectorcall(PyTuple_GET_ITEM(call, 0), argv, 2, NULL);
+        PyObject *out;
+        if (PyTuple_GET_SIZE(call) == 3) {  /* (fn, args, None): fn(s, *args) */
+            PyObject *args = PyTuple_GET_ITEM(call, 1);
+            Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+            PyObject *argv[9];
+            if (nargs > 8) {
+                PyErr_SetString(PyExc_TypeError, "expand: an action takes at most 8 arguments");
+                out = NULL;
+            }
+            else {
+                argv[0] = s;
+                for (Py_ssize_t a = 0; a < nargs; a++) {
+                    argv[a + 1] = PyTuple_GET_ITEM(args, a);
+                }
+                out = PyObject_Vectorcall(PyTuple_GET_ITEM(call, 0), argv, nargs + 1, NULL);
+            }
+        }
+        else {
+            PyObject *argv[2] = {s, PyTuple_GET_ITEM(call, 1)};
+            out = PyObject_Vectorcall(PyTuple_GET_ITEM(call, 0), argv, 2, NULL);
+        }
         if (out == NULL) {
             status = -1;
         }
@@ -1229,6 +1250,192 @@ done:
     return result;
 }
 
+/*
+ * permute(desc, v, perm): v with every id i of a symmetric domain renamed to perm[i]; the C twin
+ * of models/symmetry.py's permute_value, which documents the descriptor ``desc`` (built once per
+ * model from its typed declarations, so a state is rebuilt in one pass instead of through a
+ * closure per field and element: issue 13, item 1).
+ */
+enum { P_ID, P_OPT, P_ARRIDX, P_TUPLE, P_FSET, P_BAG, P_REC, P_ONEOF, P_CALL };
+
+static PyObject *perm_value(PyObject *desc, PyObject *v, PyObject *perm);
+
+static PyObject *
+perm_items(PyObject *inner, PyObject *v, PyObject *perm, int indexed)
+{
+    /* A tuple of v's items, each permuted by inner (None: kept), at perm[i] when indexed. */
+    Py_ssize_t n = PyTuple_GET_SIZE(v);
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyTuple_GET_ITEM(v, i);
+        Py_ssize_t j = i;
+        if (indexed) {
+            j = i < PyTuple_GET_SIZE(perm) ? PyLong_AsSsize_t(PyTuple_GET_ITEM(perm, i)) : -1;
+            if (j < 0 || j >= n) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_IndexError, "permute: perm does not fit the array");
+                }
+                Py_DECREF(out);
+                return NULL;
+            }
+        }
+        PyObject *y;
+        if (inner == Py_None) {
+            Py_INCREF(x);
+            y = x;
+        } else if ((y = perm_value(inner, x, perm)) == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, j, y); /* out starts full of NULLs; j is a permutation of i */
+    }
+    return out;
+}
+
+static PyObject *
+perm_value(PyObject *desc, PyObject *v, PyObject *perm)
+{
+    if (!PyTuple_Check(desc) || PyTuple_GET_SIZE(desc) < 1) {
+        PyErr_SetString(PyExc_TypeError, "permute: a descriptor is a non-empty tuple");
+        return NULL;
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(desc, 0));
+    PyObject *a = PyTuple_GET_SIZE(desc) > 1 ? PyTuple_GET_ITEM(desc, 1) : Py_None;
+    switch (kind) {
+    case P_ID: {
+        PyObject *r = PyObject_GetItem(perm, v);
+        return r;
+    }
+    case P_OPT:
+        if (v == Py_None) {
+            Py_RETURN_NONE;
+        }
+        return perm_value(a, v, perm);
+    case P_ARRIDX:
+    case P_TUPLE:
+        if (!PyTuple_Check(v)) {
+            PyErr_SetString(PyExc_TypeError, "permute: expected a tuple");
+            return NULL;
+        }
+        return perm_items(a, v, perm, kind == P_ARRIDX);
+    case P_FSET:
+    case P_BAG: {
+        PyObject *items = PySequence_Fast(v, "permute: expected a collection");
+        if (items == NULL) {
+            return NULL;
+        }
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
+        PyObject *list = PyList_New(n);
+        if (list == NULL) {
+            Py_DECREF(items);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *y = perm_value(a, PySequence_Fast_GET_ITEM(items, i), perm);
+            if (y == NULL) {
+                Py_DECREF(items);
+                Py_DECREF(list);
+                return NULL;
+            }
+            PyList_SET_ITEM(list, i, y);
+        }
+        Py_DECREF(items);
+        PyObject *r;
+        if (kind == P_FSET) {
+            r = PyFrozenSet_New(list);
+        } else {
+            /* The Bag's canonical order: list.sort(key=desc[2]), stable like sorted(). */
+            PyObject *sort = PyObject_GetAttrString(list, "sort");
+            PyObject *kw = sort == NULL ? NULL : Py_BuildValue("{sO}", "key",
+                                                              PyTuple_GET_ITEM(desc, 2));
+            PyObject *empty = kw == NULL ? NULL : PyTuple_New(0);
+            PyObject *done = empty == NULL ? NULL : PyObject_Call(sort, empty, kw);
+            Py_XDECREF(sort);
+            Py_XDECREF(kw);
+            Py_XDECREF(empty);
+            r = done == NULL ? NULL : PyList_AsTuple(list);
+            Py_XDECREF(done);
+        }
+        Py_DECREF(list);
+        return r;
+    }
+    case P_REC: {
+        /* (P_REC, cls, ((position, desc), ...)): a copy of the record, the listed fields permuted */
+        PyTypeObject *type = (PyTypeObject *)a;
+        PyObject *parts = PyTuple_GET_ITEM(desc, 2);
+        if (!PyTuple_Check(v)) {
+            PyErr_SetString(PyExc_TypeError, "permute: expected a record");
+            return NULL;
+        }
+        Py_ssize_t n = PyTuple_GET_SIZE(v);
+        PyObject *out = type->tp_alloc(type, n);
+        if (out == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *x = PyTuple_GET_ITEM(v, i);
+            Py_INCREF(x);
+            PyTuple_SET_ITEM(out, i, x);
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(parts); k++) {
+            PyObject *part = PyTuple_GET_ITEM(parts, k);
+            Py_ssize_t i = PyLong_AsSsize_t(PyTuple_GET_ITEM(part, 0));
+            if (i < 0 || i >= n) {
+                if (!PyErr_Occurred()) {
+                    PyErr_SetString(PyExc_IndexError, "permute: field position out of range");
+                }
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyObject *y = perm_value(PyTuple_GET_ITEM(part, 1), PyTuple_GET_ITEM(v, i), perm);
+            if (y == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyObject *old = PyTuple_GET_ITEM(out, i);
+            PyTuple_SET_ITEM(out, i, y);
+            Py_DECREF(old);
+        }
+        return out;
+    }
+    case P_ONEOF: {
+        /* (P_ONEOF, {cls: desc or None}) */
+        PyObject *inner = PyDict_GetItemWithError(a, (PyObject *)Py_TYPE(v));
+        if (inner == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_TypeError, "permute: %R is none of the alternatives", v);
+            }
+            return NULL;
+        }
+        if (inner == Py_None) {
+            Py_INCREF(v);
+            return v;
+        }
+        return perm_value(inner, v, perm);
+    }
+    case P_CALL: /* (P_CALL, fn): fn(v, perm), for the types with no code here (Map) */
+        return PyObject_CallFunctionObjArgs(a, v, perm, NULL);
+    default:
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "permute: unknown descriptor kind %ld", kind);
+        }
+        return NULL;
+    }
+}
+
+static PyObject *
+speedups_permute(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "permute(desc, v, perm) takes perm as a tuple");
+        return NULL;
+    }
+    return perm_value(args[0], args[1], args[2]);
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -1236,6 +1443,8 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)")},
     {"fingerprint", (PyCFunction)speedups_fingerprint, METH_O,
      PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
+    {"permute", (PyCFunction)(void (*)(void))speedups_permute, METH_FASTCALL,
+     PyDoc_STR("permute(desc, v, perm) -> v with its ids renamed (models/symmetry.py)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {"graph_edges", (PyCFunction)(void (*)(void))speedups_graph_edges, METH_FASTCALL,

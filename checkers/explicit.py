@@ -208,8 +208,8 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None)
     own = value_fingerprint(s)
     found = []
     n = 0
-    for k, (fn, arg) in enumerate(calls):
-        out = fn(s, arg)
+    for k, call in enumerate(calls):
+        out = call[0](s, *call[1]) if len(call) == 3 else call[0](s, call[1])
         if out is None:
             continue
         for t in (out if out.__class__ is list else (out,)):
@@ -245,12 +245,12 @@ expand = getattr(speedups(), "expand", _expand)
 
 
 def _unary(fn, args):
-    """Call every action as ``fn(state, arg)``: the common one-argument case needs no wrapper."""
+    """An action call as ``expand`` makes it: ``(fn, arg)`` for ``fn(state, arg)``, the common
+    one-argument case, or ``(fn, args, None)`` for ``fn(state, *args)`` (no Python wrapper
+    between the engine and the action)."""
     if len(args) == 1:
         return fn, args[0]
-    if not args:
-        return (lambda s, _, fn=fn: fn(s)), None
-    return (lambda s, a, fn=fn: fn(s, *a)), args
+    return fn, tuple(args), None
 
 
 class _Finding(NamedTuple):
@@ -628,9 +628,9 @@ class _Search:
         ``seen``), or ``(-1, None)`` when an action raised (``s`` is then not expanded)."""
         model, type_checks = self.model, self.type_checks
         outs = []
-        for k, (fn, arg) in enumerate(calls):
+        for k, call in enumerate(calls):
             try:
-                out = fn(s, arg)
+                out = call[0](s, *call[1]) if len(call) == 3 else call[0](s, call[1])
             except KripkeError:
                 raise
             except Exception as e:

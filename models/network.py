@@ -77,7 +77,20 @@ class MessagePassing(TransitionSystem):
 
     def deliverable(self, s):
         """The messages that can be received now, each once: the oldest of its channel when
-        ``ordered``; not across a partition; not to a node that is down."""
+        ``ordered``; not across a partition; not to a node that is down.
+
+        Every message handler asks for them in the same state, one after the other: the last
+        answer is kept with its state (a reference, so the same object) and given again, for a
+        state of the model's own class (not a symbolic one, whose answer depends on the path)."""
+        last = self.__dict__.get("_deliverable")
+        if last is not None and last[0] is s:
+            return last[1]
+        out = self._deliverable_now(s)
+        if type(s) is self.State:
+            self._deliverable = (s, out)
+        return out
+
+    def _deliverable_now(self, s):
         out, heads = [], set()
         for m in s.messages:
             if self.ordered:

@@ -222,6 +222,9 @@ class TransitionSystem:
                 raise UnknownNameError(f"parameter of {self.display_name()}", key, self._params)
             setattr(self, key, self._params[key].validate(value))
         self.params = {n: getattr(self, n) for n in self._params}
+        # every parameter in the instance's dict: a read is then a dict hit, not a call of the
+        # Param descriptor (actions read parameters on every step)
+        vars(self).update(self.params)
         self._calls, self._dynamic = [], {}
         for name, spec in self._actions.items():
             domains = [self._domain(d) for d in spec.each]
