@@ -1,0 +1,59 @@
+"""The flat permuter of models/symmetry.py (issue 13, item 1) against the types' own permuters:
+its C twin (``kripke._speedups.permute``), its Python twin and the per-field closures of
+models/types.py rename every reachable state of every symmetric model alike."""
+
+import itertools
+
+import pytest
+
+from kripke.common import speedups
+from kripke.models.symmetry import Canonicalizer, permute_value
+from kripke.models.system import load_model
+from tests.conftest import reachable_states
+
+#: (model, parameters): small sizes of the built-in models that declare a symmetric domain,
+#: covering Array, nested Array, Optional, Set, Seq, Bag (sorted and FIFO), OneOf and Map
+MODELS = [("two-phase", dict(rms=3)), ("raft", dict(servers=2, max_msgs=2)),
+          ("raft", dict(servers=3, max_term=1, restarts=False)),
+          ("raft", dict(servers=2, max_msgs=2, ordered=True)), ("paxos", {}),
+          ("vector-clock", {}), ("tcommit", dict(rms=3))]
+
+
+def closure_permute(model, domain, s, perm):
+    """The reference: each field renamed by its type's ``permuter`` (models/types.py)."""
+    out = list(s)
+    for i, t in enumerate(model._types.values()):
+        f = t.permuter(domain, model)
+        if f is not None:
+            out[i] = f(s[i], perm)
+    return tuple.__new__(model.State, out)
+
+
+@pytest.mark.parametrize("name,params", MODELS)
+def test_flat_permuter_matches_the_types_permuters(name, params):
+    model = load_model(name)(**params)
+    domain = model.symmetric_domain()
+    canon = Canonicalizer(model, domain)
+    states = sorted(reachable_states(model), key=repr)[:3000]
+    perms = list(itertools.permutations(range(canon.n)))
+    c = speedups()
+    checked = 0
+    for s in states:
+        for p in perms:
+            want = closure_permute(model, domain, s, list(p))
+            got = permute_value(canon.desc, s, p)
+            assert got == want and type(got) is type(want), (s, p)
+            if c is not None:
+                assert c.permute(canon.desc, s, p) == want, (s, p)
+            checked += 1
+    assert checked == len(states) * len(perms) > 0
+
+
+def test_c_permute_rejects_a_bad_descriptor():
+    c = speedups()
+    if c is None:
+        pytest.skip("the C extension is not built")
+    with pytest.raises(ValueError, match="unknown descriptor kind"):
+        c.permute((99,), (1, 2), (1, 0))
+    with pytest.raises(IndexError):
+        c.permute((2, None), (1, 2, 3), (1, 0))
