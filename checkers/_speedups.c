@@ -5,7 +5,8 @@
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
  * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
- * - permute, the renaming of a state's ids under symmetry (models/symmetry.py);
+ * - permute and canonical, the renaming of states and their canonical order under symmetry
+ *   (models/symmetry.py);
  * - first_bad_field, the TypeOK check of a state's fields (models/system.py);
  * - reach_into and strongly_connected_into, the two passes over the state graph of a liveness
  *   check (checkers/liveness.py).
@@ -1436,6 +1437,246 @@ speedups_permute(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return perm_value(args[0], args[1], args[2]);
 }
 
+/*
+ * canonical(desc, views, s, n) -> (t, unfixed): the part of a canonical representative that
+ * needs no search (the C twin of models/symmetry.py's canonical_sort, which documents
+ * ``views``): each id's signature, the ids sorted by it, ``s`` renamed into that order as
+ * ``t``, and the runs of ids with equal signatures whose adjacent swaps do not all fix ``t``,
+ * as (start, stop) pairs (usually none: then ``t`` is the representative).
+ */
+enum { V_ID, V_IDSET, V_MENTIONS, V_ARRAY };
+#define CANON_MAX_IDS 64
+
+static PyObject *
+canon_mentions(PyObject *x, PyObject *spots, Py_ssize_t n, PyObject *sigs, Py_ssize_t k)
+{
+    /* Set sigs[i][k] to the tuple of how many times, per class of spots, an element of x names
+       id i in one of its positions. Returns Py_None (borrowed) or NULL. */
+    Py_ssize_t ncls = PyTuple_GET_SIZE(spots);
+    long *counts = PyMem_Calloc((size_t)(n * ncls) + 1, sizeof(long));
+    if (counts == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(x), *m;
+    if (it == NULL) {
+        PyMem_Free(counts);
+        return NULL;
+    }
+    while ((m = PyIter_Next(it)) != NULL) {
+        for (Py_ssize_t j = 0; j < ncls; j++) {
+            PyObject *spot = PyTuple_GET_ITEM(spots, j);
+            if ((PyObject *)Py_TYPE(m) != PyTuple_GET_ITEM(spot, 0)) {
+                continue;
+            }
+            PyObject *pos = PyTuple_GET_ITEM(spot, 1);
+            for (Py_ssize_t q = 0; q < PyTuple_GET_SIZE(pos); q++) {
+                Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(pos, q));
+                Py_ssize_t id = (at >= 0 && at < PyTuple_GET_SIZE(m))
+                    ? PyLong_AsSsize_t(PyTuple_GET_ITEM(m, at)) : -1;
+                if (id >= 0 && id < n) {
+                    counts[id * ncls + j]++;
+                }
+            }
+            break;
+        }
+        Py_DECREF(m);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        PyMem_Free(counts);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyTuple_New(ncls);
+        if (row == NULL) {
+            PyMem_Free(counts);
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < ncls; j++) {
+            PyObject *c = PyLong_FromLong(counts[i * ncls + j]);
+            if (c == NULL) {
+                Py_DECREF(row);
+                PyMem_Free(counts);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(row, j, c);
+        }
+        PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, row);
+    }
+    PyMem_Free(counts);
+    return Py_None;
+}
+
+static PyObject *
+canon_rename(PyObject *desc, PyObject *s, PyObject *perm)
+{
+    if (desc == Py_None) {
+        Py_INCREF(s);
+        return s;
+    }
+    return perm_value(desc, s, perm);
+}
+
+static PyObject *
+speedups_canonical(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyTuple_Check(args[1]) || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "canonical(desc, views, s, n): views and s are tuples");
+        return NULL;
+    }
+    PyObject *desc = args[0], *views = args[1], *s = args[2];
+    Py_ssize_t n = PyLong_AsSsize_t(args[3]);
+    if (n < 0 || n > CANON_MAX_IDS) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "canonical: at most %d ids", CANON_MAX_IDS);
+        }
+        return NULL;
+    }
+    Py_ssize_t nv = PyTuple_GET_SIZE(views);
+    PyObject *sigs = PyTuple_New(n), *result = NULL, *perm = NULL, *t = NULL, *unfixed = NULL;
+    if (sigs == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *sig = PyTuple_New(nv);
+        if (sig == NULL) {
+            goto done;
+        }
+        PyTuple_SET_ITEM(sigs, i, sig);
+    }
+    /* The signatures: sigs[i][k] is view k of id i. */
+    for (Py_ssize_t k = 0; k < nv; k++) {
+        PyObject *view = PyTuple_GET_ITEM(views, k);
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(view, 0));
+        Py_ssize_t f = PyLong_AsSsize_t(PyTuple_GET_ITEM(view, 1));
+        if (PyErr_Occurred() || f < 0 || f >= PyTuple_GET_SIZE(s)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_IndexError, "canonical: field out of range");
+            }
+            goto done;
+        }
+        PyObject *x = PyTuple_GET_ITEM(s, f);
+        if (kind == V_MENTIONS) {
+            if (canon_mentions(x, PyTuple_GET_ITEM(view, 2), n, sigs, k) == NULL) {
+                goto done;
+            }
+            continue;
+        }
+        if (kind == V_ARRAY && (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n)) {
+            PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *v;
+            if (kind == V_ARRAY) {
+                v = PyTuple_GET_ITEM(x, i);
+                Py_INCREF(v);
+            } else if (kind == V_ID || kind == V_IDSET) {
+                PyObject *id = PyLong_FromSsize_t(i);
+                if (id == NULL) {
+                    goto done;
+                }
+                int r = kind == V_ID ? PyObject_RichCompareBool(x, id, Py_EQ)
+                                     : PySequence_Contains(x, id);
+                Py_DECREF(id);
+                if (r < 0) {
+                    goto done;
+                }
+                v = PyBool_FromLong(r);
+            } else {
+                PyErr_Format(PyExc_ValueError, "canonical: unknown view kind %ld", kind);
+                goto done;
+            }
+            PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
+        }
+    }
+    /* The ids in the order of their signatures' hashes (stable: insertion sort, n is small). */
+    Py_hash_t hash[CANON_MAX_IDS];
+    Py_ssize_t order[CANON_MAX_IDS];
+    int identity = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if ((hash[i] = PyObject_Hash(PyTuple_GET_ITEM(sigs, i))) == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        Py_ssize_t j = i;
+        for (; j > 0 && hash[order[j - 1]] > hash[i]; j--) {
+            order[j] = order[j - 1];
+        }
+        order[j] = i;
+    }
+    if ((perm = PyTuple_New(n)) == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t new = 0; new < n; new++) {
+        identity &= order[new] == new;
+        PyObject *v = PyLong_FromSsize_t(new);
+        if (v == NULL) {
+            goto done;
+        }
+        PyTuple_SET_ITEM(perm, order[new], v);
+    }
+    if (identity) {
+        Py_INCREF(s);
+        t = s;
+    } else if ((t = canon_rename(desc, s, perm)) == NULL) {
+        goto done;
+    }
+    /* Runs of equal signatures (positions in t) that some adjacent swap changes. */
+    if ((unfixed = PyList_New(0)) == NULL) {
+        goto done;
+    }
+    Py_ssize_t start = 0;
+    for (Py_ssize_t k = 1; k <= n; k++) {
+        if (k < n) {
+            int eq = PyObject_RichCompareBool(PyTuple_GET_ITEM(sigs, order[k]),
+                                              PyTuple_GET_ITEM(sigs, order[start]), Py_EQ);
+            if (eq < 0) {
+                goto done;
+            }
+            if (eq) {
+                continue;
+            }
+        }
+        for (Py_ssize_t a = start; a + 1 < k; a++) {
+            PyObject *swap = PyTuple_New(n);
+            if (swap == NULL) {
+                goto done;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyTuple_SET_ITEM(swap, i, PyLong_FromSsize_t(i == a ? a + 1 : i == a + 1 ? a : i));
+            }
+            PyObject *u = canon_rename(desc, t, swap);
+            Py_DECREF(swap);
+            if (u == NULL) {
+                goto done;
+            }
+            int same = PyObject_RichCompareBool(u, t, Py_EQ);
+            Py_DECREF(u);
+            if (same < 0) {
+                goto done;
+            }
+            if (!same) {
+                PyObject *run = Py_BuildValue("(nn)", start, k);
+                if (run == NULL || PyList_Append(unfixed, run) < 0) {
+                    Py_XDECREF(run);
+                    goto done;
+                }
+                Py_DECREF(run);
+                break;
+            }
+        }
+        start = k;
+    }
+    result = PyTuple_Pack(2, t, unfixed);
+done:
+    Py_DECREF(sigs);
+    Py_XDECREF(perm);
+    Py_XDECREF(t);
+    Py_XDECREF(unfixed);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -1445,6 +1686,8 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
     {"permute", (PyCFunction)(void (*)(void))speedups_permute, METH_FASTCALL,
      PyDoc_STR("permute(desc, v, perm) -> v with its ids renamed (models/symmetry.py)")},
+    {"canonical", (PyCFunction)(void (*)(void))speedups_canonical, METH_FASTCALL,
+     PyDoc_STR("canonical(desc, views, s, n) -> (t, unfixed) (models/symmetry.py)")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {"graph_edges", (PyCFunction)(void (*)(void))speedups_graph_edges, METH_FASTCALL,

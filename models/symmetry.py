@@ -11,7 +11,7 @@ for states with equal hashes (so it is canonical within a run; strings hash with
 seed, so the representative may differ between runs, never the number of orbits). The candidates
 are the renamings that sort the ids by a signature that every renaming preserves (each id's entry
 in the arrays indexed by the domain, its membership in sets of ids, how many messages name it:
-see ``_views``). Sorting is cheap; only ids that tie on their signature need more work, and when
+see ``view_specs``). Sorting is cheap; only ids that tie on their signature need more work, and when
 every swap of two adjacent tied ids leaves the sorted state unchanged, the whole group of tie
 permutations does (adjacent transpositions generate it), so a single candidate remains.
 Otherwise the candidates are every ordering of the tied groups that some swap changes;
@@ -25,7 +25,7 @@ from kripke.common import speedups
 from kripke.models.types import (Array, Bag, Id, OneOf, Optional, RecordType, Set, Seq, _resolve,
                                  bag_order, total_order_key)
 
-__all__ = ["Canonicalizer", "permuter_desc", "permute_value"]
+__all__ = ["Canonicalizer", "canonical_sort", "permuter_desc", "permute_value", "view_specs"]
 
 # The kinds of a permuter descriptor (see ``permuter_desc``); checkers/_speedups.c has the same.
 ID, OPT, ARRIDX, TUPLE, FSET, BAG, REC, ONEOF, CALL = range(9)
@@ -103,6 +103,59 @@ def permute_value(desc, v, perm):
     raise ValueError(f"unknown permuter descriptor {desc!r}")
 
 
+# The kinds of a view (see ``view_specs``); checkers/_speedups.c has the same.
+V_ID, V_IDSET, V_MENTIONS, V_ARRAY = range(4)
+
+
+def canonical_sort(desc, views, s, n):
+    """``(t, unfixed)``: ``s`` renamed so that its ids are sorted by their signatures (``t``),
+    and the runs of ids with equal signatures (``(start, stop)`` positions in ``t``) that some
+    swap of two adjacent ids changes. The Python twin of ``kripke._speedups.canonical``.
+
+    The signature of id ``i`` is a tuple with one entry per view (``view_specs``). The ids are
+    sorted by the signature's hash: a total order, computed in C, on values that need not be
+    comparable (None beside ints); equal signatures end up side by side."""
+    rows = []
+    for view in views:
+        kind, x = view[0], s[view[1]]
+        if kind == V_ID:
+            rows.append([x == i for i in range(n)])
+        elif kind == V_IDSET:
+            rows.append([i in x for i in range(n)])
+        elif kind == V_ARRAY:
+            rows.append(list(x))
+        else:
+            spots = view[2]
+            counts = [[0] * len(spots) for _ in range(n)]
+            for m in x:
+                for j, (cls, positions) in enumerate(spots):
+                    if type(m) is cls:
+                        for pos in positions:
+                            counts[m[pos]][j] += 1
+                        break
+            rows.append([tuple(c) for c in counts])
+    sigs = list(zip(*rows)) if rows else [()] * n
+    keys = [hash(sig) for sig in sigs]
+    order = sorted(range(n), key=keys.__getitem__)
+    perm = [0] * n
+    for new, old in enumerate(order):
+        perm[old] = new
+    rename = (lambda v, p: v) if desc is None else (lambda v, p: permute_value(desc, v, p))
+    t = s if order == list(range(n)) else rename(s, tuple(perm))
+    unfixed, start = [], 0
+    for k in range(1, n + 1):
+        if k < n and sigs[order[k]] == sigs[order[start]]:
+            continue
+        for a in range(start, k - 1):
+            swap = list(range(n))
+            swap[a], swap[a + 1] = a + 1, a
+            if rename(t, tuple(swap)) != t:
+                unfixed.append((start, k))
+                break
+        start = k
+    return t, unfixed
+
+
 class Canonicalizer:
     """``canon(state)``: the canonical representative of ``state`` under ``domain``."""
 
@@ -114,9 +167,11 @@ class Canonicalizer:
                       if (d := permuter_desc(t, domain, model)) is not None)
         #: the whole state as one descriptor (a record whose listed fields are permuted)
         self.desc = (REC, model.State, parts) if parts else None
+        self.views = tuple(v for f, t in enumerate(fields) for v in view_specs(f, t, domain))
         c = speedups()
         self._permute = c.permute if c is not None else permute_value
-        self.views = [v for f, t in enumerate(fields) for v in _views(f, t, domain, self.n)]
+        # The C twin holds at most 64 ids on its stack.
+        self._sort = c.canonical if c is not None and self.n <= 64 else canonical_sort
 
     def permute(self, s, perm):
         """Rename every id ``i`` of the domain to ``perm[i]``."""
@@ -124,37 +179,15 @@ class Canonicalizer:
             return s
         return self._permute(self.desc, s, tuple(perm))
 
-    def signatures(self, s):
-        """For each id, what every renaming preserves about it in ``s`` (see ``_views``)."""
-        return list(zip(*[view(s) for view in self.views])) if self.views else [()] * self.n
-
     def __call__(self, s):
-        n = self.n
-        sigs = self.signatures(s)
-        # Sorted by the hash of the signature: a total order, computed in C, on values that
-        # need not be comparable (None beside ints). Equal signatures end up side by side.
-        keys = [hash(sig) for sig in sigs]
-        order = sorted(range(n), key=keys.__getitem__)
-        perm = [0] * n
-        for new, old in enumerate(order):
-            perm[old] = new
-        t = s if order == list(range(n)) else self.permute(s, perm)
-        # Runs of equal signatures, as positions in the sorted state.
-        groups, start = [], 0
-        for k in range(1, n + 1):
-            if k == n or sigs[order[k]] != sigs[order[start]]:
-                if k - start > 1:
-                    groups.append(range(start, k))
-                start = k
-        if not groups:
-            return t
-        unfixed = [g for g in groups if any(self._swap(t, k) != t for k in g[:-1])]
+        t, unfixed = self._sort(self.desc, self.views, s, self.n)
         if not unfixed:
             return t
+        n, groups = self.n, [range(a, b) for a, b in unfixed]
         candidates = []
-        for choice in itertools.product(*(itertools.permutations(g) for g in unfixed)):
+        for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
             p = list(range(n))
-            for g, image in zip(unfixed, choice):
+            for g, image in zip(groups, choice):
                 for a, b in zip(g, image):
                     p[a] = b
             candidates.append(self.permute(t, p))
@@ -163,43 +196,26 @@ class Canonicalizer:
         tied = {c for c in candidates if hash(c) == least}
         return tied.pop() if len(tied) == 1 else min(tied, key=total_order_key)
 
-    def _swap(self, t, k):
-        p = list(range(self.n))
-        p[k], p[k + 1] = k + 1, k
-        return self.permute(t, p)
 
-
-def _views(f, t, domain, n):
-    """Functions ``s -> [value for each id]`` that every renaming of ``domain`` preserves, for
-    field ``f`` of type ``t``: each id's own entry, its membership, how many messages name it.
-    They only sort the ids (the candidates are then compared whole), so a view may be coarse;
-    each is computed for all ids at once, which keeps the signature cheap."""
-    ids = range(n)
+def view_specs(f, t, domain):
+    """What every renaming of ``domain`` preserves about each id in field ``f`` of type ``t``, as
+    data that ``canonical_sort`` and its C twin read: ``(V_ID, f)`` whether the field is the id;
+    ``(V_IDSET, f)`` whether the set holds it; ``(V_ARRAY, f)`` its own entry of an array whose
+    values name no id; ``(V_MENTIONS, f, ((cls, positions), ...))`` how many elements of each
+    record class name it, in a set or bag of records. They only sort the ids (the candidates are
+    then compared whole), so a view may be coarse; each is computed for all ids at once, which
+    keeps the signature cheap."""
     if isinstance(t, Id) and t.domain is domain:
-        return [lambda s: [s[f] == i for i in ids]]
+        return [(V_ID, f)]
     if isinstance(t, Set) and isinstance(t.elem, Id) and t.elem.domain is domain:
-        return [lambda s: [i in s[f] for i in ids]]
+        return [(V_IDSET, f)]
     if isinstance(t, (Set, Bag)) and isinstance(t.elem, (RecordType, OneOf)):
         records = t.elem.alternatives if isinstance(t.elem, OneOf) else [t.elem]
-        spots = {r.cls: [r.offset + k for k, ft in enumerate(r.fields.values())
-                         if isinstance(ft, Id) and ft.domain is domain] for r in records}
-        spots = {cls: pos for cls, pos in spots.items() if pos}
-        if not spots:
-            return []
-        order = list(spots)
-
-        def mentions(s):
-            counts = [[0] * n for _ in order]
-            for x in s[f]:
-                cls = type(x)
-                if cls in spots:
-                    row = counts[order.index(cls)]
-                    for pos in spots[cls]:
-                        row[x[pos]] += 1
-            return list(zip(*counts))
-        return [mentions]
-    if not (isinstance(t, Array) and t.index is domain):
-        return []
-    if not t.value.mentions(domain):
-        return [lambda s: s[f]]
+        spots = tuple((r.cls, tuple(r.offset + k for k, ft in enumerate(r.fields.values())
+                                    if isinstance(ft, Id) and ft.domain is domain))
+                      for r in records)
+        spots = tuple((cls, pos) for cls, pos in spots if pos)
+        return [(V_MENTIONS, f, spots)] if spots else []
+    if isinstance(t, Array) and t.index is domain and not t.value.mentions(domain):
+        return [(V_ARRAY, f)]
     return []
