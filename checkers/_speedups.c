@@ -5,8 +5,8 @@
  * - RecordBase.set and put, the record updates every action performs (models/types.py);
  * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
- * - permute and canonical, the renaming of states and their canonical order under symmetry
- *   (models/symmetry.py);
+ * - permute, canonical and representative, the renaming of states and their canonical
+ *   representative under symmetry (models/symmetry.py);
  * - first_bad_field, the TypeOK check of a state's fields (models/system.py);
  * - reach_into and strongly_connected_into, the two passes over the state graph of a liveness
  *   check (checkers/liveness.py).
@@ -1677,6 +1677,141 @@ done:
     return result;
 }
 
+/*
+ * representative(desc, views, n, fallback, s): the canonical representative of s, all in C:
+ * canonical's sorted state when no run of tied ids is left, else the least by hash of the
+ * renamings of the sorted state that permute the ids within those runs (models/symmetry.py's
+ * Canonicalizer). fallback(s) decides when two different candidates share the least hash (the
+ * total order of the Python twin), and when the runs would give too many candidates.
+ */
+#define REP_MAX_CANDIDATES 40320
+
+static int
+rep_next_permutation(Py_ssize_t *a, Py_ssize_t len)
+{
+    /* The next permutation of a[0..len) in lexicographic order; 0 after the last. */
+    Py_ssize_t i = len - 2;
+    while (i >= 0 && a[i] >= a[i + 1]) {
+        i--;
+    }
+    if (i < 0) { /* the last: back to the first (ascending), and say so */
+        for (Py_ssize_t l = 0, r = len - 1; l < r; l++, r--) {
+            Py_ssize_t x = a[l];
+            a[l] = a[r];
+            a[r] = x;
+        }
+        return 0;
+    }
+    Py_ssize_t j = len - 1;
+    while (a[j] <= a[i]) {
+        j--;
+    }
+    Py_ssize_t x = a[i];
+    a[i] = a[j];
+    a[j] = x;
+    for (Py_ssize_t l = i + 1, r = len - 1; l < r; l++, r--) {
+        x = a[l];
+        a[l] = a[r];
+        a[r] = x;
+    }
+    return 1;
+}
+
+static PyObject *
+speedups_representative(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "representative(desc, views, n, fallback, s)");
+        return NULL;
+    }
+    PyObject *cargs[4] = {args[0], args[1], args[4], args[2]};
+    PyObject *pair = speedups_canonical(self, cargs, 4);
+    if (pair == NULL) {
+        return NULL;
+    }
+    PyObject *t = PyTuple_GET_ITEM(pair, 0), *runs = PyTuple_GET_ITEM(pair, 1);
+    Py_ssize_t nruns = PyList_GET_SIZE(runs);
+    if (nruns == 0) {
+        Py_INCREF(t);
+        Py_DECREF(pair);
+        return t;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t img[CANON_MAX_IDS], lo[CANON_MAX_IDS], hi[CANON_MAX_IDS];
+    double count = 1;
+    for (Py_ssize_t g = 0; g < nruns; g++) {
+        PyObject *run = PyList_GET_ITEM(runs, g);
+        lo[g] = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0));
+        hi[g] = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
+        for (Py_ssize_t k = hi[g] - lo[g]; k > 1; k--) {
+            count *= (double)k;
+        }
+    }
+    if (count > REP_MAX_CANDIDATES) {
+        Py_DECREF(pair);
+        return PyObject_CallOneArg(args[3], args[4]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        img[i] = i;
+    }
+    PyObject *best = NULL;
+    Py_hash_t best_hash = 0;
+    int tie = 0;
+    for (;;) {
+        PyObject *perm = PyTuple_New(n);
+        if (perm == NULL) {
+            goto fail;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyTuple_SET_ITEM(perm, i, PyLong_FromSsize_t(img[i]));
+        }
+        PyObject *u = canon_rename(args[0], t, perm);
+        Py_DECREF(perm);
+        if (u == NULL) {
+            goto fail;
+        }
+        Py_hash_t h = PyObject_Hash(u);
+        if (h == -1 && PyErr_Occurred()) {
+            Py_DECREF(u);
+            goto fail;
+        }
+        if (best == NULL || h < best_hash) {
+            Py_XDECREF(best);
+            tie = 0;
+            best = u;
+            best_hash = h;
+        } else if (h == best_hash) {
+            int eq = PyObject_RichCompareBool(u, best, Py_EQ);
+            Py_DECREF(u);
+            if (eq < 0) {
+                goto fail;
+            }
+            tie |= !eq;
+        } else {
+            Py_DECREF(u);
+        }
+        /* The next choice: like an odometer over the runs, each run's images in
+           lexicographic order (the order does not matter: the least is taken). */
+        Py_ssize_t g = nruns - 1;
+        while (g >= 0 && !rep_next_permutation(img + lo[g], hi[g] - lo[g])) {
+            g--; /* this run wrapped around to its first (sorted) permutation */
+        }
+        if (g < 0) {
+            break;
+        }
+    }
+    Py_DECREF(pair);
+    if (tie) {
+        Py_DECREF(best);
+        return PyObject_CallOneArg(args[3], args[4]);
+    }
+    return best;
+fail:
+    Py_XDECREF(best);
+    Py_DECREF(pair);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -1688,6 +1823,8 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("permute(desc, v, perm) -> v with its ids renamed (models/symmetry.py)")},
     {"canonical", (PyCFunction)(void (*)(void))speedups_canonical, METH_FASTCALL,
      PyDoc_STR("canonical(desc, views, s, n) -> (t, unfixed) (models/symmetry.py)")},
+    {"representative", (PyCFunction)(void (*)(void))speedups_representative, METH_FASTCALL,
+     PyDoc_STR("representative(desc, views, n, fallback, s) -> the canonical representative")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {"graph_edges", (PyCFunction)(void (*)(void))speedups_graph_edges, METH_FASTCALL,

@@ -19,13 +19,15 @@ permutations of different groups commute, so groups whose swaps all fix the stat
 enumeration.
 """
 
+import functools
 import itertools
 
 from kripke.common import speedups
 from kripke.models.types import (Array, Bag, Id, OneOf, Optional, RecordType, Set, Seq, _resolve,
                                  bag_order, total_order_key)
 
-__all__ = ["Canonicalizer", "canonical_sort", "permuter_desc", "permute_value", "view_specs"]
+__all__ = ["Canonicalizer", "canonical_sort", "permuter_desc", "permute_value", "representative",
+           "view_specs"]
 
 # The kinds of a permuter descriptor (see ``permuter_desc``); checkers/_speedups.c has the same.
 ID, OPT, ARRIDX, TUPLE, FSET, BAG, REC, ONEOF, CALL = range(9)
@@ -156,45 +158,64 @@ def canonical_sort(desc, views, s, n):
     return t, unfixed
 
 
-class Canonicalizer:
-    """``canon(state)``: the canonical representative of ``state`` under ``domain``."""
+def representative(desc, views, n, s):
+    """The canonical representative of ``s``: the Python twin of
+    ``kripke._speedups.representative`` (without its fallback argument, which is this)."""
+    t, unfixed = canonical_sort(desc, views, s, n)
+    if not unfixed:
+        return t
+    groups = [range(a, b) for a, b in unfixed]
+    candidates = []
+    for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+        p = list(range(n))
+        for g, image in zip(groups, choice):
+            for a, b in zip(g, image):
+                p[a] = b
+        candidates.append(t if desc is None else permute_value(desc, t, tuple(p)))
+    # The least candidate by hash (computed in C), ties broken by the total order.
+    least = min(map(hash, candidates))
+    tied = {c for c in candidates if hash(c) == least}
+    return tied.pop() if len(tied) == 1 else min(tied, key=total_order_key)
 
-    def __init__(self, model, domain):
-        self.n = len(domain.values(model))
+
+class Canonicalizer(functools.partial):
+    """``canon(state)``: the canonical representative of ``state`` under ``domain``.
+
+    A ``functools.partial`` of ``kripke._speedups.representative`` when the extension is built
+    (else of its twin ``representative``), so that the engine's call per successor goes
+    straight to C, without a Python frame (issue 13, item 1)."""
+
+    def __new__(cls, model, domain):
+        n = len(domain.values(model))
         fields = list(model._types.values())
-        self.state_cls = model.State
         parts = tuple((i, d) for i, t in enumerate(fields)
                       if (d := permuter_desc(t, domain, model)) is not None)
-        #: the whole state as one descriptor (a record whose listed fields are permuted)
-        self.desc = (REC, model.State, parts) if parts else None
-        self.views = tuple(v for f, t in enumerate(fields) for v in view_specs(f, t, domain))
+        # The whole state as one descriptor (a record whose listed fields are permuted).
+        desc = (REC, model.State, parts) if parts else None
+        views = tuple(v for f, t in enumerate(fields) for v in view_specs(f, t, domain))
         c = speedups()
-        self._permute = c.permute if c is not None else permute_value
-        # The C twin holds at most 64 ids on its stack.
-        self._sort = c.canonical if c is not None and self.n <= 64 else canonical_sort
+        if c is not None and n <= 64:  # the C twin holds at most 64 ids on its stack
+            slow = functools.partial(representative, desc, views, n)
+            self = super().__new__(cls, c.representative, desc, views, n, slow)
+            self._permute, self._sort = c.permute, c.canonical
+        else:
+            self = super().__new__(cls, representative, desc, views, n)
+            self._permute, self._sort = permute_value, canonical_sort
+        self.n, self.desc, self.views, self.state_cls = n, desc, views, model.State
+        self._made_from = (model, domain)
+        return self
+
+    def __init__(self, model, domain):
+        pass  # made by __new__ (a partial's arguments are fixed there)
+
+    def __reduce__(self):
+        return (Canonicalizer, self._made_from)
 
     def permute(self, s, perm):
         """Rename every id ``i`` of the domain to ``perm[i]``."""
         if self.desc is None:
             return s
         return self._permute(self.desc, s, tuple(perm))
-
-    def __call__(self, s):
-        t, unfixed = self._sort(self.desc, self.views, s, self.n)
-        if not unfixed:
-            return t
-        n, groups = self.n, [range(a, b) for a, b in unfixed]
-        candidates = []
-        for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
-            p = list(range(n))
-            for g, image in zip(groups, choice):
-                for a, b in zip(g, image):
-                    p[a] = b
-            candidates.append(self.permute(t, p))
-        # The least candidate by hash (computed in C), ties broken by the total order.
-        least = min(map(hash, candidates))
-        tied = {c for c in candidates if hash(c) == least}
-        return tied.pop() if len(tied) == 1 else min(tied, key=total_order_key)
 
 
 def view_specs(f, t, domain):
