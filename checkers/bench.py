@@ -12,16 +12,23 @@ model, both without symmetry (a temporal property turns it off): two-phase's
 ``rm_learns_outcome`` at each size and commit-2pc's ``participants_decide`` at its defaults.
 The safety run checks the model's default properties; the liveness run the temporal property
 alone, which records the whole graph and looks for a fair lasso.
+
+``--raft`` (issue 13, item 1) times ``kripke check raft`` at its defaults, with symmetry, in a
+fresh process per run. With ``--against CMD`` the same check runs, interleaved, through another
+kripke's command line (``CMD check raft --json``; e.g. a worktree of an older commit on
+PYTHONPATH, whose CLI was ``checkers.cli``), and the ratio of medians is reported (> 1: this
+kripke is faster).
 """
 
 import json
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
 
-__all__ = ["run_bench", "run_liveness_bench"]
+__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench"]
 
 CONFIGS = (("all", ()), ("tc_consistent", ("--property", "tc_consistent")))
 #: (model, parameters, temporal property) for ``--liveness``; ``{rms}`` is the size
@@ -29,9 +36,9 @@ LIVENESS = (("two-phase", ("-p", "rms={rms}"), "rm_learns_outcome"),
             ("commit-2pc", (), "participants_decide"))
 
 
-def _run(argv):
+def _run(argv, cwd=None):
     """Run a command; return its stdout and its peak resident memory in MB."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     out = proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -118,3 +125,41 @@ def run_liveness_bench(sizes, repeat=3):
                             memory_ratio=liveness["peak_rss_mb"] / safety["peak_rss_mb"])
             rows += pair
     return rows
+
+
+def _median_row(results, **head):
+    """A row from ``(json, peak MB)`` runs of one configuration: medians of the search times."""
+    first = results[0][0]
+    seconds = statistics.median(r["elapsed_s"] for r, _ in results)
+    return dict(head, distinct_states=first["distinct_states"],
+                states_generated=first["states_generated"], verdict=first["verdict"],
+                seconds=seconds, states_per_s=first["distinct_states"] / seconds,
+                peak_rss_mb=max(p for _, p in results), runs=len(results))
+
+
+def run_raft_bench(repeat=3, against=None, params=()):
+    """Rows of ``kripke bench --raft``: raft at its defaults (``params``: ``-p`` options) with
+    symmetry, each run a fresh process; with ``against`` (a command prefix, split like a shell
+    line), the same check through that command, interleaved with kripke's runs, and the ratio
+    of the medians of the two. Run from a temporary directory, so that an older checkout on
+    PYTHONPATH is not shadowed by this repository's folders."""
+    import tempfile
+    runs, base = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeat):
+            runs.append(_kripke(None, ("--symmetry",), "raft", params))  # the last flag wins
+            if against:
+                argv = [*shlex.split(against), "check", "raft", *params, "--json"]
+                out, peak = _run(argv, cwd=tmp)
+                base.append((json.loads(out), peak))
+    row = _median_row(runs, model="raft", params=" ".join(params[1::2]) or "defaults",
+                      symmetry=True, properties="all")
+    if base:
+        if base[0][0]["distinct_states"] != row["distinct_states"]:
+            raise RuntimeError(f"{against} found {base[0][0]['distinct_states']} states, kripke "
+                               f"{row['distinct_states']}")
+        base_s = statistics.median(r["elapsed_s"] for r, _ in base)
+        row.update(baseline=against, baseline_seconds=base_s,
+                   ratio_to_baseline=base_s / row["seconds"],
+                   baseline_peak_rss_mb=max(p for _, p in base))
+    return [row]

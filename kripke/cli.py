@@ -857,9 +857,36 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
 @click.option("--liveness", is_flag=True,
               help="Time temporal properties beside the safety runs of the same models "
                    "(two-phase at --sizes, commit-2pc at its defaults).")
-def bench(as_json, sizes, repeat, baseline, liveness):
+@click.option("--raft", is_flag=True,
+              help="Time raft at its defaults with symmetry (kripke check raft), each run a "
+                   "fresh process.")
+@click.option("--against", metavar="CMD",
+              help="With --raft: another kripke's command line (e.g. \"env PYTHONPATH=/tmp/old "
+                   "python -m checkers.cli\") timed beside this one, interleaved.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="With --raft: a raft parameter other than its default (repeatable).")
+def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params):
     """The standard performance suite: two-phase without symmetry at several sizes."""
-    from kripke.checkers.bench import run_bench, run_liveness_bench
+    from kripke.checkers.bench import run_bench, run_liveness_bench, run_raft_bench
+    if (against or params) and not raft:
+        raise click.UsageError("--against and -p need --raft")
+    if raft:
+        rows = run_raft_bench(repeat, against, tuple(x for p in params for x in ("-p", p)))
+        if as_json:
+            from kripke.checkers.result import envelope
+            click.echo(json.dumps(envelope(rows=rows)))
+            return
+        click.echo(f"{'model':<6} {'params':<9} {'distinct':>9} {'generated':>10} {'verdict':<8} "
+                   f"{'seconds':>8} {'states/s':>9} {'peak MB':>8}"
+                   + (f" {'baseline s':>10} {'ratio':>6}" if against else ""))
+        for r in rows:
+            line = (f"{r['model']:<6} {r['params']:<9} {r['distinct_states']:>9,} "
+                    f"{r['states_generated']:>10,} {r['verdict']:<8} {r['seconds']:>8.2f} "
+                    f"{r['states_per_s']:>9,.0f} {r['peak_rss_mb']:>8.0f}")
+            if against:
+                line += f" {r['baseline_seconds']:>10.2f} {r['ratio_to_baseline']:>6.2f}"
+            click.echo(line)
+        return
     try:
         ns = [int(x) for x in sizes.split(",")]
     except ValueError:
