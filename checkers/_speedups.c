@@ -1307,8 +1307,14 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
     PyObject *a = PyTuple_GET_SIZE(desc) > 1 ? PyTuple_GET_ITEM(desc, 1) : Py_None;
     switch (kind) {
     case P_ID: {
-        PyObject *r = PyObject_GetItem(perm, v);
-        return r;
+        Py_ssize_t i = PyLong_Check(v) ? PyLong_AsSsize_t(v) : -1;
+        if (i >= 0 && i < PyTuple_GET_SIZE(perm)) {
+            PyObject *r = PyTuple_GET_ITEM(perm, i);
+            Py_INCREF(r);
+            return r;
+        }
+        PyErr_Clear();
+        return PyObject_GetItem(perm, v); /* the error Python gives (or a negative index) */
     }
     case P_OPT:
         if (v == Py_None) {
@@ -1324,6 +1330,13 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
         return perm_items(a, v, perm, kind == P_ARRIDX);
     case P_FSET:
     case P_BAG: {
+        if (PyObject_Length(v) == 0) { /* nothing to rename (and no allocation) */
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            Py_INCREF(v);
+            return v;
+        }
         PyObject *items = PySequence_Fast(v, "permute: expected a collection");
         if (items == NULL) {
             return NULL;
@@ -1347,6 +1360,8 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
         PyObject *r;
         if (kind == P_FSET) {
             r = PyFrozenSet_New(list);
+        } else if (n < 2) { /* one element is in order */
+            r = PyList_AsTuple(list);
         } else {
             /* The Bag's canonical order: list.sort(key=desc[2]), stable like sorted(). */
             PyObject *sort = PyObject_GetAttrString(list, "sort");
@@ -1435,6 +1450,91 @@ speedups_permute(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     return perm_value(args[0], args[1], args[2]);
+}
+
+/* perm_equals(desc, x, perm, y): 1 when permute(desc, x, perm) == y, 0 when not, -1 on error;
+   tuples and records are compared item by item without being rebuilt, stopping at the first
+   difference (the swap checks of canonical, where most swaps change the state early). */
+static int
+perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
+{
+    if (desc == Py_None) {
+        return PyObject_RichCompareBool(x, y, Py_EQ);
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(desc, 0));
+    PyObject *a = PyTuple_GET_SIZE(desc) > 1 ? PyTuple_GET_ITEM(desc, 1) : Py_None;
+    if (kind == P_OPT && (x == Py_None || y == Py_None)) {
+        return x == y;
+    }
+    if (kind == P_OPT) {
+        return perm_equals(a, x, perm, y);
+    }
+    if ((kind == P_ARRIDX || kind == P_TUPLE) && PyTuple_Check(x) && PyTuple_Check(y)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(x);
+        if (PyTuple_GET_SIZE(y) != n) {
+            return 0;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t j = i;
+            if (kind == P_ARRIDX) {
+                j = i < PyTuple_GET_SIZE(perm) ? PyLong_AsSsize_t(PyTuple_GET_ITEM(perm, i)) : -1;
+                if (j < 0 || j >= n) {
+                    if (!PyErr_Occurred()) {
+                        PyErr_SetString(PyExc_IndexError, "permute: perm does not fit the array");
+                    }
+                    return -1;
+                }
+            }
+            int r = perm_equals(a, PyTuple_GET_ITEM(x, i), perm, PyTuple_GET_ITEM(y, j));
+            if (r != 1) {
+                return r;
+            }
+        }
+        return 1;
+    }
+    if (kind == P_REC && PyTuple_Check(x) && PyTuple_Check(y)) {
+        Py_ssize_t n = PyTuple_GET_SIZE(x);
+        if (Py_TYPE(y) != (PyTypeObject *)a || Py_TYPE(x) != (PyTypeObject *)a
+                || PyTuple_GET_SIZE(y) != n) {
+            return 0;
+        }
+        PyObject *parts = PyTuple_GET_ITEM(desc, 2);
+        Py_ssize_t np = PyTuple_GET_SIZE(parts), k = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *part = k < np ? PyTuple_GET_ITEM(parts, k) : NULL;
+            PyObject *d = Py_None;
+            if (part != NULL && PyLong_AsSsize_t(PyTuple_GET_ITEM(part, 0)) == i) {
+                d = PyTuple_GET_ITEM(part, 1);
+                k++;
+            }
+            int r = perm_equals(d, PyTuple_GET_ITEM(x, i), perm, PyTuple_GET_ITEM(y, i));
+            if (r != 1) {
+                return r;
+            }
+        }
+        return PyErr_Occurred() ? -1 : 1;
+    }
+    if (kind == P_ONEOF) {
+        if (Py_TYPE(x) != Py_TYPE(y)) {
+            return 0;
+        }
+        PyObject *inner = PyDict_GetItemWithError(a, (PyObject *)Py_TYPE(x));
+        if (inner == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_TypeError, "permute: %R is none of the alternatives", x);
+            }
+            return -1;
+        }
+        return perm_equals(inner, x, perm, y);
+    }
+    /* Everything else (an id, a set, a bag, a call): built and compared. */
+    PyObject *u = perm_value(desc, x, perm);
+    if (u == NULL) {
+        return -1;
+    }
+    int r = PyObject_RichCompareBool(u, y, Py_EQ);
+    Py_DECREF(u);
+    return r;
 }
 
 /*
@@ -1646,13 +1746,8 @@ speedups_canonical(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             for (Py_ssize_t i = 0; i < n; i++) {
                 PyTuple_SET_ITEM(swap, i, PyLong_FromSsize_t(i == a ? a + 1 : i == a + 1 ? a : i));
             }
-            PyObject *u = canon_rename(desc, t, swap);
+            int same = perm_equals(desc, t, swap, t);
             Py_DECREF(swap);
-            if (u == NULL) {
-                goto done;
-            }
-            int same = PyObject_RichCompareBool(u, t, Py_EQ);
-            Py_DECREF(u);
             if (same < 0) {
                 goto done;
             }
