@@ -1907,6 +1907,20 @@ fail:
     return NULL;
 }
 
+/* representative_fingerprint(desc, views, n, fallback, s): fingerprint(representative(...)), the
+   name of s's orbit in the visited set in one call from the search loop. */
+static PyObject *
+speedups_representative_fingerprint(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *rep = speedups_representative(self, args, nargs);
+    if (rep == NULL) {
+        return NULL;
+    }
+    PyObject *fp = speedups_fingerprint(self, rep);
+    Py_DECREF(rep);
+    return fp;
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -1920,6 +1934,9 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("canonical(desc, views, s, n) -> (t, unfixed) (models/symmetry.py)")},
     {"representative", (PyCFunction)(void (*)(void))speedups_representative, METH_FASTCALL,
      PyDoc_STR("representative(desc, views, n, fallback, s) -> the canonical representative")},
+    {"representative_fingerprint",
+     (PyCFunction)(void (*)(void))speedups_representative_fingerprint, METH_FASTCALL,
+     PyDoc_STR("representative_fingerprint(desc, views, n, fallback, s) -> its fingerprint")},
     {"put", (PyCFunction)(void (*)(void))speedups_put, METH_FASTCALL,
      PyDoc_STR("put(t, i, value): a copy of tuple t with item i replaced")},
     {"graph_edges", (PyCFunction)(void (*)(void))speedups_graph_edges, METH_FASTCALL,

@@ -119,3 +119,13 @@ def test_representative_leaves_too_many_candidates_to_its_fallback():
     s = tuple(range(8))
     rep = c.representative((ARRIDX, None), (), 8, None, s)
     assert hash(rep) == min(hash(p) for p in itertools.permutations(s))
+
+
+@pytest.mark.parametrize("name,params", MODELS[:2])
+def test_canon_fingerprint_is_the_representative_s(name, params):
+    from kripke.models.fingerprint import fingerprint
+    model = load_model(name)(**params)
+    canon = Canonicalizer(model, model.symmetric_domain())
+    states = sorted(reachable_states(model), key=repr)[:500]
+    assert all(canon.fingerprint(s) == fingerprint(canon(s)) for s in states)
+    assert len({canon.fingerprint(s) for s in states}) == len({canon(s) for s in states})
