@@ -1544,7 +1544,7 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
  * ``t``, and the runs of ids with equal signatures whose adjacent swaps do not all fix ``t``,
  * as (start, stop) pairs (usually none: then ``t`` is the representative).
  */
-enum { V_ID, V_IDSET, V_MENTIONS, V_ARRAY };
+enum { V_ID, V_IDSET, V_MENTIONS, V_ARRAY, V_POINTS_OPT, V_POINTS_SET, V_DIAG };
 #define CANON_MAX_IDS 64
 
 static PyObject *
@@ -1660,6 +1660,65 @@ speedups_canonical(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (kind == V_MENTIONS) {
             if (canon_mentions(x, PyTuple_GET_ITEM(view, 2), n, sigs, k) == NULL) {
                 goto done;
+            }
+            continue;
+        }
+        if (kind == V_POINTS_OPT || kind == V_POINTS_SET) {
+            /* An array of ids (or None) or of sets of ids: for id i, 2 * how many entries name
+               it + whether its own entry does. */
+            long pts[CANON_MAX_IDS] = {0};
+            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n) {
+                PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
+                goto done;
+            }
+            for (Py_ssize_t j = 0; j < n; j++) {
+                PyObject *e = PyTuple_GET_ITEM(x, j);
+                if (kind == V_POINTS_OPT) {
+                    Py_ssize_t id = e == Py_None ? -1 : PyLong_AsSsize_t(e);
+                    if (id >= 0 && id < n) {
+                        pts[id] += 2 + (id == j);
+                    }
+                    continue;
+                }
+                PyObject *it = PyObject_GetIter(e), *m;
+                if (it == NULL) {
+                    goto done;
+                }
+                while ((m = PyIter_Next(it)) != NULL) {
+                    Py_ssize_t id = PyLong_AsSsize_t(m);
+                    Py_DECREF(m);
+                    if (id >= 0 && id < n) {
+                        pts[id] += 2 + (id == j);
+                    }
+                }
+                Py_DECREF(it);
+            }
+            if (PyErr_Occurred()) {
+                goto done;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *v = PyLong_FromLong(pts[i]);
+                if (v == NULL) {
+                    goto done;
+                }
+                PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
+            }
+            continue;
+        }
+        if (kind == V_DIAG) { /* an array of arrays, both indexed by the domain: x[i][i] */
+            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n) {
+                PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
+                goto done;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                PyObject *row = PyTuple_GET_ITEM(x, i);
+                if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != n) {
+                    PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
+                    goto done;
+                }
+                PyObject *v = PyTuple_GET_ITEM(row, i);
+                Py_INCREF(v);
+                PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
             }
             continue;
         }

@@ -10,8 +10,9 @@ The representative is the least state among the *candidates*, by hash and then b
 for states with equal hashes (so it is canonical within a run; strings hash with a per-process
 seed, so the representative may differ between runs, never the number of orbits). The candidates
 are the renamings that sort the ids by a signature that every renaming preserves (each id's entry
-in the arrays indexed by the domain, its membership in sets of ids, how many messages name it:
-see ``view_specs``). Sorting is cheap; only ids that tie on their signature need more work, and when
+in the arrays indexed by the domain, its membership in sets of ids, how many messages and how
+many entries of arrays of ids name it: see ``view_specs``; in C, ``kripke._speedups``). Sorting
+is cheap; only ids that tie on their signature need more work, and when
 every swap of two adjacent tied ids leaves the sorted state unchanged, the whole group of tie
 permutations does (adjacent transpositions generate it), so a single candidate remains.
 Otherwise the candidates are every ordering of the tied groups that some swap changes;
@@ -107,7 +108,7 @@ def permute_value(desc, v, perm):
 
 
 # The kinds of a view (see ``view_specs``); checkers/_speedups.c has the same.
-V_ID, V_IDSET, V_MENTIONS, V_ARRAY = range(4)
+V_ID, V_IDSET, V_MENTIONS, V_ARRAY, V_POINTS_OPT, V_POINTS_SET, V_DIAG = range(7)
 
 
 def canonical_sort(desc, views, s, n):
@@ -127,6 +128,14 @@ def canonical_sort(desc, views, s, n):
             rows.append([i in x for i in range(n)])
         elif kind == V_ARRAY:
             rows.append(list(x))
+        elif kind in (V_POINTS_OPT, V_POINTS_SET):
+            points = [0] * n
+            for j, e in enumerate(x):
+                for i in ((() if e is None else (e,)) if kind == V_POINTS_OPT else e):
+                    points[i] += 2 + (i == j)
+            rows.append(points)
+        elif kind == V_DIAG:
+            rows.append([x[i][i] for i in range(n)])
         else:
             spots = view[2]
             counts = [[0] * len(spots) for _ in range(n)]
@@ -229,8 +238,10 @@ def view_specs(f, t, domain):
     ``(V_IDSET, f)`` whether the set holds it; ``(V_ARRAY, f)`` its own entry of an array whose
     values name no id; ``(V_MENTIONS, f, ((cls, positions), ...))`` how many elements of each
     record class name it, in a set or bag of records. They only sort the ids (the candidates are
-    then compared whole), so a view may be coarse; each is computed for all ids at once, which
-    keeps the signature cheap."""
+    then compared whole), so a view may be coarse; ``(V_POINTS_OPT, f)`` / ``(V_POINTS_SET, f)``
+    an array of ids (or None) / of sets of ids: twice how many entries name it, plus one if its
+    own does; ``(V_DIAG, f)`` an array of arrays over the domain: its diagonal entry. Each is
+    computed for all ids at once, which keeps the signature cheap."""
     if isinstance(t, Id) and t.domain is domain:
         return [(V_ID, f)]
     if isinstance(t, Set) and isinstance(t.elem, Id) and t.elem.domain is domain:
@@ -244,4 +255,16 @@ def view_specs(f, t, domain):
         return [(V_MENTIONS, f, spots)] if spots else []
     if isinstance(t, Array) and t.index is domain and not t.value.mentions(domain):
         return [(V_ARRAY, f)]
+    if isinstance(t, Array) and t.index is domain:
+        # Arrays of ids (voted_for), of sets of ids (votes_granted), of arrays over the domain
+        # (next_index): how often an id is named and whether by its own entry, the diagonal.
+        # They tell apart ids that the other views tie, which spares most searches.
+        v = t.value.inner if isinstance(t.value, Optional) else t.value
+        if isinstance(v, Id) and v.domain is domain:
+            return [(V_POINTS_OPT, f)]
+        if isinstance(v, Set) and isinstance(v.elem, Id) and v.elem.domain is domain:
+            return [(V_POINTS_SET, f)]
+        if (isinstance(v, Array) and v.index is domain and not v.value.mentions(domain)
+                and v is t.value):
+            return [(V_DIAG, f)]
     return []
