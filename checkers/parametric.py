@@ -48,19 +48,18 @@ the model's own ``merge`` run on clocks that are z3 arrays) and ``retry_jitter_b
 article's jittered delay maximised exactly over the reals).
 """
 
+import contextlib
 import inspect
 import itertools
-import sys
 import time
-import traceback
 import types as pytypes
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import z3
 
-from kripke.checkers import symbolic
-from kripke.checkers.symbolic import SBool, Sym, TraceError, Tracer, check_source, term_bool
+from kripke.checkers.symbolic import (SBool, Sym, TraceError, Tracer, check_source, guarded,
+                                     term_bool)
 from kripke.common import INCOMPLETE, OK, VIOLATED
 from kripke.models import types as mt
 from kripke.models.types import Array, Bool, Enum, Id, OneOf, RecordType, Set, as_type
@@ -802,7 +801,8 @@ class ParametricModel:
         """Trace ``then(fn(view, *args))``: ``[(path condition, result)]``."""
         check_source(fn, what)
         new = self.rebuild(fn)
-        return _guarded(Tracer(), lambda: then(new(self.view, *args)), what, type(self.model))
+        return guarded(Tracer(), lambda: then(new(self.view, *args)), what,
+                       how="over an uninterpreted sort", interposed=contextlib.nullcontext)
 
     # init, actions, invariants
     def init(self):
@@ -838,24 +838,6 @@ class ParametricModel:
         runs = self.run(prop.condition, f"property {prop.name}", self.state(self.x))
         holds = [z3.And(c, term_bool(r)) for c, r in runs]
         return z3.Or(*holds) if holds else z3.BoolVal(False)
-
-
-def _guarded(tracer, fn, what, cls):
-    """``tracer.run(fn)``; an exception while tracing is a ``TraceError`` naming the line of the
-    model's code it came from (the innermost frame outside the tracers)."""
-    try:
-        return tracer.run(fn, what)
-    except TraceError as e:
-        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {e}") from None
-    except Exception as e:  # the model's code failed on symbolic values: refuse, never guess
-        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {type(e).__name__}: {e} (this "
-                         "code cannot be traced over an uninterpreted sort)") from None
-
-
-def _where(tb):
-    ours = {__file__, symbolic.__file__}
-    frames = [f for f in traceback.extract_tb(tb) if f.filename not in ours]
-    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 # -- the proof -----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import ast
 import contextlib
 import inspect
 import operator
+import os
 import sys
 import time
 import textwrap
@@ -1395,7 +1396,7 @@ class SymbolicModel:
         check_source(getattr(type(self.model), name), f"action {name}")
         tracer = Tracer(self.x_facts, raises=True)
         s = self.state(self.x)
-        runs = _guarded(tracer, lambda: fn(s, *args), what, type(self.model))
+        runs = guarded(tracer, lambda: fn(s, *args), what)
         steps = []
         for cond, out in runs:
             if isinstance(out, Raised):
@@ -1450,8 +1451,7 @@ class SymbolicModel:
         check_source(prop.condition, f"property {prop.name}")
         tracer = Tracer(self.x_facts)
         s = self.state(self.x)
-        runs = _guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}",
-                        type(self.model))
+        runs = guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}")
         holds = [z3.And(cond, _truth(result, prop.name)) for cond, result in runs]
         return z3.simplify(z3.Or(*holds)) if holds else z3.BoolVal(False)
 
@@ -1516,23 +1516,24 @@ def _no_fingerprint(v):
     return None
 
 
-def _guarded(tracer, fn, what, cls):
-    """``tracer.run(fn)``; any exception while tracing is a ``TraceError`` naming the line of
-    the model's code it came from."""
+def guarded(tracer, fn, what, how="symbolically", interposed=_tracing):
+    """``tracer.run(fn)`` with the tracer's stand-ins ``interposed``; any exception while
+    tracing is a ``TraceError`` naming the line of the model's code it came from (this module's
+    tracer, ``how`` = "symbolically", and the all-sizes one of checkers/parametric.py)."""
     try:
-        with _tracing():
+        with interposed():
             return tracer.run(fn, what)
     except TraceError as e:
-        raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {e}") from None
+        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {e}") from None
     except Exception as e:  # the model's code failed on symbolic values: refuse, never guess
-        raise TraceError(f"{what}{_where(sys.exc_info()[2], cls)}: {type(e).__name__}: {e} "
-                         "(this code cannot be traced symbolically)") from None
+        raise TraceError(f"{what}{_where(sys.exc_info()[2])}: {type(e).__name__}: {e} "
+                         f"(this code cannot be traced {how})") from None
 
 
-def _where(tb, cls):
-    """`` (file:line)`` of the innermost frame outside this module, or ""."""
-    here = __file__
-    frames = [f for f in traceback.extract_tb(tb) if f.filename != here]
+def _where(tb):
+    """`` (file:line)`` of the innermost frame outside the checkers (the tracers), or ""."""
+    here = os.path.dirname(__file__)
+    frames = [f for f in traceback.extract_tb(tb) if os.path.dirname(f.filename) != here]
     return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
