@@ -99,26 +99,10 @@ def bmc(model, *, properties=None, max_depth=None, time_limit=None, progress=Non
         violation=violation, bound=None if violation else bound, not_checked=not_checked)
 
 
-def _path(model, sym, zmodel, states):
-    """The concrete states of a satisfying model and the trace steps between them (each
-    step's action found by running the model on the decoded state)."""
-    concrete = [sym.decode(zmodel, terms) for terms in states]
-    steps = [Step(None, {}, model.encode(concrete[0]))]
-    for n, (s, t) in enumerate(zip(concrete, concrete[1:]), start=1):
-        call = next(((name, args) for name, args, u in model.successors(s) if u == t), None)
-        if call is None:
-            raise NondeterminismError(
-                f"{model.display_name()}: step {n} of the symbolic counterexample is no step of "
-                "the model run on concrete states: the symbolic encoding disagrees with the "
-                "model (please report it)")
-        steps.append(Step(call[0], model.action_args(*call), model.encode(t)))
-    return concrete, steps
-
-
 def _hazard(model, sym, zmodel, states):
     """The finding of a path whose last step raises or leaves the declared types, found by
     running the model's calls on the last decoded state, as the explicit engine reports it."""
-    concrete, steps = _path(model, sym, zmodel, states)
+    concrete, steps = sym.path(zmodel, states, "the symbolic counterexample")
     last, n, spec = concrete[-1], len(concrete), model_spec(type(model))
     for name, args, thunk in model.each_call(last):
         try:
@@ -144,7 +128,7 @@ def _hazard(model, sym, zmodel, states):
 def _violation(model, sym, zmodel, states, checks, invariants):
     """The counterexample in a satisfying model: its concrete states, each step's action found
     by running the model, and the first property the last state violates."""
-    concrete, steps = _path(model, sym, zmodel, states)
+    concrete, steps = sym.path(zmodel, states, "the symbolic counterexample")
     last, n = concrete[-1], len(concrete) - 1
     bad_type = model.type_error(last)
     if bad_type is not None:

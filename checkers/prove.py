@@ -244,19 +244,13 @@ def _cti(model, sym, zmodel, states, action, inv, traced, all_names):
     the model; the last state is the successor, under ``action``, that breaks ``inv`` when
     evaluated concretely (so a state outside its types is never decoded)."""
     k = len(states) - 1
-    concrete = [sym.decode(zmodel, terms) for terms, _ in states[:k]]
+    concrete, steps = sym.path(zmodel, [terms for terms, _ in states[:k]],
+                               "the counterexample to induction")
     for n, s in enumerate(concrete):
         broken = [p.name for p in traced if not p.condition(model, s)]
         if broken or model.type_error(s) is not None:
             raise _disagrees(model, f"state {n} of the counterexample to induction violates "
                                     f"{(broken or ['type_ok'])[0]}")
-    steps = [Step(None, {}, model.encode(concrete[0]))]
-    for n, (s, t) in enumerate(zip(concrete, concrete[1:]), start=1):
-        call = next(((a, args) for a, args, u in model.successors(s) if u == t), None)
-        if call is None:
-            raise _disagrees(model, f"step {n} of the counterexample to induction is no step of "
-                                    "the model")
-        steps.append(Step(call[0], model.action_args(*call), model.encode(t)))
     prop = next((p for p in traced if p.name == inv), None)
 
     def breaks(t):

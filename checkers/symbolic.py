@@ -42,11 +42,12 @@ import traceback
 import z3
 import z3.z3util
 
-from kripke.errors import DefinitionError
+from kripke.errors import DefinitionError, NondeterminismError
 from kripke.models.types import (Array, Bag, Bool, Enum, FrozenMap, Id, Int, Map, OneOf, Optional,
                                  RecordType, Seq, Set, _resolve, as_type)
 from kripke.models.types import bag_add as _concrete_bag_add
 from kripke.models.types import bag_remove as _concrete_bag_remove
+from kripke.traces.trace import Step
 
 __all__ = ["TraceError", "Tracer", "Layout", "SymbolicModel", "PATH_LIMIT"]
 
@@ -1379,6 +1380,24 @@ class SymbolicModel:
             values.append(layout.decode(zmodel, terms[k:k + layout.width]))
             k += layout.width
         return self.model.State(*values)
+
+    def path(self, zmodel, states, what):
+        """The concrete states (``states``: the terms of each) of a satisfying model and the
+        trace steps between them, each step's call found by running the model on the decoded
+        state; ``what`` names the counterexample in the error a step the model cannot take
+        raises (the encoding disagrees with the model)."""
+        model = self.model
+        concrete = [self.decode(zmodel, terms) for terms in states]
+        steps = [Step(None, {}, model.encode(concrete[0]))]
+        for n, (s, t) in enumerate(zip(concrete, concrete[1:]), start=1):
+            call = next(((name, args) for name, args, u in model.successors(s) if u == t), None)
+            if call is None:
+                raise NondeterminismError(
+                    f"{model.display_name()}: step {n} of {what} is no step of the model run on "
+                    "concrete states: the symbolic encoding disagrees with the model (please "
+                    "report it)")
+            steps.append(Step(call[0], model.action_args(*call), model.encode(t)))
+        return concrete, steps
 
     def init_terms(self):
         """The terms of each initial state (concrete)."""
