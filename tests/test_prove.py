@@ -9,7 +9,6 @@ supports, prove never proves what the explicit engine refutes.
 """
 
 import json
-import time
 
 import pytest
 
@@ -101,11 +100,14 @@ def test_with_the_auxiliary_invariants_tc_consistent_is_proved():
 
 
 def test_proved_at_a_size_search_cannot_reach():
-    """rms=20: about 3**20 * 2**62 well-typed states; the explicit search stops near rms=9."""
-    started = time.perf_counter()
+    """rms=20: about 3**20 * 2**62 well-typed states; the explicit search stops near rms=9.
+    (How long it takes is the README's measurement, not this test's: a wall-clock bound fails
+    on a loaded machine.)"""
     proof = prove(two_phase(20), "tc_consistent", invariants=AUX)
     assert proof.verdict == "ok", proof.reason
-    assert time.perf_counter() - started < 30
+    assert proof.failing == [] and {r.action for r in proof.rows} == {
+        INITIATION, *TWO_PHASE_ACTIONS}
+    assert all(r.outcome == HOLDS for r in proof.rows)
 
 
 @pytest.mark.parametrize("drop", AUX)
