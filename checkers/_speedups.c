@@ -541,7 +541,7 @@ speedups_fingerprint(PyObject *module, PyObject *v)
  *    or image(t) in allowed; or a predicate called with t, which is skipped when t equals s (a
  *    stuttering step: TLA+'s [][A]_vars allows it);
  * 5. collect it if its fingerprint (``fingerprint(t)`` when given: the canonical one under
- *    symmetry) is not in the dict ``seen``.
+ *    symmetry) is not in ``seen`` (a dict, or anything with ``in``).
  *
  * Returns (number of successors, [(call index, t, fingerprint), ...] for the unseen ones), or
  * (-1, (check index, call index, t)) for a step that fails a check, or (-2, (field index, call
@@ -693,7 +693,7 @@ visit(expansion_t *x, PyObject *t, Py_ssize_t k)
     if (fp == NULL) {
         return -1;
     }
-    int known = PyDict_Contains(x->seen, fp);
+    int known = PySequence_Contains(x->seen, fp); /* a dict, or a FingerprintTable */
     if (known != 0) {
         Py_DECREF(fp);
         return known < 0 ? -1 : 0;
