@@ -2,7 +2,8 @@
 and the front doors may all import (``kripke.errors`` is beside it).
 
 * the verdict names of a check (and of a history check): ``OK``, ``VIOLATED``, ``INCOMPLETE``;
-* ``speedups()``: the optional C extension, built from ``checkers/_speedups.c``;
+* ``speedups()``: the optional C extension, built from ``checkers/_speedups.c``, and
+  ``extension(name)`` for the others (``_visited``, from ``checkers/_visited.c``);
 * ``read_json``: a JSON file a user hands kripke (a trace, a history), parsed and never
   evaluated;
 * ``load_python_file``: a Python file a user names as ``path/to/file.py:Name`` (a model, a
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from kripke.errors import DefinitionError, ModelLoadError, TraceFormatError
 
-__all__ = ["OK", "VIOLATED", "INCOMPLETE", "speedups", "read_json", "load_python_file"]
+__all__ = ["OK", "VIOLATED", "INCOMPLETE", "speedups", "extension", "read_json",
+           "load_python_file"]
 
 #: the prefix of the module names of files loaded by ``load_python_file``
 FILE_MODULE = "kripke_user_"
@@ -26,18 +28,22 @@ OK, VIOLATED, INCOMPLETE = "ok", "violated", "incomplete"
 
 
 def speedups():
-    """The optional C extension ``kripke._speedups``, or None.
+    """The optional C extension ``kripke._speedups``, or None (see ``extension``)."""
+    return extension("_speedups")
+
+
+def extension(name):
+    """The optional C extension ``kripke.<name>`` (``_speedups``, ``_visited``), or None.
 
     None when it was not built, or when the environment sets ``KRIPKE_PURE_PYTHON=1`` (the tests
-    use it to compare the extension with its Python twins).
+    use it to compare the extensions with their Python twins).
     """
     if os.environ.get("KRIPKE_PURE_PYTHON"):
         return None
     try:
-        from kripke import _speedups
+        return importlib.import_module(f"kripke.{name}")
     except ImportError:
         return None
-    return _speedups
 
 
 def read_json(path, what):
