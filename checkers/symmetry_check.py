@@ -462,6 +462,12 @@ class TranspositionProbe:
         self._known = {f"invariant {p.name}": True for p in props
                        if p.kind == "invariant"} if invariants_hold else None
 
+    def forget(self, name):
+        """The search found ``name`` violated and checks it no more (``--continue``): the states
+        it probes from now on may violate it, so it is no longer assumed to hold on them."""
+        if self._known is not None:
+            self._known.pop(f"invariant {name}", None)
+
     def renaming(self):
         """The next renaming: a permutation of the ids other than the identity."""
         if self.n == 2 or self.swap_only:
