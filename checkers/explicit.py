@@ -49,9 +49,11 @@ from typing import NamedTuple
 from kripke.common import speedups
 from kripke.errors import (DefinitionError, KripkeError, NondeterminismError, ParamError,
                            UnknownNameError)
+from kripke.checkers.frontier import Frontier, MemoryBudget
 from kripke.checkers.liveness import StateGraph, find_lasso
 from kripke.checkers.result import INCOMPLETE, INTERRUPTED, OK, VIOLATED, Result, Violation
 from kripke.checkers.symmetry_check import TranspositionProbe, symmetry_problem
+from kripke.checkers.visited import FingerprintTable
 from kripke.models.fingerprint import fingerprint as value_fingerprint, same_value
 from kripke.models.symmetry import Canonicalizer
 from kripke.models.system import TransitionSystem, first_bad_field, model_spec
@@ -61,11 +63,13 @@ from kripke.traces.trace import Step, Trace, encode_any
 __all__ = ["check", "STRATEGIES"]
 
 STRATEGIES = ("bfs", "dfs")
+#: "plain": this process (or --workers forked ones); "ray": shards as Ray actors
+ENGINES = ("plain", "ray")
 
 
 def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
           max_depth=None, deadlock=True, progress=None, keep_going=False, time_limit=None,
-          fairness=True):
+          fairness=True, memory_limit=None, workers=1, engine="plain", address=None):
     """Explore ``model`` exhaustively and return a ``Result``.
 
     ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
@@ -79,6 +83,13 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     dict of counts. Ctrl-C (``KeyboardInterrupt``) ends the search with the verdict
     ``interrupted`` and the counts so far. ``fairness=False`` checks temporal properties
     without the fairness the model declares (to show what it is needed for).
+    ``memory_limit`` (bytes; by default 90% of the memory available when the search starts):
+    past half of it the frontier spills to disk, past all of it the search stops (verdict
+    ``incomplete``, ``bound`` "memory_limit=...") before the machine swaps. ``workers`` > 1
+    runs a level-synchronous BFS partitioned over that many worker processes
+    (``checkers.parallel``); ``engine="ray"`` runs the same search with its shards as Ray
+    actors (``workers`` of them, by default one per CPU of the cluster), on the cluster at
+    ``address`` or on a local one.
     """
     if strategy not in STRATEGIES:
         raise UnknownNameError("strategy", strategy, STRATEGIES)
@@ -87,6 +98,14 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             raise ParamError(f"{name} must be a whole number >= 1, got {bound!r}")
     if time_limit is not None and not time_limit >= 0:
         raise ParamError(f"time_limit must be a number of seconds >= 0, got {time_limit!r}")
+    if memory_limit is not None and (type(memory_limit) is not int or memory_limit < 1):
+        raise ParamError(f"memory_limit must be a number of bytes >= 1, got {memory_limit!r}")
+    budget = MemoryBudget(memory_limit)
+    if type(workers) is not int or workers < 1:
+        raise ParamError(f"workers must be a whole number >= 1, got {workers!r}")
+    if engine not in ENGINES:
+        raise UnknownNameError("engine", engine, ENGINES)
+    partition = workers > 1 or engine == "ray"
     props = select_properties(model, properties)
     domain = model.symmetric_domain() if symmetry is not False else None
     if symmetry and domain is None:
@@ -102,6 +121,14 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         off = ("temporal properties are checked on the whole state graph (symmetry reduction "
                "is not known to keep each call's fairness)")
         domain = None
+    if partition and (strategy != "bfs" or temporal):
+        what = ("--strategy dfs" if strategy != "bfs" else
+                f"the temporal properties ({', '.join(temporal)}), which need the whole state "
+                "graph in one process")
+        how = "--engine ray" if engine == "ray" else "--workers"
+        raise ParamError(f"{how} runs a level-by-level BFS: it does not check {what}; "
+                         f"drop {how} or " + ("use bfs" if strategy != "bfs" else
+                                              "select safety properties"))
     if domain is not None and model.variables is None:
         raise DefinitionError(f"{model.display_name()}: symmetry needs typed variables")
     started = time.perf_counter()
@@ -125,17 +152,27 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             canon = Canonicalizer(model, domain) if domain is not None and note is None else None
             probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
                                         invariants_hold=True) if canon is not None else None)
-            search = _Search(model, props, canon, probe, strategy == "dfs", limits, deadlock,
-                             progress, keep_going, fairness)
+            if partition:
+                from kripke.checkers.parallel import partitioned
+                search = partitioned(model, props, canon, probe, limits, deadlock, progress,
+                                     keep_going, budget, workers,
+                                     "ray" if engine == "ray" else "processes", address)
+            else:
+                search = _Search(model, props, canon, probe, strategy == "dfs", limits,
+                                 deadlock, progress, keep_going, fairness, budget)
             try:
                 search.run()
                 break
             except _SymmetryBroken as e:  # search again without symmetry
+                search.close()
                 note = str(e)
-        violations = [search.violation(f) for f in search.findings]
-        interrupted = search.interrupted
-        if not interrupted and search.bound is None and (keep_going or not violations):
-            violations += search.after_the_search(props)
+        try:
+            violations = [search.violation(f) for f in search.findings]
+            interrupted = search.interrupted
+            if not interrupted and search.bound is None and (keep_going or not violations):
+                violations += search.after_the_search(props)
+        finally:
+            search.close()
     except KeyboardInterrupt:
         interrupted = True
     elapsed = time.perf_counter() - started
@@ -191,7 +228,7 @@ def select_properties(model, names):
     return [available[n] for n in dict.fromkeys(names)]
 
 
-def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None):
+def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None, also=None):
     """The inner loop for one state; the Python twin of ``kripke._speedups.expand``.
 
     Calls every action on ``s`` and counts each successor ``t`` in ``fired``; checks that ``t``
@@ -200,10 +237,10 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None)
     (allowed when ``image(t) == a or image(t) in allowed``) or a predicate ``check(t)``, skipped
     when ``t`` equals ``s``; returns ``(number of successors, [(call index, t, fingerprint)...])``
     for the successors whose fingerprint (``fingerprint(t)``, or the value's own) is not in
-    ``seen``, ``(-1, (check index, call index, t))`` for a step that fails a check, or ``(-2,
-    (field index, call index, t))`` for a successor outside its types (field -1: not a record of
-    ``s``'s class). ``known`` is the C function's cache of values that passed their types; the
-    twin checks every changed field instead.
+    ``seen`` (nor in ``also``, when given), ``(-1, (check index, call index, t))`` for a step
+    that fails a check, or ``(-2, (field index, call index, t))`` for a successor outside its
+    types (field -1: not a record of ``s``'s class). ``known`` is the C function's cache of
+    values that passed their types; the twin checks every changed field instead.
     """
     own = value_fingerprint(s)
     found = []
@@ -235,7 +272,7 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None)
                 if not stutter and not check(t):
                     return -1, (r, k, t)
             f = raw if fingerprint is None else fingerprint(t)
-            if f not in seen:
+            if f not in seen and (also is None or f not in also):
                 found.append((k, t, f))
     return n, found
 
@@ -277,9 +314,12 @@ class _Search:
     """The state of one search; ``run`` is the hot loop."""
 
     def __init__(self, model, props, canon, probe, dfs, limits, deadlock, progress, keep_going,
-                 fairness=True):
+                 fairness=True, budget=None, shared_parents=True):
         self.model, self.canon, self.probe, self.dfs = model, canon, probe, dfs
+        self.budget = budget if budget is not None else MemoryBudget(None)
         self.max_states, self.max_depth, self.time_limit, self.deadline = limits
+        self.max_states_or_inf = self.max_states or math.inf
+        self.max_depth_or_inf = self.max_depth or math.inf
         self.deadlock, self.progress, self.keep_going = deadlock, progress, keep_going
         #: the state constraint, when the model overrides TransitionSystem.within
         self.within = None if type(model).within is TransitionSystem.within else model.within
@@ -293,7 +333,9 @@ class _Search:
         self.steps = [(p.name, p.condition) for p in props if p.kind == "step"]
         #: as selected (the lists above lose the properties found violated)
         self.all_refinements, self.all_steps = list(self.refinements), list(self.steps)
-        self.seen = {}  # fingerprint -> parent fingerprint (None for an initial state)
+        #: fingerprint -> parent fingerprint (None for an initial state), about 20 bytes a
+        #: state (a shard's parents may be another shard's states: a dict then)
+        self.seen = FingerprintTable() if shared_parents else {}
         #: fingerprint -> parent of a state with a finding that was not stored (outside the
         #: constraint or its types): the last link of its trace
         self.boundary = {}
@@ -304,6 +346,9 @@ class _Search:
         self.outside = 0  # successors outside the constraint (each time one is generated)
         self.bound = None
         self.interrupted = False
+        self.frontier = None  # a Frontier while the search runs
+        #: fingerprints that expand() skips besides those in seen (a shard's: ``parallel``)
+        self.also = None
         self.findings = []  # _Finding, in the order found
         self.reported = set()  # the properties (and type_ok, exception, ...) found violated
         #: whether states were skipped (out of type, or an action raised on them): what was
@@ -319,6 +364,9 @@ class _Search:
         if self.graph is not None:  # the graph numbers the states it stores
             self.seen = self.graph.index
         self.fairness = fairness
+
+    def close(self):
+        """Release what the search holds beyond its results (worker processes, files)."""
 
     def fingerprint(self, s):
         return value_fingerprint(self.canon(s) if self.canon is not None else s)
@@ -361,63 +409,33 @@ class _Search:
             self._run()
         except KeyboardInterrupt:
             self.interrupted = True
+        finally:
+            if self.frontier is not None:
+                self.frontier.close()
 
     def _run(self):
         model, seen = self.model, self.seen
-        fingerprint = None if self.canon is None else self.fingerprint
-        invariants, pending = self.invariants, self.pending
-        refinements, steps, type_checks = self.refinements, self.steps, self.type_checks
-        known, probe, within, keep_going = self.known, self.probe, self.within, self.keep_going
-        fired, new = self.fired, self.new
-        calls = self._calls = [_unary(fn, args) for _, fn, args in model._calls]
+        self._calls = [_unary(fn, args) for _, fn, args in model._calls]
         graph = self.graph
-        if graph is not None:  # every successor is wanted: a "seen" dict that stays empty
-            unseen, dynamic, add_state = {}, bool(model._dynamic), graph.add_state
-            static = (calls, range(len(calls)), [self._unit(name, args)
-                                                 for name, _, args in model._calls])
-            self._units = static[2]
-        max_states = self.max_states or math.inf
-        max_depth = self.max_depth or math.inf
-        deadline, progress = self.deadline, self.progress
-        frontier = deque()
-        pop, push = (frontier.pop if self.dfs else frontier.popleft), frontier.append
+        if graph is not None:
+            self._units = [self._unit(name, args) for name, _, args in model._calls]
+        deadline, progress, fired, budget = self.deadline, self.progress, self.fired, self.budget
+        frontier = self.frontier = Frontier(model, lifo=self.dfs)
+        head, pop, push = frontier.head, frontier.pop, frontier.push
 
         for s in model.init():
-            self.n_init += 1
             fp = self._init_fingerprint(s)
-            if fp in seen or fp in self.boundary:
-                continue
-            if type_checks is not None and first_bad_field(s, type_checks, None) >= 0:
-                if not self._found(_Finding("state", "type_ok", "type", fp), parent=None):
-                    return
-                continue
-            inside = self._within(s, fp, None) if within is not None else True
-            if inside is None:
+            stored = self._start(s, fp)
+            if stored is None:
                 return
-            if not inside:
-                self.outside += 1
-                if not self._check_state(s, fp, parent=None):
-                    return
-                continue
-            if len(seen) >= max_states:
-                self.bound = f"max_states={self.max_states}"
-                return
-            if graph is None:
-                seen[fp] = None
-            else:
-                raised = graph.add_state(fp, s, None)
-                if raised is not None and not self._graph_raised(fp, raised):
-                    return
-            if not (self._init_refinements(s, fp) and self._check_state(s, fp)):
-                return
-            self._probe(s)
-            push((s, fp, 1))
+            if stored:
+                push((s, fp, 1))
         self.depth = 1 if seen else 0
 
         started = time.perf_counter()
         expanded, next_report = 0, started + 2.0
-        before = None
-        while frontier:
+        successors, admit = self._successors, self._admit
+        while head or frontier.refill():
             s, fp, d = pop()
             if d > self.depth:
                 self.depth = d
@@ -427,104 +445,162 @@ class _Search:
                 if now >= deadline:
                     self.bound = f"time_limit={self.time_limit:g}"
                     return
+                memory = budget.state()
+                if memory == "stop":
+                    self.bound = budget.label()
+                    return
+                if memory == "spill":
+                    frontier.spilling = True
+                frontier.relieve()
                 if progress is not None and now >= next_report:
                     next_report = now + 1.0
                     progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
                               "queue": len(frontier), "depth": self.depth,
                               "elapsed": now - started})
-            # The checks of every step from s: a refinement's (image, image of s, allowed
-            # images), or a step property bound to s.
-            try:
-                if keep_going:
-                    before = fired[:]
-                checks = [ref.context_of(s) for _, ref in refinements]
-                if steps:
-                    checks += [partial(cond, model, s) for _, cond in steps]
-                if graph is None:
-                    n, found = expand(s, calls, fired, seen, fingerprint, checks, type_checks,
-                                      known)
-                else:
-                    here, ks, units = self._graph_calls(s) if dynamic else static
-                    counts = array("Q", bytes(8 * len(here))) if dynamic else fired
-                    n, found = expand(s, here, counts, unseen, fingerprint, checks, type_checks,
-                                      known)
-            except KripkeError:
-                raise
-            except Exception as e:  # the model or a property raised: a finding, with its trace
-                n, found = -3, e
-            if n < 0:
-                if not keep_going:
-                    self._found(self._expansion_finding(s, fp, n, found))
-                    return
-                if graph is None:
-                    fired[:] = before  # expanded again, one successor at a time
-                    n, found = self._expand_slowly(s, fp, calls, fired, seen)
-                else:
-                    if not dynamic:
-                        fired[:] = before
-                    counts = array("Q", bytes(8 * len(here))) if dynamic else fired
-                    n, found = self._expand_slowly(s, fp, here, counts, unseen)
-                if n < 0:  # an action raised: s is not expanded
-                    continue
-            if graph is not None:  # every step; the loop below skips the states seen before
-                steps_from = found
-                if dynamic:
-                    for j, c in enumerate(counts):
-                        fired[ks[j]] += c
-                    found = [(ks[j], t, f) for j, t, f in found]
+            out = successors(s, fp)
+            if out is None:
+                return
+            n, found, edges = out
             for i, t, f in found:
-                if f in seen:  # two steps from s reached the same new state
-                    continue
-                if d >= max_depth:
-                    self.bound = f"max_depth={self.max_depth}"
-                    continue
-                if within is not None:
-                    inside = self._within(t, f, fp)
-                    if inside is None:
-                        return
-                    if not inside:  # checked as TLC does, but neither stored nor expanded
-                        self.outside += 1
-                        if not self._check_state(t, f, parent=fp):
-                            return
-                        continue
-                if len(seen) >= max_states:  # a state beyond the bound exists
-                    self.bound = f"max_states={self.max_states}"
+                if f not in seen and not admit(i, t, f, fp, d, push):
                     return
-                if graph is None:
-                    seen[f] = fp
-                else:
-                    raised = add_state(f, t, fp)
-                    if raised is not None and not self._graph_raised(f, raised):
-                        return
-                new[i] += 1
-                # The hot path: the invariants hold and no sometimes-property is witnessed.
-                # Anything else (a property that fails, raises or is witnessed) is handled by
-                # _check_state, which evaluates them again one at a time.
-                ok = True
-                try:
-                    for _, cond in invariants:
-                        if not cond(model, t):
-                            ok = False
-                            break
-                    else:
-                        if pending:
-                            for _, cond in pending:
-                                if cond(model, t):
-                                    ok = False
-                                    break
-                except KripkeError:
-                    raise
-                except Exception:
-                    ok = False
-                if not ok and not self._check_state(t, f):
-                    return
-                if probe is not None:
-                    self._probe(t)
-                push((t, f, d + 1))
-            if graph is not None:
-                graph.add_edges(fp, steps_from, units)
+            if edges is not None:
+                graph.add_edges(fp, *edges)
             if not n and self.deadlock and not self._check_deadlock(s, fp):
                 return
+
+    def _start(self, s, fp):
+        """Count and check the initial state ``s`` (fingerprint ``fp``): True when it is stored
+        (to be expanded), False when not, None when the search stops."""
+        self.n_init += 1
+        if fp in self.seen or fp in self.boundary:
+            return False
+        if self.type_checks is not None and first_bad_field(s, self.type_checks, None) >= 0:
+            return None if not self._found(_Finding("state", "type_ok", "type", fp),
+                                           parent=None) else False
+        inside = self._within(s, fp, None) if self.within is not None else True
+        if inside is None:
+            return None
+        if not inside:
+            self.outside += 1
+            return False if self._check_state(s, fp, parent=None) else None
+        if len(self.seen) >= (self.max_states or math.inf):
+            self.bound = f"max_states={self.max_states}"
+            return None
+        if self.graph is None:
+            self.seen[fp] = None
+        else:
+            raised = self.graph.add_state(fp, s, None)
+            if raised is not None and not self._graph_raised(fp, raised):
+                return None
+        if not (self._init_refinements(s, fp) and self._check_state(s, fp)):
+            return None
+        self._probe(s)
+        return True
+
+    def _successors(self, s, fp):
+        """Expand ``s``: ``(n, found, edges)`` with ``n`` successors (-1: an action raised and,
+        with ``keep_going``, ``s`` is not expanded), ``found`` the ``[(call index, t, f)]`` not
+        seen before, ``edges`` what the liveness graph records of the step (None without a
+        graph); None when the search stops on a finding."""
+        model, fired, graph = self.model, self.fired, self.graph
+        calls, type_checks, known = self._calls, self.type_checks, self.known
+        fingerprint = None if self.canon is None else self.fingerprint
+        # The checks of every step from s: a refinement's (image, image of s, allowed images),
+        # or a step property bound to s.
+        try:
+            if self.keep_going:
+                before = fired[:]
+            checks = [ref.context_of(s) for _, ref in self.refinements]
+            if self.steps:
+                checks += [partial(cond, model, s) for _, cond in self.steps]
+            if graph is None:
+                n, found = expand(s, calls, fired, self.seen, fingerprint, checks, type_checks,
+                                  known, self.also)
+            else:  # every successor is wanted: a "seen" dict that stays empty
+                dynamic = bool(model._dynamic)
+                here, ks, units = (self._graph_calls(s) if dynamic
+                                   else (calls, range(len(calls)), self._units))
+                counts = array("Q", bytes(8 * len(here))) if dynamic else fired
+                n, found = expand(s, here, counts, {}, fingerprint, checks, type_checks, known)
+        except KripkeError:
+            raise
+        except Exception as e:  # the model or a property raised: a finding, with its trace
+            n, found = -3, e
+        if n < 0:
+            if not self.keep_going:
+                self._found(self._expansion_finding(s, fp, n, found))
+                return None
+            if graph is None:
+                fired[:] = before  # expanded again, one successor at a time
+                n, found = self._expand_slowly(s, fp, calls, fired, self.seen)
+            else:
+                if not dynamic:
+                    fired[:] = before
+                counts = array("Q", bytes(8 * len(here))) if dynamic else fired
+                n, found = self._expand_slowly(s, fp, here, counts, {})
+            if n < 0:  # an action raised: s is not expanded
+                return -1, (), None
+        if graph is None:
+            return n, found, None
+        steps_from = found  # every step; the search skips the states seen before
+        if dynamic:
+            for j, c in enumerate(counts):
+                fired[ks[j]] += c
+            found = [(ks[j], t, f) for j, t, f in found]
+        return n, found, (steps_from, units)
+
+    def _admit(self, i, t, f, parent, d, push):
+        """The successor ``t`` (fingerprint ``f``, not seen before) of the state ``parent`` at
+        depth ``d``, by call ``i``: stored, checked and pushed for expansion, unless it lies
+        beyond the depth bound or outside the constraint. False when the search stops."""
+        if d >= self.max_depth_or_inf:
+            self.bound = f"max_depth={self.max_depth}"
+            return True
+        if self.within is not None:
+            inside = self._within(t, f, parent)
+            if inside is None:
+                return False
+            if not inside:  # checked as TLC does, but neither stored nor expanded
+                self.outside += 1
+                return self._check_state(t, f, parent=parent)
+        if len(self.seen) >= self.max_states_or_inf:  # a state beyond the bound exists
+            self.bound = f"max_states={self.max_states}"
+            return False
+        if self.graph is None:
+            self.seen[f] = parent
+        else:
+            raised = self.graph.add_state(f, t, parent)
+            if raised is not None and not self._graph_raised(f, raised):
+                return False
+        self.new[i] += 1
+        # The hot path: the invariants hold and no sometimes-property is witnessed. Anything
+        # else (a property that fails, raises or is witnessed) is handled by _check_state,
+        # which evaluates them again one at a time.
+        model = self.model
+        try:
+            for _, cond in self.invariants:
+                if not cond(model, t):
+                    break
+            else:
+                for _, cond in self.pending:
+                    if cond(model, t):
+                        break
+                else:
+                    if self.probe is not None:
+                        self._probe(t)
+                    push((t, f, d + 1))
+                    return True
+        except KripkeError:
+            raise
+        except Exception:
+            pass
+        if not self._check_state(t, f):
+            return False
+        if self.probe is not None:
+            self._probe(t)
+        push((t, f, d + 1))
+        return True
 
     # -- findings, off the hot path --------------------------------------------------------------
     def _found(self, finding, parent=_STORED):
@@ -540,6 +616,8 @@ class _Search:
             self.broken = True  # states were skipped
         for props in (self.invariants, self.pending, self.refinements, self.steps):
             props[:] = [p for p in props if p[0] != finding.prop]
+        if self.probe is not None:
+            self.probe.forget(finding.prop)
         if finding.prop in ("deadlock", "terminal()"):
             self.deadlock = False
         return self.keep_going

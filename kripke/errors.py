@@ -14,7 +14,8 @@ is not an error of this kind but a finding: the checker reports it as a violatio
     ├── UnknownNameError     an unknown model / property (lists the available names)
     ├── ModelLoadError       a ``path/to/file.py:Class`` that cannot be imported or is not a model
     ├── NondeterminismError  a recorded path cannot be re-executed (the model is not a function)
-    └── TraceFormatError     a trace file that is corrupt, of another version or of another model
+    ├── TraceFormatError     a trace file that is corrupt, of another version or of another model
+    └── CheckpointError      a checkpoint that is corrupt, or of another model, parameters or version
 """
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ModelLoadError",
     "NondeterminismError",
     "TraceFormatError",
+    "CheckpointError",
 ]
 
 
@@ -64,3 +66,9 @@ class NondeterminismError(KripkeError):
 
 class TraceFormatError(KripkeError):
     """A trace file that is not valid kripke-trace JSON of this version and model."""
+
+
+class CheckpointError(KripkeError):
+    """A checkpoint (``--resume DIR``) that is corrupt or was written for another model, other
+    parameters, properties or options, or by another kripke version; or a state a checkpoint
+    cannot store."""

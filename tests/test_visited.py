@@ -300,9 +300,6 @@ def test_nbytes_is_what_was_allocated():
 
 @pytest.mark.skipif(extension("_speedups") is None, reason="the C extensions are not built")
 @needs_c
-@pytest.mark.xfail(raises=TypeError, strict=True, reason="expand's argument check still asks "
-                   "for a dict (PyDict_Check(args[3]) in checkers/_speedups.c); drop this mark "
-                   "when _Search.seen becomes a FingerprintTable")
 def test_the_c_search_loop_takes_a_table():
     """expand's membership test (PySequence_Contains) on a FingerprintTable, as on a dict."""
     from kripke.checkers.explicit import _unary

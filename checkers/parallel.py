@@ -1,0 +1,491 @@
+"""Level-synchronous, fingerprint-partitioned BFS: ``--workers N`` on one machine, ``--engine
+ray`` beyond it, and the search that ``--checkpoint`` saves and ``--resume`` restores (issue 13,
+items 4-6).
+
+TLC's workers share one fingerprint set and one queue. Python processes cannot share objects, so
+kripke partitions the search instead, as distributed TLC and Stern and Dill's parallel Murphi
+do: of ``n`` shards, shard ``k`` owns the states whose fingerprint ``f`` has ``f % n == k``; it
+holds their part of the visited set and expands them. The search goes a level at a time:
+
+1. *expand*: every shard expands each state of the current level (depth ``d``). A successor it
+   owns is admitted at once: stored, checked and queued for the next level (depth ``d + 1``)
+   unless seen, exactly as the one-process search does (``checkers.explicit._Search._admit``).
+   Any other goes to the shard that owns it, in one batch per shard, unless this shard sent it
+   before (each shard remembers what it sent, so that the C inner loop skips it);
+2. *admit*: every shard takes the batches meant for it and admits the states it has not seen.
+
+No state of depth ``d + 1`` is expanded before every state of depth ``d`` is admitted, so depths
+are BFS depths and counterexamples are shortest, and a complete search counts the same distinct
+and generated states and the same depth as the one-process search. What may differ: which of
+several shortest counterexamples is reported, and which action is credited with a new state
+(coverage's "new"), as with TLC's workers. ``max_states`` is checked between levels, on the sum
+of the shards.
+
+A shard is a ``checkers.explicit._Search`` that owns a share of the visited set; the coordinator
+is another, whose visited set asks the shards for parents when it rebuilds a counterexample.
+Transports: ``InProcess`` (the shards in this process: a checkpointed search without workers),
+``Processes`` (forked worker processes, batches through files in a private directory) and
+``checkers.ray_engine``'s Ray actors.
+"""
+
+import math
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from array import array
+from typing import NamedTuple
+
+from kripke.checkers.explicit import _Finding, _Search, _unary
+from kripke.checkers.frontier import Frontier, MemoryBudget
+from kripke.checkers.wire import Wire
+from kripke.models.system import model_spec
+
+__all__ = ["Shard", "ShardRecipe", "Coordinator", "InProcess", "Processes", "partitioned"]
+
+
+class Shard(_Search):
+    """Shard ``index`` of ``count``: the states whose fingerprint ``f`` has ``f % count ==
+    index``. ``level`` holds the states of the level being expanded, ``next`` those admitted
+    for the next one."""
+
+    def __init__(self, model, props, canon, probe, limits, deadlock, keep_going, budget,
+                 index, count):
+        max_states, max_depth, time_limit, deadline = limits
+        super().__init__(model, props, canon, probe, False, (None, max_depth, time_limit,
+                                                            deadline),
+                         deadlock, None, keep_going, budget=budget, shared_parents=count == 1)
+        self.index, self.count = index, count
+        self._calls = [_unary(fn, args) for _, fn, args in model._calls]
+        self.level, self.next = Frontier(model), Frontier(model)
+        self.also = set()  # the successors sent to other shards
+        self.stopped = False  # a finding ended the search (without keep_going), or a bound
+        self._told = 0  # findings already reported
+
+    def start(self):
+        """Count, check and queue the initial states this shard owns."""
+        for s in self.model.init():
+            fp = self._init_fingerprint(s)
+            if fp % self.count != self.index:
+                continue
+            stored = self._start(s, fp)
+            if stored is None:
+                self.stopped = True
+                break
+            if stored:
+                self.next.push((s, fp, 1))
+        return self.report()
+
+    def expand(self, interrupted):
+        """Expand the states of the current level (after a resume, what is left of it) until
+        they run out, the search stops, or ``interrupted()`` says so (the rest stays queued);
+        admits the successors this shard owns and returns one batch ``[(call index, t, f,
+        parent)]`` for each shard (its own empty)."""
+        out = [[] for _ in range(self.count)]
+        if self.stopped:  # on a finding (another shard's may be shallower: see the level out)
+            return out
+        if not self.level:
+            self.level, self.next = self.next, self.level
+        level, count, index = self.level, self.count, self.index
+        head, pop, budget, sent = level.head, level.pop, self.budget, self.also
+        admit, push = self._admit, self.next.push
+        expanded = 0
+        while head or level.refill():
+            expanded += 1
+            if not expanded & 255:
+                if interrupted():
+                    break
+                if time.perf_counter() >= self.deadline:
+                    self.bound = f"time_limit={self.time_limit:g}"
+                    break
+                memory = budget.state()
+                if memory == "stop":
+                    self.bound = budget.label()
+                    break
+                if memory == "spill":
+                    level.spilling = self.next.spilling = True
+            s, fp, d = pop()
+            got = self._successors(s, fp)
+            if got is None:
+                self.stopped = True
+                break
+            n, found, _ = got
+            for i, t, f in found:
+                owner = f % count
+                if owner != index:
+                    if f not in sent:
+                        sent.add(f)
+                        out[owner].append((i, t, f, fp))
+                elif f not in self.seen and not admit(i, t, f, fp, d, push):
+                    self.stopped = True
+                    return out
+            if not n and self.deadlock and not self._check_deadlock(s, fp):
+                self.stopped = True
+                break
+        return out
+
+    def admit(self, batches, depth):
+        """Store, check and queue the successors of depth ``depth + 1`` in ``batches`` that
+        this shard has not seen."""
+        seen, admit, push, nxt = self.seen, self._admit, self.next.push, self.next
+        for batch in batches if not self.stopped else ():
+            for i, t, f, parent in batch:
+                if f not in seen and not admit(i, t, f, parent, depth, push):
+                    self.stopped = True
+                    return self.report()
+            nxt.relieve()
+        return self.report()
+
+    def parent(self, fp):
+        """``(True, parent)`` when this shard stored ``fp`` (parent None for an initial
+        state) or recorded it as the last state of a finding's trace, else ``(False, None)``."""
+        if fp in self.seen:
+            return True, self.seen[fp]
+        if fp in self.boundary:
+            return True, self.boundary[fp]
+        return False, None
+
+    def report(self):
+        """What the coordinator needs after each phase: counts, the new findings (with the
+        parent of each state not stored), the sometimes-properties still pending, bounds."""
+        new = self.findings[self._told:]
+        self._told = len(self.findings)
+        return {"fired": list(self.fired), "new": list(self.new), "n_init": self.n_init,
+                "outside": self.outside, "distinct": len(self.seen),
+                "queued": len(self.level) + len(self.next), "findings": [tuple(f) for f in new],
+                "boundary": {f.fp: self.boundary[f.fp] for f in new if f.fp in self.boundary},
+                "pending": [name for name, _ in self.pending], "bound": self.bound,
+                "broken": self.broken, "stopped": self.stopped}
+
+    def close(self):
+        self.level.close()
+        self.next.close()
+
+
+class _Parents:
+    """The coordinator's view of the visited set: parents, asked of the shard that owns each
+    fingerprint; its length is the shards' total."""
+
+    def __init__(self, transport):
+        self.transport, self.cache, self.size = transport, {}, 0
+
+    def _ask(self, fp):
+        if fp not in self.cache:
+            self.cache[fp] = self.transport.parent(fp)
+        return self.cache[fp]
+
+    def __contains__(self, fp):
+        return self._ask(fp)[0]
+
+    def __getitem__(self, fp):
+        known, parent = self._ask(fp)
+        if not known:
+            raise KeyError(fp)
+        return parent
+
+    def __len__(self):
+        return self.size
+
+
+class Coordinator(_Search):
+    """Runs a partitioned search over ``transport``'s shards, level by level, and keeps the
+    totals ``check`` reads (``fired``, ``new``, ``n_init``, ``depth``, ``findings`` ...)."""
+
+    def __init__(self, model, props, canon, probe, limits, deadlock, progress, keep_going,
+                 transport):
+        super().__init__(model, props, canon, probe, False, limits, deadlock, progress,
+                         keep_going)
+        self.transport = transport
+        self.seen = _Parents(transport)
+        self.stop_requested = False
+
+    def run(self):
+        with _StopOnSignal(self):
+            self._levels()
+
+    def close(self):
+        self.transport.close()
+
+    def _levels(self):
+        transport, max_states = self.transport, self.max_states or math.inf
+        started = time.perf_counter()
+        reports = transport.start()
+        if self._merge(reports, 1):
+            return
+        self.depth = 1 if len(self.seen) else 0
+        depth = 1
+        while any(r["queued"] for r in reports):
+            reports = transport.step(depth, lambda: self.stop_requested)
+            if self._merge(reports, depth + 1):
+                return
+            if self.stop_requested:
+                self.interrupted = True
+                return
+            if any(r["queued"] for r in reports):
+                depth += 1
+                self.depth = depth
+            if len(self.seen) > max_states:
+                self.bound = f"max_states={self.max_states}"
+                return
+            if self.progress is not None:
+                self.progress({"distinct": len(self.seen),
+                               "generated": self.n_init + sum(self.fired),
+                               "queue": sum(r["queued"] for r in reports), "depth": self.depth,
+                               "elapsed": time.perf_counter() - started})
+
+    def _merge(self, reports, depth):
+        """Take the shards' totals and findings; True when the search stops here."""
+        self.fired = array("Q", map(sum, zip(*(r["fired"] for r in reports))))
+        self.new = list(map(sum, zip(*(r["new"] for r in reports))))
+        self.n_init = sum(r["n_init"] for r in reports)
+        self.outside = sum(r["outside"] for r in reports)
+        self.seen.size = sum(r["distinct"] for r in reports)
+        pending = set.intersection(*(set(r["pending"]) for r in reports))
+        self.pending = [p for p in self.pending if p[0] in pending]
+        for r in reports:
+            self.boundary.update(r["boundary"])
+            self.broken = self.broken or r["broken"]
+            for f in r["findings"]:
+                finding = _Finding(*f)
+                if finding.prop not in self.reported:
+                    self.reported.add(finding.prop)
+                    self.findings.append(finding)
+        bounds = [r["bound"] for r in reports if r["bound"] is not None]
+        if bounds:  # the depth bound only keeps deeper states out; the others stop the search
+            self.bound = bounds[0]
+            if not all(b.startswith("max_depth=") for b in bounds):
+                self.bound = next(b for b in bounds if not b.startswith("max_depth="))
+                return True
+        return any(r["stopped"] for r in reports) or (self.findings and not self.keep_going)
+
+
+class _StopOnSignal:
+    """While a partitioned search runs, Ctrl-C and SIGTERM ask it to stop at the next state
+    boundary (the shards finish the state in hand, admit what was sent, and stop) instead of
+    raising wherever the interpreter happens to be."""
+
+    def __init__(self, search):
+        self.search, self.saved = search, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, self._stop)
+        return self
+
+    def _stop(self, signum, frame):
+        self.search.stop_requested = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+class InProcess:
+    """The shards in this process, one after another."""
+
+    def __init__(self, make_shard, count):
+        self.shards = [make_shard(k, count) for k in range(count)]
+
+    def start(self):
+        return [s.start() for s in self.shards]
+
+    def step(self, depth, interrupted):
+        batches = [s.expand(interrupted) for s in self.shards]
+        return [s.admit([b[k] for b in batches], depth) for k, s in enumerate(self.shards)]
+
+    def parent(self, fp):
+        return self.shards[fp % len(self.shards)].parent(fp)
+
+    def close(self):
+        for s in self.shards:
+            s.close()
+
+
+class Processes:
+    """Each shard in a forked worker process. Commands and reports go over a pipe per worker;
+    batches go through files in a private directory (``Wire``), written by the sender after
+    *expand* and read by their owner in *admit*. Workers ignore Ctrl-C: the coordinator asks
+    them to stop between states."""
+
+    def __init__(self, make_shard, count, model):
+        ctx = multiprocessing.get_context("fork")
+        self.dir = tempfile.mkdtemp(prefix="kripke-workers-")
+        self.count, self.conns, self.procs = count, [], []
+        for k in range(count):
+            ours, theirs = ctx.Pipe()
+            p = ctx.Process(target=_worker, args=(theirs, make_shard, k, count, model, self.dir),
+                            daemon=True, name=f"kripke-shard-{k}")
+            p.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.procs.append(p)
+
+    def _all(self, message, interrupted=None):
+        for c in self.conns:
+            c.send(message)
+        replies, waiting, told = {}, set(self.conns), False
+        while waiting:
+            for c in multiprocessing.connection.wait(list(waiting), timeout=0.2):
+                replies[c] = self._reply(c)
+                waiting.discard(c)
+            if interrupted is not None and not told and interrupted():
+                told = True
+                for c in waiting:
+                    c.send(("interrupt",))
+        return [replies[c] for c in self.conns]
+
+    def _reply(self, conn):
+        try:
+            kind, value = conn.recv()
+        except EOFError:
+            raise RuntimeError("a kripke worker process died (out of memory?)") from None
+        if kind == "error":
+            raise value
+        return value
+
+    def start(self):
+        return self._all(("start",))
+
+    def step(self, depth, interrupted):
+        self._all(("expand",), interrupted)
+        return self._all(("admit", depth))
+
+    def parent(self, fp):
+        conn = self.conns[fp % self.count]
+        conn.send(("parent", fp))
+        return self._reply(conn)
+
+    def close(self):
+        for c in self.conns:
+            try:
+                c.send(("stop",))
+            except OSError:
+                pass
+        self.conns = []
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _worker(conn, make_shard, index, count, model, folder):
+    """A worker process: one shard, serving the coordinator's commands until "stop"."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    wire, shard, kept, stop = Wire(model), None, None, False
+
+    def interrupted():
+        nonlocal stop
+        if not stop and conn.poll():
+            conn.recv()  # the only message sent while a worker expands: ("interrupt",)
+            stop = True
+        return stop
+
+    def path(sender, owner):
+        return os.path.join(folder, f"{sender}-{owner}.batch")
+
+    while True:
+        message = conn.recv()
+        command = message[0]
+        try:
+            if command == "stop":
+                break
+            if command == "interrupt":  # arrived after the phase it was meant for
+                stop = True
+                continue
+            if shard is None:
+                shard = make_shard(index, count)
+            if command == "start":
+                reply = shard.start()
+            elif command == "expand":
+                batches = shard.expand(interrupted)
+                for owner, batch in enumerate(batches):
+                    if owner != index:
+                        with open(path(index, owner), "wb") as f:
+                            f.write(wire.dumps(batch))
+                kept = batches[index]
+                reply = None
+            elif command == "admit":
+                batches = [kept]
+                for sender in range(count):
+                    if sender != index:
+                        with open(path(sender, index), "rb") as f:
+                            batches.append(wire.loads(f.read()))
+                        os.unlink(path(sender, index))
+                kept = None
+                reply = shard.admit(batches, message[1])
+            elif command == "parent":
+                reply = shard.parent(message[1])
+            else:
+                raise ValueError(f"unknown command {command!r}")
+            conn.send(("ok", reply))
+        except BaseException as e:  # the coordinator raises it
+            try:
+                conn.send(("error", e))
+            except Exception:
+                conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
+    if shard is not None:
+        shard.close()
+    conn.close()
+
+
+class ShardRecipe(NamedTuple):
+    """What a process that did not fork from the coordinator (a Ray actor) needs to build its
+    shard: the model by name and parameters, the properties by name, whether symmetry is on,
+    and the search's options; plain values, so that it travels by pickle."""
+
+    model: str  # as models.system.model_spec names it
+    params: dict
+    properties: list
+    symmetry: bool
+    limits: tuple
+    deadlock: bool
+    keep_going: bool
+    memory_limit: int  # this shard's share, or None
+
+    def build(self, index, count):
+        from kripke.checkers.explicit import select_properties
+        from kripke.checkers.symmetry_check import TranspositionProbe
+        from kripke.models.symmetry import Canonicalizer
+        from kripke.models.system import load_model
+        model = load_model(self.model)(**self.params)
+        props = select_properties(model, self.properties)
+        canon = probe = None
+        if self.symmetry:
+            domain = model.symmetric_domain()
+            canon = Canonicalizer(model, domain)
+            probe = TranspositionProbe(model, canon, props, deadlock=self.deadlock,
+                                       domain=domain, invariants_hold=True)
+        return Shard(model, props, canon, probe, self.limits, self.deadlock, self.keep_going,
+                     MemoryBudget(self.memory_limit), index, count)
+
+
+def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_going, budget,
+                workers, engine="processes", address=None):
+    """The ``Coordinator`` of a partitioned search with ``workers`` shards (not yet run):
+    ``engine`` "processes" (forked workers; one shard runs in this process) or "ray" (actors
+    on the Ray cluster at ``address``, or a local one)."""
+    share = budget.limit // workers if budget.limit else None
+
+    def make_shard(index, count):
+        return Shard(model, props, canon, probe, limits, deadlock, keep_going,
+                     MemoryBudget(share), index, count)
+
+    if engine == "ray":
+        from kripke.checkers.ray_engine import RayShards
+        recipe = ShardRecipe(model_spec(type(model)), dict(model.params),
+                             [p.name for p in props], canon is not None, limits, deadlock,
+                             keep_going, share)
+        transport = RayShards(recipe, workers, address)
+    elif workers > 1:
+        transport = Processes(make_shard, workers, model)
+    else:
+        transport = InProcess(make_shard, workers)
+    return Coordinator(model, props, canon, probe, limits, deadlock, progress, keep_going,
+                       transport)
