@@ -69,7 +69,8 @@ ENGINES = ("plain", "ray")
 
 def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
           max_depth=None, deadlock=True, progress=None, keep_going=False, time_limit=None,
-          fairness=True, memory_limit=None, workers=1, engine="plain", address=None):
+          fairness=True, memory_limit=None, workers=1, engine="plain", address=None,
+          checkpoint=None, resume=None, checkpoint_every=None):
     """Explore ``model`` exhaustively and return a ``Result``.
 
     ``properties``: names to check (None: all the model's); ``symmetry``: None means "on when
@@ -89,7 +90,12 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     runs a level-synchronous BFS partitioned over that many worker processes
     (``checkers.parallel``); ``engine="ray"`` runs the same search with its shards as Ray
     actors (``workers`` of them, by default one per CPU of the cluster), on the cluster at
-    ``address`` or on a local one.
+    ``address`` or on a local one. ``checkpoint`` (a folder) saves the search there every
+    ``checkpoint_every`` seconds (default ``checkers.checkpoint.EVERY``) and when it is stopped
+    (Ctrl-C, SIGTERM); ``resume`` (a folder) takes up the search saved there, for the same
+    model, parameters, properties and options, and goes on saving to it (or to
+    ``checkpoint``). Both run the partitioned search, with one shard in this process when
+    ``workers`` is 1.
     """
     if strategy not in STRATEGIES:
         raise UnknownNameError("strategy", strategy, STRATEGIES)
@@ -105,7 +111,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         raise ParamError(f"workers must be a whole number >= 1, got {workers!r}")
     if engine not in ENGINES:
         raise UnknownNameError("engine", engine, ENGINES)
-    partition = workers > 1 or engine == "ray"
+    saving = checkpoint or resume
+    partition = workers > 1 or engine == "ray" or bool(saving)
     props = select_properties(model, properties)
     domain = model.symmetric_domain() if symmetry is not False else None
     if symmetry and domain is None:
@@ -125,7 +132,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         what = ("--strategy dfs" if strategy != "bfs" else
                 f"the temporal properties ({', '.join(temporal)}), which need the whole state "
                 "graph in one process")
-        how = "--engine ray" if engine == "ray" else "--workers"
+        how = ("--engine ray" if engine == "ray" else "--workers" if workers > 1
+               else "--checkpoint/--resume")
         raise ParamError(f"{how} runs a level-by-level BFS: it does not check {what}; "
                          f"drop {how} or " + ("use bfs" if strategy != "bfs" else
                                               "select safety properties"))
@@ -153,10 +161,18 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
                                         invariants_hold=True) if canon is not None else None)
             if partition:
+                from kripke.checkers import checkpoint as ckpt
                 from kripke.checkers.parallel import partitioned
+                ident = ckpt.identity(model, props, canon is not None,
+                                      {"deadlock": deadlock, "keep_going": keep_going,
+                                       "max_depth": max_depth, "strategy": strategy}, workers)
+                saved = ckpt.load(resume, ident) if resume else None
+                writer = (ckpt.Checkpointer(saving, ident, checkpoint_every or ckpt.EVERY)
+                          if saving else None)
                 search = partitioned(model, props, canon, probe, limits, deadlock, progress,
                                      keep_going, budget, workers,
-                                     "ray" if engine == "ray" else "processes", address)
+                                     "ray" if engine == "ray" else "processes", address,
+                                     writer, saved)
             else:
                 search = _Search(model, props, canon, probe, strategy == "dfs", limits,
                                  deadlock, progress, keep_going, fairness, budget)
@@ -197,7 +213,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         bound=search.bound, symmetry_note=None if (note or off) is None
         else f"symmetry off: {note or off}",
         collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64,
-        outside_constraint=search.outside)
+        outside_constraint=search.outside, workers=workers,
+        checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
 
 
 class _SymmetryBroken(KripkeError):
@@ -614,13 +631,17 @@ class _Search:
             self.findings.append(finding)
         if finding.kind == "type" or finding.prop in ("exception", "within()"):
             self.broken = True  # states were skipped
-        for props in (self.invariants, self.pending, self.refinements, self.steps):
-            props[:] = [p for p in props if p[0] != finding.prop]
-        if self.probe is not None:
-            self.probe.forget(finding.prop)
-        if finding.prop in ("deadlock", "terminal()"):
-            self.deadlock = False
+        self._drop(finding.prop)
         return self.keep_going
+
+    def _drop(self, name):
+        """Check the property ``name`` no more (it was found violated)."""
+        for props in (self.invariants, self.pending, self.refinements, self.steps):
+            props[:] = [p for p in props if p[0] != name]
+        if self.probe is not None:
+            self.probe.forget(name)
+        if name in ("deadlock", "terminal()"):
+            self.deadlock = False
 
     def _check_state(self, s, fp, parent=_STORED):
         """Every invariant and pending sometimes-property on ``s``, one at a time: a violation,

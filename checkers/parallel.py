@@ -28,12 +28,14 @@ Transports: ``InProcess`` (the shards in this process: a checkpointed search wit
 ``checkers.ray_engine``'s Ray actors.
 """
 
+import json
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -42,8 +44,10 @@ from typing import NamedTuple
 
 from kripke.checkers.explicit import _Finding, _Search, _unary
 from kripke.checkers.frontier import Frontier, MemoryBudget
-from kripke.checkers.wire import Wire
-from kripke.models.system import model_spec
+from kripke.checkers.visited import FingerprintTable
+from kripke.checkers.wire import Wire, from_plain, record_classes, to_plain
+from kripke.errors import CheckpointError
+from kripke.models.system import first_bad_field, model_spec
 
 __all__ = ["Shard", "ShardRecipe", "Coordinator", "InProcess", "Processes", "partitioned"]
 
@@ -80,15 +84,15 @@ class Shard(_Search):
                 self.next.push((s, fp, 1))
         return self.report()
 
-    def expand(self, interrupted):
-        """Expand the states of the current level (after a resume, what is left of it) until
-        they run out, the search stops, or ``interrupted()`` says so (the rest stays queued);
+    def expand(self, interrupted, new_level=True):
+        """Expand the states of the current level until they run out, the search stops, or
+        ``interrupted()`` says so (the rest stays for the next call, with ``new_level`` False);
         admits the successors this shard owns and returns one batch ``[(call index, t, f,
         parent)]`` for each shard (its own empty)."""
         out = [[] for _ in range(self.count)]
         if self.stopped:  # on a finding (another shard's may be shallower: see the level out)
             return out
-        if not self.level:
+        if new_level:
             self.level, self.next = self.next, self.level
         level, count, index = self.level, self.count, self.index
         head, pop, budget, sent = level.head, level.pop, self.budget, self.also
@@ -156,14 +160,100 @@ class Shard(_Search):
         self._told = len(self.findings)
         return {"fired": list(self.fired), "new": list(self.new), "n_init": self.n_init,
                 "outside": self.outside, "distinct": len(self.seen),
-                "queued": len(self.level) + len(self.next), "findings": [tuple(f) for f in new],
+                "queued": len(self.level) + len(self.next), "left": len(self.level),
+                "findings": [tuple(f) for f in new],
                 "boundary": {f.fp: self.boundary[f.fp] for f in new if f.fp in self.boundary},
                 "pending": [name for name, _ in self.pending], "bound": self.bound,
                 "broken": self.broken, "stopped": self.stopped}
 
+    def snapshot(self):
+        """This shard's part of a checkpoint (``checkers.checkpoint``), as ``{name: bytes}``:
+        its visited set (raw little-endian arrays), its queued states (JSON lines ``[0 for the
+        level being expanded or 1 for the next, fingerprint, depth, state]``) and its counts."""
+        seen = self.seen
+        if isinstance(seen, dict):  # parents may be other shards' states
+            parents = [0 if p is None else p for p in seen.values()]
+            files = {"fps": _le(array("Q", seen)), "parents": _le(array("Q", parents)),
+                     "roots": bytes(p is None for p in seen.values())}
+        else:
+            fps, table = seen.to_bytes()
+            files = {"fps": fps, "table": table}
+        ids = {cls: n for n, cls in enumerate(record_classes(self.model))}
+        lines = [json.dumps([which, fp, d, to_plain(s, ids)])
+                 for which, q in ((0, self.level), (1, self.next)) for s, fp, d in q.items()]
+        files["frontier"] = "\n".join(lines).encode()
+        files["counts"] = json.dumps({
+            "fired": list(self.fired), "new": self.new, "n_init": self.n_init,
+            "outside": self.outside, "pending": [name for name, _ in self.pending],
+            "reported": sorted(self.reported), "findings": [list(f) for f in self.findings],
+            "told": self._told, "boundary": [[k, v] for k, v in self.boundary.items()],
+            "broken": self.broken}).encode()
+        return files
+
+    def restore(self, files):
+        """Take up a ``snapshot`` (read from a checkpoint: anything amiss is a
+        ``CheckpointError``)."""
+        try:
+            counts = json.loads(files["counts"])
+            if "table" in files:
+                self.seen = FingerprintTable.from_bytes(files["fps"], files["table"])
+            else:
+                fps, parents = _array(files["fps"]), _array(files["parents"])
+                roots = files["roots"]
+                if not len(fps) == len(parents) == len(roots):
+                    raise ValueError("the visited set's arrays differ in length")
+                self.seen = {f: None if r else p for f, p, r in zip(fps, parents, roots)}
+                if len(self.seen) != len(fps):
+                    raise ValueError("a fingerprint is in the visited set twice")
+            fired = counts["fired"]
+            if len(fired) != len(self.fired) or len(counts["new"]) != len(self.new):
+                raise ValueError("the counts are of another model's actions")
+            self.fired = array("Q", fired)
+            self.new = [int(n) for n in counts["new"]]
+            self.n_init, self.outside = int(counts["n_init"]), int(counts["outside"])
+            self.findings = [_Finding(*f) for f in counts["findings"]]
+            self._told, self.broken = int(counts["told"]), bool(counts["broken"])
+            self.boundary = {int(k): v for k, v in counts["boundary"]}
+            for name in counts["reported"]:
+                self.reported.add(name)
+                self._drop(name)
+            pending = set(counts["pending"])
+            self.pending = [p for p in self.pending if p[0] in pending]
+            classes = record_classes(self.model)
+            for line in files["frontier"].splitlines():
+                which, fp, d, plain = json.loads(line)
+                s = from_plain(plain, classes)
+                if (self.type_checks is not None
+                        and first_bad_field(s, self.type_checks, None) >= 0) \
+                        or self.fingerprint(s) != fp or fp not in self.seen:
+                    raise ValueError(f"a queued state is not the one its fingerprint {fp} "
+                                     "names")
+                (self.level if which == 0 else self.next).push((s, fp, int(d)))
+        except (CheckpointError, KeyError, TypeError, ValueError, OverflowError) as e:
+            raise CheckpointError(f"shard {self.index}'s part of the checkpoint is corrupt: "
+                                  f"{e}") from None
+        return self.report()
+
     def close(self):
         self.level.close()
         self.next.close()
+
+
+def _le(a):
+    """The bytes of ``array`` ``a``, little-endian."""
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _array(data):
+    a = array("Q")
+    if len(data) % 8:
+        raise ValueError("an array of fingerprints is not whole 8-byte entries")
+    a.frombytes(data)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a
 
 
 class _Parents:
@@ -196,12 +286,15 @@ class Coordinator(_Search):
     totals ``check`` reads (``fired``, ``new``, ``n_init``, ``depth``, ``findings`` ...)."""
 
     def __init__(self, model, props, canon, probe, limits, deadlock, progress, keep_going,
-                 transport):
+                 transport, checkpointer=None, resume=None):
         super().__init__(model, props, canon, probe, False, limits, deadlock, progress,
                          keep_going)
         self.transport = transport
         self.seen = _Parents(transport)
         self.stop_requested = False
+        #: a checkers.checkpoint.Checkpointer, and the (state, shard files) to resume from
+        self.checkpointer, self.resume = checkpointer, resume
+        self.saved = 0  # checkpoints written
 
     def run(self):
         with _StopOnSignal(self):
@@ -212,22 +305,40 @@ class Coordinator(_Search):
 
     def _levels(self):
         transport, max_states = self.transport, self.max_states or math.inf
+        checkpointer = self.checkpointer
         started = time.perf_counter()
-        reports = transport.start()
-        if self._merge(reports, 1):
+        if self.resume is None:
+            reports = transport.start()
+            depth, new_level = 1, True
+        else:
+            state, shards = self.resume
+            try:
+                depth, new_level = int(state["depth"]), bool(state["new_level"])
+            except (KeyError, TypeError, ValueError):
+                raise CheckpointError("the checkpoint's manifest is corrupt") from None
+            reports = transport.restore(shards)
+        if self._merge(reports):
             return
-        self.depth = 1 if len(self.seen) else 0
-        depth = 1
+        self.depth = depth if len(self.seen) else 0
+
+        def pause():  # stop between states: to stop, or to save a checkpoint
+            return self.stop_requested or (checkpointer is not None and checkpointer.due())
+
         while any(r["queued"] for r in reports):
-            reports = transport.step(depth, lambda: self.stop_requested)
-            if self._merge(reports, depth + 1):
+            reports = transport.step(depth, new_level, pause)
+            if self._merge(reports):
                 return
+            new_level = not any(r["left"] for r in reports)
+            if new_level and any(r["queued"] for r in reports):
+                depth += 1
+                self.depth = depth
+            if checkpointer is not None and (self.stop_requested or checkpointer.due()):
+                checkpointer.write({"depth": depth, "new_level": new_level},
+                                   transport.snapshot())
+                self.saved += 1
             if self.stop_requested:
                 self.interrupted = True
                 return
-            if any(r["queued"] for r in reports):
-                depth += 1
-                self.depth = depth
             if len(self.seen) > max_states:
                 self.bound = f"max_states={self.max_states}"
                 return
@@ -237,7 +348,7 @@ class Coordinator(_Search):
                                "queue": sum(r["queued"] for r in reports), "depth": self.depth,
                                "elapsed": time.perf_counter() - started})
 
-    def _merge(self, reports, depth):
+    def _merge(self, reports):
         """Take the shards' totals and findings; True when the search stops here."""
         self.fired = array("Q", map(sum, zip(*(r["fired"] for r in reports))))
         self.new = list(map(sum, zip(*(r["new"] for r in reports))))
@@ -294,12 +405,18 @@ class InProcess:
     def start(self):
         return [s.start() for s in self.shards]
 
-    def step(self, depth, interrupted):
-        batches = [s.expand(interrupted) for s in self.shards]
+    def step(self, depth, new_level, interrupted):
+        batches = [s.expand(interrupted, new_level) for s in self.shards]
         return [s.admit([b[k] for b in batches], depth) for k, s in enumerate(self.shards)]
 
     def parent(self, fp):
         return self.shards[fp % len(self.shards)].parent(fp)
+
+    def snapshot(self):
+        return [s.snapshot() for s in self.shards]
+
+    def restore(self, files):
+        return [s.restore(f) for s, f in zip(self.shards, files)]
 
     def close(self):
         for s in self.shards:
@@ -351,9 +468,17 @@ class Processes:
     def start(self):
         return self._all(("start",))
 
-    def step(self, depth, interrupted):
-        self._all(("expand",), interrupted)
+    def step(self, depth, new_level, interrupted):
+        self._all(("expand", new_level), interrupted)
         return self._all(("admit", depth))
+
+    def snapshot(self):
+        return self._all(("snapshot",))
+
+    def restore(self, files):
+        for c, f in zip(self.conns, files):
+            c.send(("restore", f))
+        return [self._reply(c) for c in self.conns]
 
     def parent(self, fp):
         conn = self.conns[fp % self.count]
@@ -403,8 +528,12 @@ def _worker(conn, make_shard, index, count, model, folder):
                 shard = make_shard(index, count)
             if command == "start":
                 reply = shard.start()
+            elif command == "restore":
+                reply = shard.restore(message[1])
+            elif command == "snapshot":
+                reply = shard.snapshot()
             elif command == "expand":
-                batches = shard.expand(interrupted)
+                batches = shard.expand(interrupted, message[1])
                 for owner, batch in enumerate(batches):
                     if owner != index:
                         with open(path(index, owner), "wb") as f:
@@ -467,7 +596,7 @@ class ShardRecipe(NamedTuple):
 
 
 def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_going, budget,
-                workers, engine="processes", address=None):
+                workers, engine="processes", address=None, checkpointer=None, resume=None):
     """The ``Coordinator`` of a partitioned search with ``workers`` shards (not yet run):
     ``engine`` "processes" (forked workers; one shard runs in this process) or "ray" (actors
     on the Ray cluster at ``address``, or a local one)."""
@@ -488,4 +617,4 @@ def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_goi
     else:
         transport = InProcess(make_shard, workers)
     return Coordinator(model, props, canon, probe, limits, deadlock, progress, keep_going,
-                       transport)
+                       transport, checkpointer, resume)

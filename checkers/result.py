@@ -70,6 +70,10 @@ class Result:
     #: {property: why} for the selected properties this strategy cannot decide (a random walk
     #: neither witnesses nor refutes a temporal property): never reported as holding
     not_checked: dict = field(default_factory=dict)
+    #: the folder the search was last saved in (``--checkpoint``, ``--resume``), or None
+    checkpoint: str = None
+    #: worker processes (or Ray actors) that shared the search
+    workers: int = 1
 
     def __post_init__(self):
         if self.violation is not None and not self.violations:  # engines that stop at one
@@ -103,6 +107,8 @@ class Result:
                         for v, f in zip(self.violations, files)],
             outside_constraint=self.outside_constraint,
             not_checked=self.not_checked,
+            checkpoint=self.checkpoint,
+            workers=self.workers,
         )
 
 

@@ -128,19 +128,52 @@ def list_models():
               help="Write the counterexample here (trace.json, .dot, .svg): DIR holds one run.")
 @click.option("--trace", "with_trace", is_flag=True,
               help="With --json: put the counterexample's trace in the violation object.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="bfs: worker processes, each owning a share of the visited set (TLC's "
+                   "-workers); with --engine ray, Ray actors (default: one per CPU).")
+@click.option("--engine", type=click.Choice(["plain", "ray"]), default="plain",
+              show_default=True,
+              help="ray: the partitioned BFS, or simulate's walks, on a Ray cluster "
+                   "(pip install 'kripke[ray]').")
+@click.option("--address", metavar="HOST:PORT",
+              help="With --engine ray: the cluster's head (default: a local Ray instance).")
+@click.option("--memory", "memory", metavar="SIZE",
+              help="Memory budget, e.g. 600MB or 4GB (default: 90%% of what is available): "
+                   "past half of it the queue spills to disk, past all of it the search stops "
+                   "(verdict incomplete).")
+@click.option("--checkpoint", type=click.Path(file_okay=False), metavar="DIR",
+              help="bfs: save the search in DIR every --checkpoint-every minutes and when "
+                   "stopped (Ctrl-C, SIGTERM); --resume DIR finishes it.")
+@click.option("--checkpoint-every", type=click.FloatRange(min=0, min_open=True),
+              metavar="MINUTES", default=5.0, show_default=True,
+              help="Minutes between two checkpoints.")
+@click.option("--resume", type=click.Path(file_okay=False), metavar="DIR",
+              help="Take up the search saved in DIR (same model, parameters, properties and "
+                   "options) and finish it, saving to DIR as it goes.")
 def check(model_name, params, properties, strategy, symmetry, deadlock, max_states, max_depth,
-          time_limit, keep_going, fairness, seed, walks, as_json, out, with_trace):
+          time_limit, keep_going, fairness, seed, walks, as_json, out, with_trace, workers,
+          engine, address, memory, checkpoint, checkpoint_every, resume):
     """Check MODEL (a registered name or path/to/file.py:ClassName).
 
     Progress goes to stderr: live on a terminal, else a line every 5 seconds. Ctrl-C stops the
-    search and prints what it counted so far (verdict interrupted, exit code 130).
+    search and prints what it counted so far (verdict interrupted, exit code 130); with
+    --checkpoint it is saved first, and --resume goes on from there.
     """
+    from kripke.checkers.frontier import parse_size
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
 
     if keep_going and strategy not in ("bfs", "dfs"):
         raise ParamError(f"--continue: --strategy {strategy} stops at its first violation; "
                          "use --strategy bfs or dfs")
+    memory_limit = None if memory is None else parse_size(memory)
+    if memory is not None and memory_limit is None:
+        raise ParamError(f"--memory {memory}: write a size such as 600MB, 4GB or 1.5G")
+    if (workers > 1 or checkpoint or resume) and strategy not in ("bfs", "dfs"):
+        raise ParamError(f"--workers, --checkpoint and --resume are for --strategy bfs, not "
+                         f"{strategy}")
+    if engine == "ray" and strategy not in ("bfs", "simulate"):
+        raise ParamError(f"--engine ray runs --strategy bfs or simulate, not {strategy}")
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
     if with_trace and not as_json:
@@ -170,7 +203,10 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
                                     symmetry=symmetry, max_states=max_states,
                                     max_depth=max_depth, deadlock=deadlock, progress=progress,
                                     keep_going=keep_going, time_limit=time_limit,
-                                    fairness=fairness)
+                                    fairness=fairness, memory_limit=memory_limit,
+                                    workers=workers, engine=engine, address=address,
+                                    checkpoint=checkpoint, resume=resume,
+                                    checkpoint_every=60 * checkpoint_every)
     except KeyboardInterrupt:  # outside the exhaustive search, which returns what it counted
         click.echo("kripke: interrupted", err=True)
         sys.exit(EXIT["interrupted"])
@@ -396,7 +432,10 @@ def _print_result(result, cls, trace_file, deadlock=True):
     elif result.bound:
         click.echo(f"  incomplete: the bound {result.bound} was reached")
     if result.verdict == "interrupted":
-        click.echo("  interrupted (Ctrl-C): the counts so far")
+        click.echo("  interrupted (Ctrl-C or SIGTERM): the counts so far")
+        if result.checkpoint:
+            click.echo(f"  saved in {result.checkpoint}: kripke check ... --resume "
+                       f"{result.checkpoint} finishes the search")
     if result.outside_constraint:
         click.echo(f"  {result.outside_constraint:,} successors outside the constraint within(): "
                    "checked, not explored")
