@@ -1260,13 +1260,112 @@ done:
  * of models/symmetry.py's permute_value, which documents the descriptor ``desc`` (built once per
  * model from its typed declarations, so a state is rebuilt in one pass instead of through a
  * closure per field and element: issue 13, item 1).
+ *
+ * permute_fingerprint(desc, v, perm): fingerprint(permute(desc, v, perm)), computed without
+ * building the renamed value (but for a Bag of two or more items, whose order needs its Python
+ * sort key, and a type's own permuter): what the search of a representative compares.
  */
 enum { P_ID, P_OPT, P_ARRIDX, P_TUPLE, P_FSET, P_BAG, P_REC, P_ONEOF, P_CALL };
 
-static PyObject *perm_value(PyObject *desc, PyObject *v, PyObject *perm);
+/* A renaming of the ids 0 .. n-1: id i becomes img[i]. Held in C, so that trying a renaming
+ * allocates nothing. */
+#define CANON_MAX_IDS 64
+typedef struct {
+    Py_ssize_t n;
+    Py_ssize_t img[CANON_MAX_IDS];
+} perm_t;
+
+/* The renaming as Python code takes it: a tuple of ints. */
+static PyObject *
+perm_tuple(const perm_t *p)
+{
+    PyObject *t = PyTuple_New(p->n);
+    for (Py_ssize_t i = 0; t != NULL && i < p->n; i++) {
+        PyObject *v = PyLong_FromSsize_t(p->img[i]);
+        if (v == NULL) {
+            Py_CLEAR(t);
+            break;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+static int
+perm_is_identity(const perm_t *p)
+{
+    for (Py_ssize_t i = 0; i < p->n; i++) {
+        if (p->img[i] != i) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int
+perm_from_tuple(PyObject *o, perm_t *p)
+{
+    if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) > CANON_MAX_IDS) {
+        PyErr_Format(PyExc_TypeError, "permute: perm is a tuple of at most %d ids",
+                     CANON_MAX_IDS);
+        return -1;
+    }
+    p->n = PyTuple_GET_SIZE(o);
+    char hit[CANON_MAX_IDS] = {0};
+    for (Py_ssize_t i = 0; i < p->n; i++) {
+        p->img[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(o, i));
+        if (p->img[i] == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (p->img[i] < 0 || p->img[i] >= p->n || hit[p->img[i]]++) {
+            /* (an array renamed by it would have holes) */
+            PyErr_SetString(PyExc_ValueError, "permute: perm is not a permutation of 0 .. n-1");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The image of array position i, or -1 with an IndexError when perm does not fit the array. */
+static inline Py_ssize_t
+perm_slot(const perm_t *p, Py_ssize_t i, Py_ssize_t size)
+{
+    Py_ssize_t j = i < p->n ? p->img[i] : -1;
+    if (j < 0 || j >= size) {
+        PyErr_SetString(PyExc_IndexError, "permute: perm does not fit the array");
+        return -1;
+    }
+    return j;
+}
+
+/* The image of the id v, as perm[v] gives it in Python (a negative id counts from the end):
+ * 0 with *out set, or -1 when v is not an int in range (nothing is raised: the caller asks
+ * Python for its error). */
+static inline int
+perm_id(const perm_t *p, PyObject *v, Py_ssize_t *out)
+{
+    if (!PyLong_Check(v)) {
+        return -1;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(v);
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (i < 0) {
+        i += p->n;
+    }
+    if (i < 0 || i >= p->n) {
+        return -1;
+    }
+    *out = p->img[i];
+    return 0;
+}
+
+static PyObject *perm_value(PyObject *desc, PyObject *v, const perm_t *p);
 
 static PyObject *
-perm_items(PyObject *inner, PyObject *v, PyObject *perm, int indexed)
+perm_items(PyObject *inner, PyObject *v, const perm_t *p, int indexed)
 {
     /* A tuple of v's items, each permuted by inner (None: kept), at perm[i] when indexed. */
     Py_ssize_t n = PyTuple_GET_SIZE(v);
@@ -1276,22 +1375,16 @@ perm_items(PyObject *inner, PyObject *v, PyObject *perm, int indexed)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *x = PyTuple_GET_ITEM(v, i);
-        Py_ssize_t j = i;
-        if (indexed) {
-            j = i < PyTuple_GET_SIZE(perm) ? PyLong_AsSsize_t(PyTuple_GET_ITEM(perm, i)) : -1;
-            if (j < 0 || j >= n) {
-                if (!PyErr_Occurred()) {
-                    PyErr_SetString(PyExc_IndexError, "permute: perm does not fit the array");
-                }
-                Py_DECREF(out);
-                return NULL;
-            }
+        Py_ssize_t j = indexed ? perm_slot(p, i, n) : i;
+        if (j < 0) {
+            Py_DECREF(out);
+            return NULL;
         }
         PyObject *y;
         if (inner == Py_None) {
             Py_INCREF(x);
             y = x;
-        } else if ((y = perm_value(inner, x, perm)) == NULL) {
+        } else if ((y = perm_value(inner, x, p)) == NULL) {
             Py_DECREF(out);
             return NULL;
         }
@@ -1301,7 +1394,7 @@ perm_items(PyObject *inner, PyObject *v, PyObject *perm, int indexed)
 }
 
 static PyObject *
-perm_value(PyObject *desc, PyObject *v, PyObject *perm)
+perm_value(PyObject *desc, PyObject *v, const perm_t *p)
 {
     if (!PyTuple_Check(desc) || PyTuple_GET_SIZE(desc) < 1) {
         PyErr_SetString(PyExc_TypeError, "permute: a descriptor is a non-empty tuple");
@@ -1311,27 +1404,27 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
     PyObject *a = PyTuple_GET_SIZE(desc) > 1 ? PyTuple_GET_ITEM(desc, 1) : Py_None;
     switch (kind) {
     case P_ID: {
-        Py_ssize_t i = PyLong_Check(v) ? PyLong_AsSsize_t(v) : -1;
-        if (i >= 0 && i < PyTuple_GET_SIZE(perm)) {
-            PyObject *r = PyTuple_GET_ITEM(perm, i);
-            Py_INCREF(r);
-            return r;
+        Py_ssize_t j;
+        if (perm_id(p, v, &j) == 0) {
+            return PyLong_FromSsize_t(j);
         }
-        PyErr_Clear();
-        return PyObject_GetItem(perm, v); /* the error Python gives (or a negative index) */
+        PyObject *t = perm_tuple(p); /* the error Python gives */
+        PyObject *r = t == NULL ? NULL : PyObject_GetItem(t, v);
+        Py_XDECREF(t);
+        return r;
     }
     case P_OPT:
         if (v == Py_None) {
             Py_RETURN_NONE;
         }
-        return perm_value(a, v, perm);
+        return perm_value(a, v, p);
     case P_ARRIDX:
     case P_TUPLE:
         if (!PyTuple_Check(v)) {
             PyErr_SetString(PyExc_TypeError, "permute: expected a tuple");
             return NULL;
         }
-        return perm_items(a, v, perm, kind == P_ARRIDX);
+        return perm_items(a, v, p, kind == P_ARRIDX);
     case P_FSET:
     case P_BAG: {
         if (PyObject_Length(v) == 0) { /* nothing to rename (and no allocation) */
@@ -1352,7 +1445,7 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
             return NULL;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *y = perm_value(a, PySequence_Fast_GET_ITEM(items, i), perm);
+            PyObject *y = perm_value(a, PySequence_Fast_GET_ITEM(items, i), p);
             if (y == NULL) {
                 Py_DECREF(items);
                 Py_DECREF(list);
@@ -1410,7 +1503,7 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
                 Py_DECREF(out);
                 return NULL;
             }
-            PyObject *y = perm_value(PyTuple_GET_ITEM(part, 1), PyTuple_GET_ITEM(v, i), perm);
+            PyObject *y = perm_value(PyTuple_GET_ITEM(part, 1), PyTuple_GET_ITEM(v, i), p);
             if (y == NULL) {
                 Py_DECREF(out);
                 return NULL;
@@ -1434,10 +1527,14 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
             Py_INCREF(v);
             return v;
         }
-        return perm_value(inner, v, perm);
+        return perm_value(inner, v, p);
     }
-    case P_CALL: /* (P_CALL, fn): fn(v, perm), for the types with no code here (Map) */
-        return PyObject_CallFunctionObjArgs(a, v, perm, NULL);
+    case P_CALL: { /* (P_CALL, fn): fn(v, perm), for the types with no code here (Map) */
+        PyObject *t = perm_tuple(p);
+        PyObject *r = t == NULL ? NULL : PyObject_CallFunctionObjArgs(a, v, t, NULL);
+        Py_XDECREF(t);
+        return r;
+    }
     default:
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_ValueError, "permute: unknown descriptor kind %ld", kind);
@@ -1449,18 +1546,261 @@ perm_value(PyObject *desc, PyObject *v, PyObject *perm)
 static PyObject *
 speedups_permute(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    perm_t p;
     if (nargs != 3 || !PyTuple_Check(args[2])) {
         PyErr_SetString(PyExc_TypeError, "permute(desc, v, perm) takes perm as a tuple");
         return NULL;
     }
-    return perm_value(args[0], args[1], args[2]);
+    if (perm_from_tuple(args[2], &p) < 0) {
+        return NULL;
+    }
+    return perm_value(args[0], args[1], &p);
+}
+
+/* The fingerprint of an int that fits a machine word (fp_value's encoding). */
+static inline uint64_t
+fp_word(Py_ssize_t x)
+{
+    return x >= SMALL_MIN && x <= SMALL_MAX ? fp_small[x - SMALL_MIN]
+                                            : fp_scalar(FP_INT, (uint64_t)x);
+}
+
+static void
+fp_sort(uint64_t *fps, Py_ssize_t n)
+{
+    if (n > 16) {
+        qsort(fps, (size_t)n, sizeof(uint64_t), fp_compare);
+        return;
+    }
+    for (Py_ssize_t j = 1; j < n; j++) { /* insertion sort: sets in states are small */
+        uint64_t key = fps[j];
+        Py_ssize_t m = j;
+        for (; m > 0 && fps[m - 1] > key; m--) {
+            fps[m] = fps[m - 1];
+        }
+        fps[m] = key;
+    }
+}
+
+static int fp_perm(PyObject *desc, PyObject *v, const perm_t *p, uint64_t *out);
+
+/* The slow way, and the one that raises what permute raises: build the renaming. */
+static int
+fp_perm_built(PyObject *desc, PyObject *v, const perm_t *p, uint64_t *out)
+{
+    PyObject *y = perm_value(desc, v, p);
+    if (y == NULL) {
+        return -1;
+    }
+    int err = fp_value(y, out);
+    Py_DECREF(y);
+    return err;
+}
+
+/* The fingerprint of perm_items(inner, v, p, indexed), an exact tuple, from its items'. */
+static int
+fp_perm_items(PyObject *inner, PyObject *v, const perm_t *p, int indexed, uint64_t *out)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(v);
+    uint64_t small[CANON_MAX_IDS];
+    uint64_t *fps = n <= CANON_MAX_IDS ? small : PyMem_Malloc(n * sizeof(uint64_t));
+    if (fps == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int err = 0;
+    for (Py_ssize_t i = 0; i < n && err == 0; i++) { /* (indexed: perm fits, see fp_perm) */
+        err = fp_perm(inner, PyTuple_GET_ITEM(v, i), p, &fps[indexed ? p->img[i] : i]);
+    }
+    if (err == 0) {
+        sip_t h;
+        sip_init(&h);
+        sip_word(&h, FP_TUPLE);
+        sip_word(&h, (uint64_t)n);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            sip_word(&h, fps[i]);
+        }
+        *out = sip_final(&h);
+    }
+    if (fps != small) {
+        PyMem_Free(fps);
+    }
+    return err;
+}
+
+static int
+fp_perm(PyObject *desc, PyObject *v, const perm_t *p, uint64_t *out)
+{
+    if (desc == Py_None) {
+        return fp_value(v, out);
+    }
+    if (!PyTuple_Check(desc) || PyTuple_GET_SIZE(desc) < 1) {
+        return fp_perm_built(desc, v, p, out);
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(desc, 0));
+    PyObject *a = PyTuple_GET_SIZE(desc) > 1 ? PyTuple_GET_ITEM(desc, 1) : Py_None;
+    switch (kind) {
+    case P_ID: {
+        Py_ssize_t j;
+        if (perm_id(p, v, &j) < 0) {
+            return fp_perm_built(desc, v, p, out);
+        }
+        *out = fp_word(j);
+        return 0;
+    }
+    case P_OPT:
+        if (v == Py_None) {
+            *out = fp_none;
+            return 0;
+        }
+        return fp_perm(a, v, p, out);
+    case P_ARRIDX:
+    case P_TUPLE:
+        if (!PyTuple_Check(v)) {
+            break;
+        }
+        if (kind == P_ARRIDX) {
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+                if (i >= p->n || p->img[i] < 0 || p->img[i] >= PyTuple_GET_SIZE(v)) {
+                    return fp_perm_built(desc, v, p, out); /* permute's IndexError */
+                }
+            }
+        }
+        return fp_perm_items(a, v, p, kind == P_ARRIDX, out);
+    case P_FSET: {
+        if (!PyFrozenSet_CheckExact(v)) {
+            break;
+        }
+        Py_ssize_t n = PySet_GET_SIZE(v), i = 0;
+        if (n == 0) { /* permute returns it as it is */
+            return fp_value(v, out);
+        }
+        /* The renamings of distinct elements are distinct (a renaming is one to one), so the
+           renamed set has n elements: their fingerprints, sorted. */
+        uint64_t small[16];
+        uint64_t *fps = n <= 16 ? small : PyMem_Malloc(n * sizeof(uint64_t));
+        if (fps == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        int err = 0;
+#if PY_VERSION_HEX < 0x030D0000
+        Py_ssize_t pos = 0;
+        PyObject *item;
+        Py_hash_t ignored;
+        while (err == 0 && _PySet_NextEntry(v, &pos, &item, &ignored)) {
+            err = fp_perm(a, item, p, &fps[i++]); /* item is borrowed */
+        }
+#else
+        PyObject *it = PyObject_GetIter(v), *item;
+        err = it == NULL ? -1 : 0;
+        while (err == 0 && i < n && (item = PyIter_Next(it)) != NULL) {
+            err = fp_perm(a, item, p, &fps[i++]);
+            Py_DECREF(item);
+        }
+        Py_XDECREF(it);
+        if (err == 0 && PyErr_Occurred()) {
+            err = -1;
+        }
+#endif
+        if (err == 0) {
+            fp_sort(fps, n);
+            sip_t h;
+            sip_init(&h);
+            sip_word(&h, FP_FROZENSET);
+            sip_word(&h, (uint64_t)n);
+            for (i = 0; i < n; i++) {
+                sip_word(&h, fps[i]);
+            }
+            *out = sip_final(&h);
+        }
+        if (fps != small) {
+            PyMem_Free(fps);
+        }
+        return err;
+    }
+    case P_BAG:
+        if (!PyTuple_Check(v) || PyTuple_GET_SIZE(v) > 1) {
+            break; /* two or more: sorted by the Bag's key, in Python */
+        }
+        if (PyTuple_GET_SIZE(v) == 0) { /* permute returns it as it is */
+            return fp_value(v, out);
+        }
+        return fp_perm_items(a, v, p, 0, out); /* one item: an exact tuple of its renaming */
+    case P_REC: {
+        PyTypeObject *type = (PyTypeObject *)a;
+        PyObject *parts = PyTuple_GET_ITEM(desc, 2);
+        if (!PyTuple_Check(v) || !PyType_Check(a) || type == &PyTuple_Type
+                || !PyType_IsSubtype(type, &PyTuple_Type)) {
+            break;
+        }
+        Py_ssize_t n = PyTuple_GET_SIZE(v), np = PyTuple_GET_SIZE(parts), k = 0;
+        uint64_t tf;
+        sip_t h;
+        if (fp_type(type, &tf) < 0) {
+            return -1;
+        }
+        sip_init(&h);
+        sip_word(&h, FP_RECORD);
+        sip_word(&h, tf);
+        sip_word(&h, (uint64_t)n);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            /* parts list the permuted fields in the order of their positions */
+            PyObject *part = k < np ? PyTuple_GET_ITEM(parts, k) : NULL;
+            PyObject *d = Py_None;
+            uint64_t item;
+            if (part != NULL && PyLong_AsSsize_t(PyTuple_GET_ITEM(part, 0)) == i) {
+                d = PyTuple_GET_ITEM(part, 1);
+                k++;
+            }
+            if (fp_perm(d, PyTuple_GET_ITEM(v, i), p, &item) < 0) {
+                return -1;
+            }
+            sip_word(&h, item);
+        }
+        if (k < np || PyErr_Occurred()) { /* a position out of order or out of range */
+            PyErr_Clear();
+            return fp_perm_built(desc, v, p, out);
+        }
+        *out = sip_final(&h);
+        return 0;
+    }
+    case P_ONEOF: {
+        PyObject *inner = PyDict_GetItemWithError(a, (PyObject *)Py_TYPE(v));
+        if (inner == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            break;
+        }
+        return fp_perm(inner, v, p, out);
+    }
+    default:
+        break;
+    }
+    return fp_perm_built(desc, v, p, out);
+}
+
+static PyObject *
+speedups_permute_fingerprint(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    perm_t p;
+    uint64_t fp;
+    if (nargs != 3 || !PyTuple_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "permute_fingerprint(desc, v, perm) takes perm as a tuple");
+        return NULL;
+    }
+    if (perm_from_tuple(args[2], &p) < 0 || fp_perm(args[0], args[1], &p, &fp) < 0) {
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(fp);
 }
 
 /* perm_equals(desc, x, perm, y): 1 when permute(desc, x, perm) == y, 0 when not, -1 on error;
    tuples and records are compared item by item without being rebuilt, stopping at the first
    difference (the swap checks of canonical, where most swaps change the state early). */
 static int
-perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
+perm_equals(PyObject *desc, PyObject *x, const perm_t *p, PyObject *y)
 {
     if (desc == Py_None) {
         return PyObject_RichCompareBool(x, y, Py_EQ);
@@ -1471,7 +1811,17 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
         return x == y;
     }
     if (kind == P_OPT) {
-        return perm_equals(a, x, perm, y);
+        return perm_equals(a, x, p, y);
+    }
+    if (kind == P_ID) {
+        Py_ssize_t j;
+        if (perm_id(p, x, &j) == 0 && PyLong_CheckExact(y)) {
+            Py_ssize_t k = PyLong_AsSsize_t(y);
+            if (!(k == -1 && PyErr_Occurred())) {
+                return j == k;
+            }
+            PyErr_Clear();
+        }
     }
     if ((kind == P_ARRIDX || kind == P_TUPLE) && PyTuple_Check(x) && PyTuple_Check(y)) {
         Py_ssize_t n = PyTuple_GET_SIZE(x);
@@ -1479,17 +1829,11 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
             return 0;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
-            Py_ssize_t j = i;
-            if (kind == P_ARRIDX) {
-                j = i < PyTuple_GET_SIZE(perm) ? PyLong_AsSsize_t(PyTuple_GET_ITEM(perm, i)) : -1;
-                if (j < 0 || j >= n) {
-                    if (!PyErr_Occurred()) {
-                        PyErr_SetString(PyExc_IndexError, "permute: perm does not fit the array");
-                    }
-                    return -1;
-                }
+            Py_ssize_t j = kind == P_ARRIDX ? perm_slot(p, i, n) : i;
+            if (j < 0) {
+                return -1;
             }
-            int r = perm_equals(a, PyTuple_GET_ITEM(x, i), perm, PyTuple_GET_ITEM(y, j));
+            int r = perm_equals(a, PyTuple_GET_ITEM(x, i), p, PyTuple_GET_ITEM(y, j));
             if (r != 1) {
                 return r;
             }
@@ -1511,7 +1855,7 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
                 d = PyTuple_GET_ITEM(part, 1);
                 k++;
             }
-            int r = perm_equals(d, PyTuple_GET_ITEM(x, i), perm, PyTuple_GET_ITEM(y, i));
+            int r = perm_equals(d, PyTuple_GET_ITEM(x, i), p, PyTuple_GET_ITEM(y, i));
             if (r != 1) {
                 return r;
             }
@@ -1529,10 +1873,10 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
             }
             return -1;
         }
-        return perm_equals(inner, x, perm, y);
+        return perm_equals(inner, x, p, y);
     }
-    /* Everything else (an id, a set, a bag, a call): built and compared. */
-    PyObject *u = perm_value(desc, x, perm);
+    /* Everything else (a set, a bag, a call, an odd id): built and compared. */
+    PyObject *u = perm_value(desc, x, p);
     if (u == NULL) {
         return -1;
     }
@@ -1542,307 +1886,361 @@ perm_equals(PyObject *desc, PyObject *x, PyObject *perm, PyObject *y)
 }
 
 /*
- * canonical(desc, views, s, n) -> (t, unfixed): the part of a canonical representative that
- * needs no search (the C twin of models/symmetry.py's canonical_sort, which documents
- * ``views``): each id's signature, the ids sorted by it, ``s`` renamed into that order as
- * ``t``, and the runs of ids with equal signatures whose adjacent swaps do not all fix ``t``,
- * as (start, stop) pairs (usually none: then ``t`` is the representative).
+ * The canonical representative of a state under renamings of a symmetric domain
+ * (models/symmetry.py documents the method and has the Python twins):
+ *
+ * canonical(desc, views, s, n) -> (t, unfixed): each id's signature (the tuple of its views),
+ * the ids sorted by the fingerprints of their signatures, s renamed into that order as t, and
+ * the runs of ids whose signatures have equal fingerprints and whose adjacent swaps do not all
+ * fix t, as (start, stop) pairs (usually none: then t is the representative).
+ *
+ * representative(desc, views, n, fallback, s): the least by fingerprint of the candidates, the
+ * renamings of t that permute the ids within those runs; fallback(s) decides when two
+ * different candidates share the least fingerprint, and when the runs would give too many
+ * candidates.
+ *
+ * representative_fingerprint(desc, views, n, fallback, s): fingerprint(representative(...)),
+ * the name of s's orbit in the visited set, computed without building the representative (nor
+ * the signatures, the sorted state or the candidates): the least fingerprint of the candidates
+ * is the representative's. Everything is a fingerprint, so the name does not depend on the
+ * process (Python's hash of a string does).
  */
 enum { V_ID, V_IDSET, V_MENTIONS, V_ARRAY, V_POINTS_OPT, V_POINTS_SET, V_DIAG };
-#define CANON_MAX_IDS 64
+#define REP_MAX_CANDIDATES 40320
 
-static PyObject *
-canon_mentions(PyObject *x, PyObject *spots, Py_ssize_t n, PyObject *sigs, Py_ssize_t k)
+typedef struct {
+    perm_t sort;                      /* id i goes to position sort.img[i] */
+    Py_ssize_t order[CANON_MAX_IDS];  /* the id at each position */
+    uint64_t key[CANON_MAX_IDS];      /* the fingerprint of each id's signature */
+    Py_ssize_t nruns, lo[CANON_MAX_IDS], hi[CANON_MAX_IDS]; /* the runs left to search */
+} canon_t;
+
+static int
+canon_array(PyObject *x, Py_ssize_t n)
 {
-    /* Set sigs[i][k] to the tuple of how many times, per class of spots, an element of x names
-       id i in one of its positions. Returns Py_None (borrowed) or NULL. */
-    Py_ssize_t ncls = PyTuple_GET_SIZE(spots);
-    long *counts = PyMem_Calloc((size_t)(n * ncls) + 1, sizeof(long));
-    if (counts == NULL) {
-        PyErr_NoMemory();
-        return NULL;
+    if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n) {
+        PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
+        return -1;
     }
-    PyObject *it = PyObject_GetIter(x), *m;
-    if (it == NULL) {
-        PyMem_Free(counts);
-        return NULL;
-    }
-    while ((m = PyIter_Next(it)) != NULL) {
-        for (Py_ssize_t j = 0; j < ncls; j++) {
-            PyObject *spot = PyTuple_GET_ITEM(spots, j);
-            if ((PyObject *)Py_TYPE(m) != PyTuple_GET_ITEM(spot, 0)) {
-                continue;
+    return 0;
+}
+
+/* Call each(item, ctx) for every item of a tuple, a frozenset or any iterable (borrowed items;
+   tuples and sets are walked without an iterator object). Returns 0, or -1 with an error. */
+typedef int (*item_fn)(PyObject *item, void *ctx);
+
+static int
+for_each_item(PyObject *x, item_fn each, void *ctx)
+{
+    if (PyTuple_Check(x)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(x); i++) {
+            if (each(PyTuple_GET_ITEM(x, i), ctx) < 0) {
+                return -1;
             }
-            PyObject *pos = PyTuple_GET_ITEM(spot, 1);
-            for (Py_ssize_t q = 0; q < PyTuple_GET_SIZE(pos); q++) {
-                Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(pos, q));
-                Py_ssize_t id = (at >= 0 && at < PyTuple_GET_SIZE(m))
-                    ? PyLong_AsSsize_t(PyTuple_GET_ITEM(m, at)) : -1;
-                if (id >= 0 && id < n) {
-                    counts[id * ncls + j]++;
-                }
-            }
-            break;
         }
-        Py_DECREF(m);
+        return 0;
+    }
+#if PY_VERSION_HEX < 0x030D0000
+    if (PyAnySet_Check(x)) {
+        Py_ssize_t pos = 0;
+        PyObject *item;
+        Py_hash_t ignored;
+        while (_PySet_NextEntry(x, &pos, &item, &ignored)) {
+            if (each(item, ctx) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+#endif
+    PyObject *it = PyObject_GetIter(x), *item;
+    if (it == NULL) {
+        return -1;
+    }
+    while ((item = PyIter_Next(it)) != NULL) {
+        int err = each(item, ctx);
+        Py_DECREF(item);
+        if (err < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
     }
     Py_DECREF(it);
-    if (PyErr_Occurred()) {
-        PyMem_Free(counts);
-        return NULL;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* An id named by an entry of an array of ids or of sets of ids (V_POINTS_*): 2 points, and
+   one more when the entry is the id's own. */
+typedef struct {
+    Py_ssize_t *pts, n, own;
+} points_t;
+
+static int
+canon_point(PyObject *m, void *ctx)
+{
+    points_t *p = ctx;
+    Py_ssize_t id = PyLong_AsSsize_t(m);
+    if (id == -1 && PyErr_Occurred()) {
+        return -1;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *row = PyTuple_New(ncls);
-        if (row == NULL) {
-            PyMem_Free(counts);
-            return NULL;
+    if (id >= 0 && id < p->n) {
+        p->pts[id] += 2 + (id == p->own);
+    }
+    return 0;
+}
+
+/* How many times an element of a set or bag names each id, per class of spots (V_MENTIONS). */
+typedef struct {
+    PyObject *spots;
+    Py_ssize_t *counts, n, ncls;
+} mentions_t;
+
+static int
+canon_mention(PyObject *m, void *ctx)
+{
+    mentions_t *c = ctx;
+    for (Py_ssize_t j = 0; j < c->ncls; j++) {
+        PyObject *spot = PyTuple_GET_ITEM(c->spots, j);
+        if ((PyObject *)Py_TYPE(m) != PyTuple_GET_ITEM(spot, 0)) {
+            continue;
         }
-        for (Py_ssize_t j = 0; j < ncls; j++) {
-            PyObject *c = PyLong_FromLong(counts[i * ncls + j]);
-            if (c == NULL) {
-                Py_DECREF(row);
-                PyMem_Free(counts);
-                return NULL;
+        PyObject *pos = PyTuple_GET_ITEM(spot, 1);
+        for (Py_ssize_t q = 0; q < PyTuple_GET_SIZE(pos); q++) {
+            Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(pos, q));
+            Py_ssize_t id = (at >= 0 && at < PyTuple_GET_SIZE(m))
+                ? PyLong_AsSsize_t(PyTuple_GET_ITEM(m, at)) : -1;
+            if (id >= 0 && id < c->n) {
+                c->counts[id * c->ncls + j]++;
             }
-            PyTuple_SET_ITEM(row, j, c);
         }
-        PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, row);
+        break;
     }
-    PyMem_Free(counts);
-    return Py_None;
+    return PyErr_Occurred() ? -1 : 0;
 }
 
-static PyObject *
-canon_rename(PyObject *desc, PyObject *s, PyObject *perm)
+/* Feed view k of every id into its signature's hash (h[i]): the fingerprint of the entry
+   canonical_sort puts in the signature tuple. */
+static int
+canon_view(PyObject *view, PyObject *s, Py_ssize_t n, sip_t *h)
 {
-    if (desc == Py_None) {
-        Py_INCREF(s);
-        return s;
-    }
-    return perm_value(desc, s, perm);
-}
-
-static PyObject *
-speedups_canonical(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 4 || !PyTuple_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "canonical(desc, views, s, n): views and s are tuples");
-        return NULL;
-    }
-    PyObject *desc = args[0], *views = args[1], *s = args[2];
-    Py_ssize_t n = PyLong_AsSsize_t(args[3]);
-    if (n < 0 || n > CANON_MAX_IDS) {
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(view, 0));
+    Py_ssize_t f = PyLong_AsSsize_t(PyTuple_GET_ITEM(view, 1));
+    if (PyErr_Occurred() || f < 0 || f >= PyTuple_GET_SIZE(s)) {
         if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_ValueError, "canonical: at most %d ids", CANON_MAX_IDS);
+            PyErr_SetString(PyExc_IndexError, "canonical: field out of range");
         }
-        return NULL;
+        return -1;
     }
-    Py_ssize_t nv = PyTuple_GET_SIZE(views);
-    PyObject *sigs = PyTuple_New(n), *result = NULL, *perm = NULL, *t = NULL, *unfixed = NULL;
-    if (sigs == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *sig = PyTuple_New(nv);
-        if (sig == NULL) {
-            goto done;
+    PyObject *x = PyTuple_GET_ITEM(s, f);
+    uint64_t fp;
+    switch (kind) {
+    case V_ID:
+    case V_IDSET:
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *id = PyLong_FromSsize_t(i);
+            int r = id == NULL ? -1 : kind == V_ID ? PyObject_RichCompareBool(x, id, Py_EQ)
+                                                   : PySequence_Contains(x, id);
+            Py_XDECREF(id);
+            if (r < 0) {
+                return -1;
+            }
+            sip_word(&h[i], fp_bool[r]);
         }
-        PyTuple_SET_ITEM(sigs, i, sig);
-    }
-    /* The signatures: sigs[i][k] is view k of id i. */
-    for (Py_ssize_t k = 0; k < nv; k++) {
-        PyObject *view = PyTuple_GET_ITEM(views, k);
-        long kind = PyLong_AsLong(PyTuple_GET_ITEM(view, 0));
-        Py_ssize_t f = PyLong_AsSsize_t(PyTuple_GET_ITEM(view, 1));
-        if (PyErr_Occurred() || f < 0 || f >= PyTuple_GET_SIZE(s)) {
-            if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_IndexError, "canonical: field out of range");
-            }
-            goto done;
-        }
-        PyObject *x = PyTuple_GET_ITEM(s, f);
-        if (kind == V_MENTIONS) {
-            if (canon_mentions(x, PyTuple_GET_ITEM(view, 2), n, sigs, k) == NULL) {
-                goto done;
-            }
-            continue;
-        }
-        if (kind == V_POINTS_OPT || kind == V_POINTS_SET) {
-            /* An array of ids (or None) or of sets of ids: for id i, 2 * how many entries name
-               it + whether its own entry does. */
-            long pts[CANON_MAX_IDS] = {0};
-            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n) {
-                PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
-                goto done;
-            }
-            for (Py_ssize_t j = 0; j < n; j++) {
-                PyObject *e = PyTuple_GET_ITEM(x, j);
-                if (kind == V_POINTS_OPT) {
-                    Py_ssize_t id = e == Py_None ? -1 : PyLong_AsSsize_t(e);
-                    if (id >= 0 && id < n) {
-                        pts[id] += 2 + (id == j);
-                    }
-                    continue;
-                }
-                PyObject *it = PyObject_GetIter(e), *m;
-                if (it == NULL) {
-                    goto done;
-                }
-                while ((m = PyIter_Next(it)) != NULL) {
-                    Py_ssize_t id = PyLong_AsSsize_t(m);
-                    Py_DECREF(m);
-                    if (id >= 0 && id < n) {
-                        pts[id] += 2 + (id == j);
-                    }
-                }
-                Py_DECREF(it);
-            }
-            if (PyErr_Occurred()) {
-                goto done;
-            }
-            for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *v = PyLong_FromLong(pts[i]);
-                if (v == NULL) {
-                    goto done;
-                }
-                PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
-            }
-            continue;
-        }
-        if (kind == V_DIAG) { /* an array of arrays, both indexed by the domain: x[i][i] */
-            if (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n) {
-                PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
-                goto done;
-            }
-            for (Py_ssize_t i = 0; i < n; i++) {
-                PyObject *row = PyTuple_GET_ITEM(x, i);
-                if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != n) {
-                    PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
-                    goto done;
-                }
-                PyObject *v = PyTuple_GET_ITEM(row, i);
-                Py_INCREF(v);
-                PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
-            }
-            continue;
-        }
-        if (kind == V_ARRAY && (!PyTuple_Check(x) || PyTuple_GET_SIZE(x) != n)) {
-            PyErr_SetString(PyExc_TypeError, "canonical: an array of the wrong size");
-            goto done;
+        return 0;
+    case V_ARRAY:
+        if (canon_array(x, n) < 0) {
+            return -1;
         }
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *v;
-            if (kind == V_ARRAY) {
-                v = PyTuple_GET_ITEM(x, i);
-                Py_INCREF(v);
-            } else if (kind == V_ID || kind == V_IDSET) {
-                PyObject *id = PyLong_FromSsize_t(i);
-                if (id == NULL) {
-                    goto done;
-                }
-                int r = kind == V_ID ? PyObject_RichCompareBool(x, id, Py_EQ)
-                                     : PySequence_Contains(x, id);
-                Py_DECREF(id);
-                if (r < 0) {
-                    goto done;
-                }
-                v = PyBool_FromLong(r);
-            } else {
-                PyErr_Format(PyExc_ValueError, "canonical: unknown view kind %ld", kind);
-                goto done;
+            if (fp_value(PyTuple_GET_ITEM(x, i), &fp) < 0) {
+                return -1;
             }
-            PyTuple_SET_ITEM(PyTuple_GET_ITEM(sigs, i), k, v);
+            sip_word(&h[i], fp);
+        }
+        return 0;
+    case V_DIAG: /* an array of arrays, both indexed by the domain: x[i][i] */
+        if (canon_array(x, n) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *row = PyTuple_GET_ITEM(x, i);
+            if (canon_array(row, n) < 0 || fp_value(PyTuple_GET_ITEM(row, i), &fp) < 0) {
+                return -1;
+            }
+            sip_word(&h[i], fp);
+        }
+        return 0;
+    case V_POINTS_OPT:
+    case V_POINTS_SET: {
+        /* An array of ids (or None) or of sets of ids: for id i, 2 * how many entries name it
+           + whether its own entry does. */
+        Py_ssize_t pts[CANON_MAX_IDS] = {0};
+        points_t points = {.pts = pts, .n = n};
+        if (canon_array(x, n) < 0) {
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *e = PyTuple_GET_ITEM(x, j);
+            points.own = j;
+            if (kind == V_POINTS_OPT ? e != Py_None && canon_point(e, &points) < 0
+                                     : for_each_item(e, canon_point, &points) < 0) {
+                return -1;
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            sip_word(&h[i], fp_word(pts[i]));
+        }
+        return 0;
+    }
+    case V_MENTIONS: {
+        /* For id i, the tuple of how many times, per class of spots, an element of x names it
+           in one of its positions. */
+        PyObject *spots = PyTuple_GET_ITEM(view, 2);
+        Py_ssize_t ncls = PyTuple_GET_SIZE(spots), small[256];
+        mentions_t c = {.spots = spots, .n = n, .ncls = ncls, .counts = small};
+        if (n * ncls > 256 && (c.counts = PyMem_Calloc((size_t)(n * ncls), sizeof(Py_ssize_t)))
+                == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (c.counts == small) {
+            memset(small, 0, sizeof(small));
+        }
+        int err = for_each_item(x, canon_mention, &c);
+        for (Py_ssize_t i = 0; i < n && err == 0; i++) {
+            sip_t row;
+            sip_init(&row);
+            sip_word(&row, FP_TUPLE);
+            sip_word(&row, (uint64_t)ncls);
+            for (Py_ssize_t j = 0; j < ncls; j++) {
+                sip_word(&row, fp_word(c.counts[i * ncls + j]));
+            }
+            sip_word(&h[i], sip_final(&row));
+        }
+        if (c.counts != small) {
+            PyMem_Free(c.counts);
+        }
+        return err;
+    }
+    default:
+        PyErr_Format(PyExc_ValueError, "canonical: unknown view kind %ld", kind);
+        return -1;
+    }
+}
+
+/* The part of a representative that needs no search: the signatures, the order of the ids and
+   the runs of tied ids that some swap changes. */
+static int
+canon_prepare(PyObject *desc, PyObject *views, PyObject *s, Py_ssize_t n, canon_t *c)
+{
+    if (n < 0 || n > CANON_MAX_IDS) {
+        PyErr_Format(PyExc_ValueError, "canonical: at most %d ids", CANON_MAX_IDS);
+        return -1;
+    }
+    if (!PyTuple_Check(views) || !PyTuple_Check(s)) {
+        PyErr_SetString(PyExc_TypeError, "canonical: views and s are tuples");
+        return -1;
+    }
+    Py_ssize_t nv = PyTuple_GET_SIZE(views);
+    sip_t h[CANON_MAX_IDS];
+    for (Py_ssize_t i = 0; i < n; i++) { /* each signature is a tuple of nv entries */
+        sip_init(&h[i]);
+        sip_word(&h[i], FP_TUPLE);
+        sip_word(&h[i], (uint64_t)nv);
+    }
+    for (Py_ssize_t k = 0; k < nv; k++) {
+        if (canon_view(PyTuple_GET_ITEM(views, k), s, n, h) < 0) {
+            return -1;
         }
     }
-    /* The ids in the order of their signatures' hashes (stable: insertion sort, n is small). */
-    Py_hash_t hash[CANON_MAX_IDS];
-    Py_ssize_t order[CANON_MAX_IDS];
-    int identity = 1;
+    /* The ids in the order of their keys (stable: insertion sort, n is small). */
+    c->sort.n = n;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if ((hash[i] = PyObject_Hash(PyTuple_GET_ITEM(sigs, i))) == -1 && PyErr_Occurred()) {
-            goto done;
-        }
+        c->key[i] = sip_final(&h[i]);
         Py_ssize_t j = i;
-        for (; j > 0 && hash[order[j - 1]] > hash[i]; j--) {
-            order[j] = order[j - 1];
+        for (; j > 0 && c->key[c->order[j - 1]] > c->key[i]; j--) {
+            c->order[j] = c->order[j - 1];
         }
-        order[j] = i;
+        c->order[j] = i;
     }
-    if ((perm = PyTuple_New(n)) == NULL) {
-        goto done;
+    for (Py_ssize_t pos = 0; pos < n; pos++) {
+        c->sort.img[c->order[pos]] = pos;
     }
-    for (Py_ssize_t new = 0; new < n; new++) {
-        identity &= order[new] == new;
-        PyObject *v = PyLong_FromSsize_t(new);
-        if (v == NULL) {
-            goto done;
-        }
-        PyTuple_SET_ITEM(perm, order[new], v);
-    }
-    if (identity) {
-        Py_INCREF(s);
-        t = s;
-    } else if ((t = canon_rename(desc, s, perm)) == NULL) {
-        goto done;
-    }
-    /* Runs of equal signatures (positions in t) that some adjacent swap changes. */
-    if ((unfixed = PyList_New(0)) == NULL) {
-        goto done;
-    }
+    /* Runs of equal keys whose adjacent swaps do not all fix the sorted state t. Swapping the
+       ids at positions a and a + 1 of t fixes t when swapping ids order[a] and order[a + 1]
+       fixes s, which is checked on s itself. */
+    c->nruns = 0;
     Py_ssize_t start = 0;
     for (Py_ssize_t k = 1; k <= n; k++) {
-        if (k < n) {
-            int eq = PyObject_RichCompareBool(PyTuple_GET_ITEM(sigs, order[k]),
-                                              PyTuple_GET_ITEM(sigs, order[start]), Py_EQ);
-            if (eq < 0) {
-                goto done;
-            }
-            if (eq) {
-                continue;
-            }
+        if (k < n && c->key[c->order[k]] == c->key[c->order[start]]) {
+            continue;
         }
-        for (Py_ssize_t a = start; a + 1 < k; a++) {
-            PyObject *swap = PyTuple_New(n);
-            if (swap == NULL) {
-                goto done;
-            }
+        for (Py_ssize_t a = start; a + 1 < k && desc != Py_None; a++) {
+            perm_t swap = {.n = n};
             for (Py_ssize_t i = 0; i < n; i++) {
-                PyTuple_SET_ITEM(swap, i, PyLong_FromSsize_t(i == a ? a + 1 : i == a + 1 ? a : i));
+                swap.img[i] = i;
             }
-            int same = perm_equals(desc, t, swap, t);
-            Py_DECREF(swap);
+            swap.img[c->order[a]] = c->order[a + 1];
+            swap.img[c->order[a + 1]] = c->order[a];
+            int same = perm_equals(desc, s, &swap, s);
             if (same < 0) {
-                goto done;
+                return -1;
             }
             if (!same) {
-                PyObject *run = Py_BuildValue("(nn)", start, k);
-                if (run == NULL || PyList_Append(unfixed, run) < 0) {
-                    Py_XDECREF(run);
-                    goto done;
-                }
-                Py_DECREF(run);
+                c->lo[c->nruns] = start;
+                c->hi[c->nruns] = k;
+                c->nruns++;
                 break;
             }
         }
         start = k;
     }
-    result = PyTuple_Pack(2, t, unfixed);
-done:
-    Py_DECREF(sigs);
-    Py_XDECREF(perm);
+    return 0;
+}
+
+static PyObject *
+canon_rename(PyObject *desc, PyObject *s, const perm_t *p)
+{
+    if (desc == Py_None) {
+        Py_INCREF(s);
+        return s;
+    }
+    return perm_value(desc, s, p);
+}
+
+static PyObject *
+speedups_canonical(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    canon_t c;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "canonical(desc, views, s, n)");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[3]);
+    if ((n == -1 && PyErr_Occurred()) || canon_prepare(args[0], args[1], args[2], n, &c) < 0) {
+        return NULL;
+    }
+    PyObject *t;
+    if (perm_is_identity(&c.sort)) {
+        Py_INCREF(args[2]);
+        t = args[2];
+    } else {
+        t = canon_rename(args[0], args[2], &c.sort);
+    }
+    PyObject *unfixed = t == NULL ? NULL : PyList_New(c.nruns);
+    for (Py_ssize_t g = 0; unfixed != NULL && g < c.nruns; g++) {
+        PyObject *run = Py_BuildValue("(nn)", c.lo[g], c.hi[g]);
+        if (run == NULL) {
+            Py_CLEAR(unfixed);
+            break;
+        }
+        PyList_SET_ITEM(unfixed, g, run);
+    }
+    PyObject *result = unfixed == NULL ? NULL : PyTuple_Pack(2, t, unfixed);
     Py_XDECREF(t);
     Py_XDECREF(unfixed);
     return result;
 }
-
-/*
- * representative(desc, views, n, fallback, s): the canonical representative of s, all in C:
- * canonical's sorted state when no run of tied ids is left, else the least by hash of the
- * renamings of the sorted state that permute the ids within those runs (models/symmetry.py's
- * Canonicalizer). fallback(s) decides when two different candidates share the least hash (the
- * total order of the Python twin), and when the runs would give too many candidates.
- */
-#define REP_MAX_CANDIDATES 40320
 
 static int
 rep_next_permutation(Py_ssize_t *a, Py_ssize_t len)
@@ -1875,113 +2273,143 @@ rep_next_permutation(Py_ssize_t *a, Py_ssize_t len)
     return 1;
 }
 
-static PyObject *
-speedups_representative(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* The candidates' least fingerprint (*best) and a renaming of s that has it (*best_perm). With
+   ties != NULL, *ties says whether another candidate with that fingerprint is a different
+   state (two states sharing a fingerprint: the caller's fallback decides); the same state is
+   common (a renaming that some swaps fix). Returns 0, -1 on error, or 1 when the runs give
+   more than REP_MAX_CANDIDATES candidates (the caller falls back to Python). */
+static int
+canon_least(PyObject *desc, PyObject *s, const canon_t *c, uint64_t *best, perm_t *best_perm,
+            int *ties)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "representative(desc, views, n, fallback, s)");
-        return NULL;
+    Py_ssize_t n = c->sort.n;
+    if (ties != NULL) {
+        *ties = 0;
     }
-    PyObject *cargs[4] = {args[0], args[1], args[4], args[2]};
-    PyObject *pair = speedups_canonical(self, cargs, 4);
-    if (pair == NULL) {
-        return NULL;
+    if (c->nruns == 0) {
+        *best_perm = c->sort;
+        return fp_perm(desc, s, &c->sort, best);
     }
-    PyObject *t = PyTuple_GET_ITEM(pair, 0), *runs = PyTuple_GET_ITEM(pair, 1);
-    Py_ssize_t nruns = PyList_GET_SIZE(runs);
-    if (nruns == 0) {
-        Py_INCREF(t);
-        Py_DECREF(pair);
-        return t;
-    }
-    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
-    Py_ssize_t img[CANON_MAX_IDS], lo[CANON_MAX_IDS], hi[CANON_MAX_IDS];
     double count = 1;
-    for (Py_ssize_t g = 0; g < nruns; g++) {
-        PyObject *run = PyList_GET_ITEM(runs, g);
-        lo[g] = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0));
-        hi[g] = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
-        for (Py_ssize_t k = hi[g] - lo[g]; k > 1; k--) {
+    for (Py_ssize_t g = 0; g < c->nruns; g++) {
+        for (Py_ssize_t k = c->hi[g] - c->lo[g]; k > 1; k--) {
             count *= (double)k;
         }
     }
     if (count > REP_MAX_CANDIDATES) {
-        Py_DECREF(pair);
-        return PyObject_CallOneArg(args[3], args[4]);
+        return 1;
     }
+    Py_ssize_t img[CANON_MAX_IDS]; /* the position each position of t goes to */
     for (Py_ssize_t i = 0; i < n; i++) {
         img[i] = i;
     }
-    PyObject *best = NULL;
-    Py_hash_t best_hash = 0;
-    int tie = 0;
+    int first = 1;
+    perm_t p = {.n = n};
     for (;;) {
-        PyObject *perm = PyTuple_New(n);
-        if (perm == NULL) {
-            goto fail;
-        }
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyTuple_SET_ITEM(perm, i, PyLong_FromSsize_t(img[i]));
+            p.img[i] = img[c->sort.img[i]];
         }
-        PyObject *u = canon_rename(args[0], t, perm);
-        Py_DECREF(perm);
-        if (u == NULL) {
-            goto fail;
+        uint64_t fp;
+        if (fp_perm(desc, s, &p, &fp) < 0) {
+            return -1;
         }
-        Py_hash_t h = PyObject_Hash(u);
-        if (h == -1 && PyErr_Occurred()) {
-            Py_DECREF(u);
-            goto fail;
-        }
-        if (best == NULL || h < best_hash) {
-            Py_XDECREF(best);
-            tie = 0;
-            best = u;
-            best_hash = h;
-        } else if (h == best_hash) {
-            int eq = PyObject_RichCompareBool(u, best, Py_EQ);
-            Py_DECREF(u);
-            if (eq < 0) {
-                goto fail;
+        if (first || fp < *best) {
+            first = 0;
+            *best = fp;
+            *best_perm = p;
+            if (ties != NULL) {
+                *ties = 0;
             }
-            tie |= !eq;
-        } else {
-            Py_DECREF(u);
+        } else if (fp == *best && ties != NULL && !*ties) {
+            /* p s == best s exactly when best^-1 p fixes s: compared without building. */
+            perm_t inv = {.n = n}, q = {.n = n};
+            for (Py_ssize_t i = 0; i < n; i++) {
+                inv.img[best_perm->img[i]] = i;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                q.img[i] = inv.img[p.img[i]];
+            }
+            int same = perm_equals(desc, s, &q, s);
+            if (same < 0) {
+                return -1;
+            }
+            *ties = !same;
         }
         /* The next choice: like an odometer over the runs, each run's images in
            lexicographic order (the order does not matter: the least is taken). */
-        Py_ssize_t g = nruns - 1;
-        while (g >= 0 && !rep_next_permutation(img + lo[g], hi[g] - lo[g])) {
+        Py_ssize_t g = c->nruns - 1;
+        while (g >= 0 && !rep_next_permutation(img + c->lo[g], c->hi[g] - c->lo[g])) {
             g--; /* this run wrapped around to its first (sorted) permutation */
         }
         if (g < 0) {
-            break;
+            return 0;
         }
     }
-    Py_DECREF(pair);
-    if (tie) {
-        Py_DECREF(best);
-        return PyObject_CallOneArg(args[3], args[4]);
-    }
-    return best;
-fail:
-    Py_XDECREF(best);
-    Py_DECREF(pair);
-    return NULL;
 }
 
-/* representative_fingerprint(desc, views, n, fallback, s): fingerprint(representative(...)), the
-   name of s's orbit in the visited set in one call from the search loop. */
+static PyObject *
+speedups_representative(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    canon_t c;
+    perm_t best_perm;
+    uint64_t best;
+    int ties;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "representative(desc, views, n, fallback, s)");
+        return NULL;
+    }
+    PyObject *desc = args[0], *s = args[4];
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
+    if ((n == -1 && PyErr_Occurred()) || canon_prepare(desc, args[1], s, n, &c) < 0) {
+        return NULL;
+    }
+    if (c.nruns == 0) {
+        best_perm = c.sort;
+    } else {
+        int r = canon_least(desc, s, &c, &best, &best_perm, &ties);
+        if (r < 0) {
+            return NULL;
+        }
+        if (r == 1 || ties) {
+            return PyObject_CallOneArg(args[3], s);
+        }
+    }
+    if (perm_is_identity(&best_perm)) {
+        Py_INCREF(s);
+        return s;
+    }
+    return canon_rename(desc, s, &best_perm);
+}
+
 static PyObject *
 speedups_representative_fingerprint(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *rep = speedups_representative(self, args, nargs);
-    if (rep == NULL) {
+    canon_t c;
+    perm_t best_perm;
+    uint64_t best;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "representative_fingerprint(desc, views, n, fallback, s)");
         return NULL;
     }
-    PyObject *fp = speedups_fingerprint(self, rep);
-    Py_DECREF(rep);
-    return fp;
+    PyObject *desc = args[0], *s = args[4];
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
+    if ((n == -1 && PyErr_Occurred()) || canon_prepare(desc, args[1], s, n, &c) < 0) {
+        return NULL;
+    }
+    int r = canon_least(desc, s, &c, &best, &best_perm, NULL);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 1) {
+        PyObject *rep = PyObject_CallOneArg(args[3], s);
+        if (rep == NULL) {
+            return NULL;
+        }
+        PyObject *fp = speedups_fingerprint(self, rep);
+        Py_DECREF(rep);
+        return fp;
+    }
+    return PyLong_FromUnsignedLongLong(best);
 }
 
 static PyMethodDef module_methods[] = {
@@ -1997,6 +2425,9 @@ static PyMethodDef module_methods[] = {
      PyDoc_STR("canonical(desc, views, s, n) -> (t, unfixed) (models/symmetry.py)")},
     {"representative", (PyCFunction)(void (*)(void))speedups_representative, METH_FASTCALL,
      PyDoc_STR("representative(desc, views, n, fallback, s) -> the canonical representative")},
+    {"permute_fingerprint", (PyCFunction)(void (*)(void))speedups_permute_fingerprint,
+     METH_FASTCALL,
+     PyDoc_STR("permute_fingerprint(desc, v, perm) -> fingerprint(permute(desc, v, perm))")},
     {"representative_fingerprint",
      (PyCFunction)(void (*)(void))speedups_representative_fingerprint, METH_FASTCALL,
      PyDoc_STR("representative_fingerprint(desc, views, n, fallback, s) -> its fingerprint")},

@@ -7,6 +7,7 @@ import itertools
 import pytest
 
 from kripke.common import speedups
+from kripke.models.fingerprint import fingerprint
 from kripke.models.symmetry import (ARRIDX, Canonicalizer, canonical_sort, permute_value,
                                     representative)
 from kripke.models.system import load_model
@@ -115,17 +116,49 @@ def test_representative_leaves_too_many_candidates_to_its_fallback():
     s = tuple(range(9))
     assert c.representative((ARRIDX, None), (), 9, lambda v: ("fallback", v), s) == ("fallback", s)
     # Eight: 8! = 40,320 candidates are searched in C (every renaming of 0..7 is one, the
-    # least hash among them the representative).
+    # least fingerprint among them the representative's).
     s = tuple(range(8))
     rep = c.representative((ARRIDX, None), (), 8, None, s)
-    assert hash(rep) == min(hash(p) for p in itertools.permutations(s))
+    assert fingerprint(rep) == min(fingerprint(p) for p in itertools.permutations(s))
+    assert c.representative_fingerprint((ARRIDX, None), (), 8, None, s) == fingerprint(rep)
+    assert c.representative_fingerprint((ARRIDX, None), (), 9, lambda v: tuple(range(9)),
+                                        tuple(range(9))) == fingerprint(tuple(range(9)))
 
 
-@pytest.mark.parametrize("name,params", MODELS[:2])
+@pytest.mark.parametrize("name,params", MODELS)
 def test_canon_fingerprint_is_the_representative_s(name, params):
-    from kripke.models.fingerprint import fingerprint
+    """The fingerprint of the representative, computed without building it, on every renaming
+    of the reachable states: one per orbit."""
     model = load_model(name)(**params)
     canon = Canonicalizer(model, model.symmetric_domain())
     states = sorted(reachable_states(model), key=repr)[:500]
-    assert all(canon.fingerprint(s) == fingerprint(canon(s)) for s in states)
+    perms = list(itertools.permutations(range(canon.n)))
+    for s in states:
+        want = fingerprint(canon(s))
+        assert all(canon.fingerprint(canon.permute(s, p)) == want for p in perms), s
     assert len({canon.fingerprint(s) for s in states}) == len({canon(s) for s in states})
+
+
+@pytest.mark.parametrize("name,params", MODELS)
+def test_permute_fingerprint_is_the_renamings(name, params):
+    """kripke._speedups.permute_fingerprint, the fingerprint of a renaming computed without
+    building it, on every renaming of the reachable states."""
+    c = speedups()
+    if c is None:
+        pytest.skip("the C extension is not built")
+    model = load_model(name)(**params)
+    canon = Canonicalizer(model, model.symmetric_domain())
+    states = sorted(reachable_states(model), key=repr)[:1000]
+    for s in states:
+        for p in itertools.permutations(range(canon.n)):
+            assert c.permute_fingerprint(canon.desc, s, p) == \
+                fingerprint(permute_value(canon.desc, s, p)), (s, p)
+
+
+def test_c_permute_refuses_a_perm_that_is_not_a_permutation():
+    c = speedups()
+    if c is None:
+        pytest.skip("the C extension is not built")
+    for perm in ((0, 0), (1, 2), (-1, 0)):
+        with pytest.raises(ValueError, match="not a permutation"):
+            c.permute((ARRIDX, None), (1, 2), perm)
