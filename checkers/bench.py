@@ -13,6 +13,13 @@ model, both without symmetry (a temporal property turns it off): two-phase's
 The safety run checks the model's default properties; the liveness run the temporal property
 alone, which records the whole graph and looks for a fair lasso.
 
+``--workers N`` (issue 13, item 4) times the partitioned search with N worker processes beside
+the one-process search, interleaved, on two-phase at each size and on raft at its defaults
+without symmetry, and reports the speed-up (the ratio of the medians); the counts of the two
+must be equal. ``--memory SIZE`` passes kripke's memory budget to every run (the frontier spills
+to disk past half of it), so that ``--sizes 9 --memory 600MB`` shows two-phase with 9 RMs
+(10,340,352 states) within 600 MB.
+
 ``--raft`` (issue 13, item 1) times ``kripke check raft`` at its defaults, with symmetry, in a
 fresh process per run. With ``--against CMD`` the same check runs, interleaved, through another
 kripke's command line (``CMD check raft --json``; e.g. a worktree of an older commit on
@@ -28,7 +35,7 @@ import statistics
 import subprocess
 import sys
 
-__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench"]
+__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench", "run_workers_bench"]
 
 CONFIGS = (("all", ()), ("tc_consistent", ("--property", "tc_consistent")))
 #: (model, parameters, temporal property) for ``--liveness``; ``{rms}`` is the size
@@ -63,21 +70,22 @@ def _baseline(path, rms):
     return seconds, states, peak
 
 
-def run_bench(sizes, repeat=3, baseline=None):
+def run_bench(sizes, repeat=3, baseline=None, memory=None):
     rows = []
+    budget = ("--memory", memory) if memory else ()
     for rms in sizes:
         runs = {name: [] for name, _ in CONFIGS}
         base = []
         for _ in range(repeat):
             for name, extra in CONFIGS:
-                runs[name].append(_kripke(rms, extra))
+                runs[name].append(_kripke(rms, extra + budget))
             if baseline:
                 base.append(_baseline(baseline, rms))
         for name, _ in CONFIGS:
             results = runs[name]
             seconds = statistics.median(r["elapsed_s"] for r, _ in results)
             first = results[0][0]
-            row = {"model": "two-phase", "rms": rms, "properties": name,
+            row = {"model": "two-phase", "rms": rms, "properties": name, "memory": memory,
                    "distinct_states": first["distinct_states"],
                    "states_generated": first["states_generated"],
                    "verdict": first["verdict"], "seconds": seconds,
@@ -163,3 +171,28 @@ def run_raft_bench(repeat=3, against=None, params=()):
                    ratio_to_baseline=base_s / row["seconds"],
                    baseline_peak_rss_mb=max(p for _, p in base))
     return [row]
+
+
+def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
+    """Rows of ``kripke bench --workers N``: two-phase at each size and raft (at its defaults,
+    or ``raft_params``), both without symmetry, each with one process and with ``workers``,
+    interleaved; the ``workers`` row has ``speedup`` (median one-process time / median time
+    with workers)."""
+    rows = []
+    cases = [("two-phase", ("-p", f"rms={rms}")) for rms in sizes] + [("raft", raft_params)]
+    for model, params in cases:
+        one, many = [], []
+        for _ in range(repeat):
+            one.append(_kripke(None, (), model, params))
+            many.append(_kripke(None, ("--workers", str(workers)), model, params))
+        head = {"model": model, "params": " ".join(params[1::2]) or "defaults",
+                "symmetry": False}
+        a = _median_row(one, workers=1, **head)
+        b = _median_row(many, workers=workers, **head)
+        for key in ("distinct_states", "states_generated", "verdict"):
+            if a[key] != b[key]:
+                raise RuntimeError(f"{model}: {key} {b[key]} with {workers} workers, {a[key]} "
+                                   "with one process")
+        b["speedup"] = a["seconds"] / b["seconds"]
+        rows += [a, b]
+    return rows

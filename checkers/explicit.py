@@ -39,10 +39,12 @@ A search also stops at ``time_limit`` (verdict ``incomplete``) and on ``Keyboard
 (Ctrl-C: verdict ``interrupted``, with the counts so far).
 """
 
+import gc
 import math
 import time
 from array import array
 from collections import deque
+from contextlib import contextmanager
 from functools import partial
 from typing import NamedTuple
 
@@ -215,6 +217,22 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64,
         outside_constraint=search.outside, workers=workers,
         checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
+
+
+@contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector: a search allocates tuples by the million and
+    keeps most of them, and each full collection walks every one of them, for nothing (states
+    are immutable tuples, which cannot form cycles). Measured on two-phase with 7 RMs: 5% of a
+    search's time, and 35% of a search split in two shards. A cycle the model makes anyway is
+    collected when the search ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class _SymmetryBroken(KripkeError):
@@ -423,7 +441,8 @@ class _Search:
     def run(self):
         """Search, collecting ``findings``; Ctrl-C ends it (``interrupted``)."""
         try:
-            self._run()
+            with paused_gc():
+                self._run()
         except KeyboardInterrupt:
             self.interrupted = True
         finally:

@@ -28,6 +28,7 @@ Transports: ``InProcess`` (the shards in this process: a checkpointed search wit
 ``checkers.ray_engine``'s Ray actors.
 """
 
+import gc
 import json
 import math
 import multiprocessing
@@ -42,7 +43,7 @@ import time
 from array import array
 from typing import NamedTuple
 
-from kripke.checkers.explicit import _Finding, _Search, _unary
+from kripke.checkers.explicit import _Finding, _Search, _unary, paused_gc
 from kripke.checkers.frontier import Frontier, MemoryBudget
 from kripke.checkers.visited import FingerprintTable
 from kripke.checkers.wire import Wire, from_plain, record_classes, to_plain
@@ -297,7 +298,7 @@ class Coordinator(_Search):
         self.saved = 0  # checkpoints written
 
     def run(self):
-        with _StopOnSignal(self):
+        with _StopOnSignal(self), paused_gc():
             self._levels()
 
     def close(self):
@@ -503,6 +504,8 @@ def _worker(conn, make_shard, index, count, model, folder):
     """A worker process: one shard, serving the coordinator's commands until "stop"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.disable()  # as in the search (explicit.paused_gc); the process ends with it
+    gc.freeze()  # what the fork shares is never walked (nor copied for the collector's sake)
     wire, shard, kept, stop = Wire(model), None, None, False
 
     def interrupted():

@@ -904,9 +904,16 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
                    "python -m checkers.cli\") timed beside this one, interleaved.")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
               help="With --raft: a raft parameter other than its default (repeatable).")
-def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params):
+@click.option("--workers", type=click.IntRange(min=2), metavar="N",
+              help="Time N worker processes beside one (two-phase at --sizes, raft at its "
+                   "defaults, without symmetry) and print the speed-up.")
+@click.option("--memory", metavar="SIZE",
+              help="kripke's memory budget for every run (e.g. 600MB): the frontier spills "
+                   "to disk past half of it.")
+def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, workers, memory):
     """The standard performance suite: two-phase without symmetry at several sizes."""
-    from kripke.checkers.bench import run_bench, run_liveness_bench, run_raft_bench
+    from kripke.checkers.bench import (run_bench, run_liveness_bench, run_raft_bench,
+                                       run_workers_bench)
     if (against or params) and not raft:
         raise click.UsageError("--against and -p need --raft")
     if raft:
@@ -930,6 +937,22 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params):
         ns = [int(x) for x in sizes.split(",")]
     except ValueError:
         raise ParamError(f"--sizes expects numbers separated by commas, got {sizes!r}")
+    if workers:
+        rows = run_workers_bench(ns, workers, repeat)
+        if as_json:
+            from kripke.checkers.result import envelope
+            click.echo(json.dumps(envelope(rows=rows)))
+            return
+        click.echo(f"{'model':<10} {'params':<9} {'workers':>7} {'distinct':>10} "
+                   f"{'generated':>11} {'seconds':>8} {'states/s':>9} {'peak MB':>8} "
+                   f"{'speed-up':>8}")
+        for r in rows:
+            up = f"{r['speedup']:>7.2f}x" if "speedup" in r else ""
+            click.echo(f"{r['model']:<10} {r['params']:<9} {r['workers']:>7} "
+                       f"{r['distinct_states']:>10,} {r['states_generated']:>11,} "
+                       f"{r['seconds']:>8.2f} {r['states_per_s']:>9,.0f} "
+                       f"{r['peak_rss_mb']:>8.0f} {up}")
+        return
     if liveness:
         rows = run_liveness_bench(ns, repeat)
         if as_json:
@@ -946,7 +969,10 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params):
                        f"{r['verdict']:<9} {r['seconds']:>8.2f} {r['peak_rss_mb']:>8.0f}  "
                        f"{r['properties']}{ratio}")
         return
-    rows = run_bench(ns, repeat, baseline)
+    from kripke.checkers.frontier import parse_size
+    if memory is not None and parse_size(memory) is None:
+        raise ParamError(f"--memory {memory}: write a size such as 600MB or 4GB")
+    rows = run_bench(ns, repeat, baseline, memory)
     if as_json:
         from kripke.checkers.result import envelope
         click.echo(json.dumps(envelope(rows=rows)))

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from kripke.checkers.bench import run_raft_bench
+from kripke.checkers.bench import run_bench, run_raft_bench, run_workers_bench
 from tests.conftest import ROOT
 
 
@@ -34,3 +34,23 @@ def test_against_needs_raft():
     proc = subprocess.run([sys.executable, "-m", "kripke.cli", "bench", "--against", "x"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "--against and -p need --raft" in proc.stderr
+
+
+def test_workers_rows_compare_equal_counts():
+    """kripke bench --workers 2: each case's two rows (one process, two workers) explored the
+    same states; the second carries the speed-up."""
+    rows = run_workers_bench([4], 2, repeat=1, raft_params=("-p", "servers=2"))
+    assert [(r["model"], r["workers"]) for r in rows] == [
+        ("two-phase", 1), ("two-phase", 2), ("raft", 1), ("raft", 2)]
+    assert rows[0]["distinct_states"] == rows[1]["distinct_states"] == 1568
+    assert rows[2]["distinct_states"] == rows[3]["distinct_states"]
+    assert rows[1]["speedup"] == rows[0]["seconds"] / rows[1]["seconds"] > 0
+    assert "speedup" not in rows[0]
+
+
+def test_memory_budget_row():
+    """--memory reaches every run (a budget the run cannot keep stops it: incomplete)."""
+    ok = run_bench([3], repeat=1, memory="4GB")
+    assert {r["verdict"] for r in ok} == {"ok"} and ok[0]["memory"] == "4GB"
+    tight = run_bench([5], repeat=1, memory="1MB")
+    assert {r["verdict"] for r in tight} == {"incomplete"}
