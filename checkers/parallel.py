@@ -47,7 +47,7 @@ from kripke.checkers.explicit import _Finding, _Search, _unary, paused_gc
 from kripke.checkers.frontier import Frontier, MemoryBudget
 from kripke.checkers.visited import FingerprintTable
 from kripke.checkers.wire import Wire, from_plain, record_classes, to_plain
-from kripke.errors import CheckpointError
+from kripke.errors import CheckpointError, KripkeError
 from kripke.models.system import first_bad_field, model_spec
 
 __all__ = ["Shard", "ShardRecipe", "Coordinator", "InProcess", "Processes", "partitioned"]
@@ -461,7 +461,10 @@ class Processes:
         try:
             kind, value = conn.recv()
         except EOFError:
-            raise RuntimeError("a kripke worker process died (out of memory?)") from None
+            proc = self.procs[self.conns.index(conn)]
+            proc.join(timeout=1)
+            raise KripkeError(f"worker process {proc.name} died (exit code {proc.exitcode}: "
+                              "killed for lack of memory? --memory sets a budget)") from None
         if kind == "error":
             raise value
         return value

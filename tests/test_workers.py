@@ -177,3 +177,21 @@ def test_a_memory_budget_stops_the_search_cleanly():
     assert MemoryBudget(10 ** 15).state() == "ok"
     with pytest.raises(ParamError, match="memory_limit"):
         check(model, memory_limit=0)
+
+
+def test_a_worker_that_dies_is_one_line_not_a_hang(monkeypatch):
+    """A worker killed mid-level (here it exits as the OOM killer would leave it) ends the
+    search with a KripkeError naming it, and the other worker is stopped."""
+    import os
+    from kripke.checkers.parallel import Shard
+    from kripke.errors import KripkeError
+    expand = Shard.expand
+
+    def dying(self, interrupted, new_level=True):
+        if self.index == 1:
+            os._exit(137)
+        return expand(self, interrupted, new_level)
+
+    monkeypatch.setattr(Shard, "expand", dying)
+    with pytest.raises(KripkeError, match=r"worker process kripke-shard-1 died \(exit code 137"):
+        check(load_model("two-phase")(rms=3), symmetry=False, workers=2)
