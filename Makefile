@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP) dot
 
-$(STAMP): pyproject.toml setup.py checkers/_speedups.c checkers/_visited.c
+$(STAMP): pyproject.toml setup.py checkers/_speedups.c checkers/_visited.c checkers/_wire.c
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
