@@ -6,7 +6,12 @@
  * - fingerprint, the 64-bit name of a state in the visited set (models/fingerprint.py);
  * - expand, the per-state inner loop of the search (checkers/explicit.py);
  * - permute, canonical and representative, the renaming of states and their canonical
- *   representative under symmetry (models/symmetry.py);
+ *   representative under symmetry, and the fingerprints of both computed without building them
+ *   (permute_fingerprint, representative_fingerprint: models/symmetry.py);
+ * - probe_states and probe_steps, the transposition probe's first pass (checkers/
+ *   symmetry_check.py);
+ * - Reads, a property remembered by the values of the fields it declares it reads
+ *   (models/fingerprint.py's reads);
  * - first_bad_field, the TypeOK check of a state's fields (models/system.py);
  * - reach_into and strongly_connected_into, the two passes over the state graph of a liveness
  *   check (checkers/liveness.py).
@@ -22,6 +27,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -1364,6 +1370,78 @@ perm_id(const perm_t *p, PyObject *v, Py_ssize_t *out)
 
 static PyObject *perm_value(PyObject *desc, PyObject *v, const perm_t *p);
 
+/* v itself when its renaming out (a tuple, or a record of v's class) holds the very same items:
+   a renaming leaves much of a state as it is (an array whose entries are all equal, a set the
+   renaming maps onto itself), and a state that shares them with the original is quicker to
+   fingerprint and compare. Steals out. */
+static PyObject *
+perm_same(PyObject *v, PyObject *out)
+{
+    if (out == NULL || Py_TYPE(out) != Py_TYPE(v) || PyTuple_GET_SIZE(out) != PyTuple_GET_SIZE(v)) {
+        return out;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+        if (PyTuple_GET_ITEM(out, i) != PyTuple_GET_ITEM(v, i)) {
+            return out;
+        }
+    }
+    Py_DECREF(out);
+    Py_INCREF(v);
+    return v;
+}
+
+/* A frozenset renamed: itself when the renaming maps it onto itself (its n renamed elements
+   are distinct, so they are its elements when each is one), else a new one. */
+static PyObject *
+perm_frozenset(PyObject *inner, PyObject *v, const perm_t *p)
+{
+    Py_ssize_t n = PySet_GET_SIZE(v), i = 0;
+    if (n == 0) {
+        Py_INCREF(v);
+        return v;
+    }
+    PyObject *out = PyTuple_New(n), *x;
+    if (out == NULL) {
+        return NULL;
+    }
+    int same = 1;
+#if PY_VERSION_HEX < 0x030D0000
+    Py_ssize_t pos = 0;
+    Py_hash_t ignored;
+    while (_PySet_NextEntry(v, &pos, &x, &ignored)) { /* x is borrowed */
+#else
+    PyObject *it = PyObject_GetIter(v);
+    if (it == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    while (i < n && (x = PyIter_Next(it)) != NULL) {
+        Py_DECREF(x); /* (v holds it) */
+#endif
+        PyObject *y = perm_value(inner, x, p);
+        if (y == NULL) {
+            same = -1;
+            break;
+        }
+        PyTuple_SET_ITEM(out, i++, y);
+        if (same == 1 && y != x) {
+            same = PySet_Contains(v, y);
+        }
+        if (same < 0) {
+            break;
+        }
+    }
+#if PY_VERSION_HEX >= 0x030D0000
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        same = -1;
+    }
+#endif
+    PyObject *r = same < 0 ? NULL : same ? (Py_INCREF(v), v) : PyFrozenSet_New(out);
+    Py_DECREF(out);
+    return r;
+}
+
 static PyObject *
 perm_items(PyObject *inner, PyObject *v, const perm_t *p, int indexed)
 {
@@ -1390,7 +1468,7 @@ perm_items(PyObject *inner, PyObject *v, const perm_t *p, int indexed)
         }
         PyTuple_SET_ITEM(out, j, y); /* out starts full of NULLs; j is a permutation of i */
     }
-    return out;
+    return perm_same(v, out);
 }
 
 static PyObject *
@@ -1427,6 +1505,9 @@ perm_value(PyObject *desc, PyObject *v, const perm_t *p)
         return perm_items(a, v, p, kind == P_ARRIDX);
     case P_FSET:
     case P_BAG: {
+        if (kind == P_FSET && PyFrozenSet_CheckExact(v)) {
+            return perm_frozenset(a, v, p);
+        }
         if (PyObject_Length(v) == 0) { /* nothing to rename (and no allocation) */
             if (PyErr_Occurred()) {
                 return NULL;
@@ -1458,7 +1539,7 @@ perm_value(PyObject *desc, PyObject *v, const perm_t *p)
         if (kind == P_FSET) {
             r = PyFrozenSet_New(list);
         } else if (n < 2) { /* one element is in order */
-            r = PyList_AsTuple(list);
+            r = perm_same(v, PyList_AsTuple(list));
         } else {
             /* The Bag's canonical order: list.sort(key=desc[2]), stable like sorted(). */
             PyObject *sort = PyObject_GetAttrString(list, "sort");
@@ -1469,7 +1550,7 @@ perm_value(PyObject *desc, PyObject *v, const perm_t *p)
             Py_XDECREF(sort);
             Py_XDECREF(kw);
             Py_XDECREF(empty);
-            r = done == NULL ? NULL : PyList_AsTuple(list);
+            r = done == NULL ? NULL : perm_same(v, PyList_AsTuple(list));
             Py_XDECREF(done);
         }
         Py_DECREF(list);
@@ -1512,7 +1593,7 @@ perm_value(PyObject *desc, PyObject *v, const perm_t *p)
             PyTuple_SET_ITEM(out, i, y);
             Py_DECREF(old);
         }
-        return out;
+        return perm_same(v, out);
     }
     case P_ONEOF: {
         /* (P_ONEOF, {cls: desc or None}) */
@@ -2412,6 +2493,476 @@ speedups_representative_fingerprint(PyObject *self, PyObject *const *args, Py_ss
     return PyLong_FromUnsignedLongLong(best);
 }
 
+/*
+ * The transposition probe's comparisons (checkers/symmetry_check.py's TranspositionProbe, which
+ * finds and words the reason when these report a difference): a fast first pass, in C, over
+ * what the probe compares between a state t and its renaming pt, so that probing every state of
+ * a symmetric search costs little beside the search (issue 13, item 1).
+ *
+ * probe_states(t, pt, checks, known) -> -1, or the index of the first check whose outcome
+ * differs on t and pt. A check is called fn(s); its outcome is its truth, or "raised" (an
+ * Exception: raising on both is symmetric); known[k] True means check k is known to hold on t,
+ * which is then not evaluated.
+ *
+ * probe_steps(calls, desc, perm, t, pt, checks) -> True when the successors of pt (every call
+ * of ``calls``, as expand makes them) are the renamings of t's, compared as sets of
+ * fingerprints (permute_fingerprint: nothing is rebuilt), and every step check, called
+ * fn(s, u), has the same truth on each step t -> u and its renaming pt -> pi u; False when
+ * something differs, or raises (the Python comparison then decides, and says why).
+ */
+static int
+probe_outcome(PyObject *fn, PyObject *s, PyObject *u)
+{
+    /* fn(s) or fn(s, u): 1 true, 0 false, 2 raised an Exception, -1 anything else raised
+       (propagated) */
+    PyObject *argv[2] = {s, u};
+    PyObject *r = PyObject_Vectorcall(fn, argv, u == NULL ? 1 : 2, NULL);
+    int truth = r == NULL ? -1 : PyObject_IsTrue(r);
+    Py_XDECREF(r);
+    if (truth < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 2;
+    }
+    return truth;
+}
+
+static PyObject *
+speedups_probe_states(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyTuple_Check(args[2]) || !PyTuple_Check(args[3])
+            || PyTuple_GET_SIZE(args[2]) != PyTuple_GET_SIZE(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "probe_states(t, pt, checks: tuple, known: tuple of as many bools)");
+        return NULL;
+    }
+    PyObject *checks = args[2], *known = args[3];
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(checks); k++) {
+        PyObject *check = PyTuple_GET_ITEM(checks, k);
+        int a = PyTuple_GET_ITEM(known, k) == Py_True ? 1 : probe_outcome(check, args[0], NULL);
+        int b = a < 0 ? -1 : probe_outcome(check, args[1], NULL);
+        if (a < 0 || b < 0) {
+            return NULL;
+        }
+        if (a != b) {
+            return PyLong_FromSsize_t(k);
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
+/* Every successor of s: each call of calls (as expand makes them) appended to out (a list).
+   -1 on error (an action raised). */
+static int
+probe_successors(PyObject *calls, PyObject *s, PyObject *out)
+{
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(calls); k++) {
+        PyObject *call = PyList_GET_ITEM(calls, k), *r;
+        if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) < 2) {
+            PyErr_SetString(PyExc_TypeError, "probe_steps: a call is (fn, arg) or (fn, args, None)");
+            return -1;
+        }
+        if (PyTuple_GET_SIZE(call) == 3) {  /* (fn, args, None): fn(s, *args) */
+            PyObject *a = PyTuple_GET_ITEM(call, 1), *argv[9];
+            Py_ssize_t na = PyTuple_GET_SIZE(a);
+            if (na > 8) {
+                PyErr_SetString(PyExc_TypeError, "probe_steps: an action takes at most 8 arguments");
+                return -1;
+            }
+            argv[0] = s;
+            for (Py_ssize_t i = 0; i < na; i++) {
+                argv[i + 1] = PyTuple_GET_ITEM(a, i);
+            }
+            r = PyObject_Vectorcall(PyTuple_GET_ITEM(call, 0), argv, na + 1, NULL);
+        } else {
+            PyObject *argv[2] = {s, PyTuple_GET_ITEM(call, 1)};
+            r = PyObject_Vectorcall(PyTuple_GET_ITEM(call, 0), argv, 2, NULL);
+        }
+        if (r == NULL) {
+            return -1;
+        }
+        int err = 0;
+        if (PyList_CheckExact(r)) {
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(r) && err == 0; j++) {
+                err = PyList_Append(out, PyList_GET_ITEM(r, j));
+            }
+        } else if (r != Py_None) {
+            err = PyList_Append(out, r);
+        }
+        Py_DECREF(r);
+        if (err < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+speedups_probe_steps(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyList_Check(args[0]) || !PyTuple_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "probe_steps(calls: list, desc, perm, t, pt, checks: tuple)");
+        return NULL;
+    }
+    PyObject *calls = args[0], *desc = args[1], *t = args[3], *pt = args[4], *checks = args[5];
+    perm_t p;
+    if (perm_from_tuple(args[2], &p) < 0) {
+        return NULL;
+    }
+    PyObject *mine = PyList_New(0), *theirs = PyList_New(0), *result = NULL;
+    uint64_t *a = NULL, *b = NULL, *sa = NULL, *sb = NULL;
+    int same = 0;
+    if (mine == NULL || theirs == NULL) {
+        goto done;
+    }
+    if (probe_successors(calls, t, mine) < 0 || probe_successors(calls, pt, theirs) < 0) {
+        goto differ; /* an action raised: the Python comparison decides */
+    }
+    Py_ssize_t na = PyList_GET_SIZE(mine), nb = PyList_GET_SIZE(theirs);
+    a = PyMem_Malloc((na + 1) * sizeof(uint64_t));
+    b = PyMem_Malloc((nb + 1) * sizeof(uint64_t));
+    sa = PyMem_Malloc((na + 1) * sizeof(uint64_t));
+    sb = PyMem_Malloc((nb + 1) * sizeof(uint64_t));
+    if (a == NULL || b == NULL || sa == NULL || sb == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < na; i++) {
+        if (fp_perm(desc, PyList_GET_ITEM(mine, i), &p, &a[i]) < 0) {
+            goto differ;
+        }
+    }
+    for (Py_ssize_t j = 0; j < nb; j++) {
+        if (fp_value(PyList_GET_ITEM(theirs, j), &b[j]) < 0) {
+            goto differ;
+        }
+    }
+    /* The renamed successors of t and the successors of pt, as sets. */
+    memcpy(sa, a, na * sizeof(uint64_t));
+    memcpy(sb, b, nb * sizeof(uint64_t));
+    qsort(sa, (size_t)na, sizeof(uint64_t), fp_compare);
+    qsort(sb, (size_t)nb, sizeof(uint64_t), fp_compare);
+    Py_ssize_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        if (i == na || j == nb || sa[i] != sb[j]) {
+            goto differ;
+        }
+        uint64_t x = sa[i];
+        while (i < na && sa[i] == x) {
+            i++;
+        }
+        while (j < nb && sb[j] == x) {
+            j++;
+        }
+    }
+    /* Each step check on t -> u and on pt -> (the successor of pt that is pi u). */
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(checks); k++) {
+        PyObject *check = PyTuple_GET_ITEM(checks, k);
+        for (i = 0; i < na; i++) {
+            for (j = 0; b[j] != a[i]; j++) {
+            }
+            int x = probe_outcome(check, t, PyList_GET_ITEM(mine, i));
+            int y = x < 0 ? -1 : probe_outcome(check, pt, PyList_GET_ITEM(theirs, j));
+            if (x < 0 || y < 0) {
+                goto done;
+            }
+            if (x != y || x == 2) {
+                goto differ;
+            }
+        }
+    }
+    same = 1;
+differ:
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            goto done;
+        }
+        PyErr_Clear();
+    }
+    result = PyBool_FromLong(same);
+done:
+    Py_XDECREF(mine);
+    Py_XDECREF(theirs);
+    PyMem_Free(a);
+    PyMem_Free(b);
+    PyMem_Free(sa);
+    PyMem_Free(sb);
+    return result;
+}
+
+/*
+ * Reads(fn, fields, arity): a property that declares the fields it reads, remembered by their
+ * values (models/fingerprint.py's ``reads`` documents it and is the front door). Called as
+ * fn(model, s) (arity 1: an invariant, a sometimes-property) or fn(model, s, t) (arity 2: a step
+ * property), it looks the fields of s (and t) up in a direct-mapped table keyed by their
+ * fingerprints and, on a hit whose values are the same (equal fingerprints and equal values:
+ * models.fingerprint.same_value), returns the answer fn gave for them; else it calls fn and
+ * remembers the answer (not an exception). The table holds answers for one model object at a
+ * time (a property may read parameters): another model empties it. A call with other arguments,
+ * or a state that is not a record with these fields, or a field that cannot be fingerprinted (a
+ * symbolic engine's values), goes straight to fn.
+ */
+#define MEMO_MAX_FIELDS 8
+#define MEMO_SLOTS 4096
+
+typedef struct {
+    uint64_t fps[2 * MEMO_MAX_FIELDS];
+    PyObject *vals[2 * MEMO_MAX_FIELDS];
+    PyObject *result; /* NULL: an empty slot */
+} memo_entry_t;
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fn, *fields, *dict, *model;
+    PyTypeObject *cls; /* the record class whose field positions are pos */
+    Py_ssize_t nfields, arity, pos[MEMO_MAX_FIELDS];
+    Py_ssize_t hits, misses;
+    memo_entry_t *table;
+} memo_t;
+
+static void
+memo_entry_clear(memo_entry_t *e, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_CLEAR(e->vals[i]);
+    }
+    Py_CLEAR(e->result);
+}
+
+static void
+memo_forget(memo_t *self)
+{
+    for (Py_ssize_t k = 0; self->table != NULL && k < MEMO_SLOTS; k++) {
+        memo_entry_clear(&self->table[k], self->nfields * self->arity);
+    }
+}
+
+/* Are the field positions of s's class known (found now if need be)? 0: not a record with
+   these fields. */
+static int
+memo_positions(memo_t *self, PyObject *s)
+{
+    PyTypeObject *type = Py_TYPE(s);
+    if (type == self->cls) {
+        return 1;
+    }
+    if (!PyTuple_Check(s)) {
+        return 0;
+    }
+    PyObject *index = _PyType_Lookup(type, field_index_attr); /* borrowed */
+    if (index == NULL || !PyDict_Check(index)) {
+        return 0;
+    }
+    Py_ssize_t pos[MEMO_MAX_FIELDS];
+    for (Py_ssize_t f = 0; f < self->nfields; f++) {
+        PyObject *at = PyDict_GetItemWithError(index, PyTuple_GET_ITEM(self->fields, f));
+        if (at == NULL || (pos[f] = PyLong_AsSsize_t(at)) < 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    memcpy(self->pos, pos, sizeof(pos));
+    Py_INCREF(type);
+    Py_XSETREF(self->cls, type);
+    return 1;
+}
+
+static PyObject *
+memo_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    memo_t *self = (memo_t *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), nf = self->nfields, nv = 0;
+    uint64_t fps[2 * MEMO_MAX_FIELDS];
+    PyObject *vals[2 * MEMO_MAX_FIELDS];
+    if (kwnames != NULL || nargs != 1 + self->arity) {
+        return PyObject_Vectorcall(self->fn, args, nargsf, kwnames);
+    }
+    for (Py_ssize_t k = 1; k <= self->arity; k++) {
+        PyObject *s = args[k];
+        if (Py_TYPE(s) != Py_TYPE(args[1]) || !memo_positions(self, s)) {
+            return PyObject_Vectorcall(self->fn, args, nargsf, NULL);
+        }
+        for (Py_ssize_t f = 0; f < nf; f++, nv++) {
+            if (self->pos[f] >= PyTuple_GET_SIZE(s)) {
+                return PyObject_Vectorcall(self->fn, args, nargsf, NULL);
+            }
+            vals[nv] = PyTuple_GET_ITEM(s, self->pos[f]);
+            if (fp_value(vals[nv], &fps[nv]) < 0) { /* not a value kripke fingerprints */
+                PyErr_Clear();
+                return PyObject_Vectorcall(self->fn, args, nargsf, NULL);
+            }
+        }
+    }
+    if (args[0] != self->model) {
+        memo_forget(self);
+        Py_INCREF(args[0]);
+        Py_XSETREF(self->model, args[0]);
+    }
+    sip_t h;
+    sip_init(&h);
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        sip_word(&h, fps[i]);
+    }
+    size_t slot = (size_t)sip_final(&h) & (MEMO_SLOTS - 1);
+    memo_entry_t *e = &self->table[slot];
+    int hit = e->result != NULL;
+    for (Py_ssize_t i = 0; i < nv && hit; i++) {
+        hit = e->fps[i] == fps[i]
+              && (e->vals[i] == vals[i] || PyObject_RichCompareBool(e->vals[i], vals[i], Py_EQ) == 1);
+    }
+    if (PyErr_Occurred()) { /* (values that cannot be compared: not a hit) */
+        PyErr_Clear();
+        hit = 0;
+    }
+    if (hit) {
+        self->hits++;
+        Py_INCREF(e->result);
+        return e->result;
+    }
+    self->misses++;
+    PyObject *result = PyObject_Vectorcall(self->fn, args, nargsf, NULL);
+    if (result == NULL) {
+        return NULL;
+    }
+    e = &self->table[slot];
+    memo_entry_clear(e, nv);
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        e->fps[i] = fps[i];
+        Py_INCREF(vals[i]);
+        e->vals[i] = vals[i];
+    }
+    Py_INCREF(result);
+    e->result = result;
+    return result;
+}
+
+static PyObject *
+memo_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *fn, *fields;
+    Py_ssize_t arity;
+    if (!PyArg_ParseTuple(args, "OO!n:Reads", &fn, &PyTuple_Type, &fields, &arity)) {
+        return NULL;
+    }
+    Py_ssize_t nf = PyTuple_GET_SIZE(fields);
+    if (!PyCallable_Check(fn) || nf < 1 || nf > MEMO_MAX_FIELDS || arity < 1 || arity > 2) {
+        PyErr_Format(PyExc_ValueError, "Reads(fn, fields, arity): a callable, 1 to %d field "
+                     "names and arity 1 (a state) or 2 (a step)", MEMO_MAX_FIELDS);
+        return NULL;
+    }
+    for (Py_ssize_t f = 0; f < nf; f++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(fields, f))) {
+            PyErr_SetString(PyExc_TypeError, "Reads: field names are strings");
+            return NULL;
+        }
+    }
+    memo_t *self = PyObject_GC_New(memo_t, type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = memo_vectorcall;
+    Py_INCREF(fn);
+    self->fn = fn;
+    Py_INCREF(fields);
+    self->fields = fields;
+    self->dict = self->model = NULL;
+    self->cls = NULL;
+    self->nfields = nf;
+    self->arity = arity;
+    self->hits = self->misses = 0;
+    self->table = PyMem_Calloc(MEMO_SLOTS, sizeof(memo_entry_t));
+    if (self->table == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int
+memo_traverse(memo_t *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fn);
+    Py_VISIT(self->fields);
+    Py_VISIT(self->dict);
+    Py_VISIT(self->model);
+    Py_VISIT(self->cls);
+    for (Py_ssize_t k = 0; self->table != NULL && k < MEMO_SLOTS; k++) {
+        for (Py_ssize_t i = 0; i < self->nfields * self->arity; i++) {
+            Py_VISIT(self->table[k].vals[i]);
+        }
+        Py_VISIT(self->table[k].result);
+    }
+    return 0;
+}
+
+static int
+memo_clear(memo_t *self)
+{
+    memo_forget(self);
+    Py_CLEAR(self->fn);
+    Py_CLEAR(self->fields);
+    Py_CLEAR(self->dict);
+    Py_CLEAR(self->model);
+    Py_CLEAR(self->cls);
+    return 0;
+}
+
+static void
+memo_dealloc(memo_t *self)
+{
+    PyObject_GC_UnTrack(self);
+    memo_clear(self);
+    PyMem_Free(self->table);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *
+memo_reduce(memo_t *self, PyObject *unused)
+{
+    return Py_BuildValue("(O(OOn))", (PyObject *)Py_TYPE(self), self->fn, self->fields,
+                         self->arity);
+}
+
+static PyMethodDef memo_methods[] = {
+    {"__reduce__", (PyCFunction)memo_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef memo_members[] = {
+    {"reads", T_OBJECT, offsetof(memo_t, fields), READONLY, "the fields the property reads"},
+    {"hits", T_PYSSIZET, offsetof(memo_t, hits), READONLY, "calls answered from the table"},
+    {"misses", T_PYSSIZET, offsetof(memo_t, misses), READONLY, "calls that ran the property"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef memo_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject MemoType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kripke._speedups.Reads",
+    .tp_doc = PyDoc_STR("Reads(fn, fields, arity): fn remembered by the values of the fields "
+                        "it reads (models.fingerprint.reads)"),
+    .tp_basicsize = sizeof(memo_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = memo_new,
+    .tp_dealloc = (destructor)memo_dealloc,
+    .tp_traverse = (traverseproc)memo_traverse,
+    .tp_clear = (inquiry)memo_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(memo_t, vectorcall),
+    .tp_dictoffset = offsetof(memo_t, dict),
+    .tp_methods = memo_methods,
+    .tp_members = memo_members,
+    .tp_getset = memo_getset,
+};
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -2428,6 +2979,10 @@ static PyMethodDef module_methods[] = {
     {"permute_fingerprint", (PyCFunction)(void (*)(void))speedups_permute_fingerprint,
      METH_FASTCALL,
      PyDoc_STR("permute_fingerprint(desc, v, perm) -> fingerprint(permute(desc, v, perm))")},
+    {"probe_states", (PyCFunction)(void (*)(void))speedups_probe_states, METH_FASTCALL,
+     PyDoc_STR("probe_states(t, pt, checks, known) -> -1 or the first check that differs")},
+    {"probe_steps", (PyCFunction)(void (*)(void))speedups_probe_steps, METH_FASTCALL,
+     PyDoc_STR("probe_steps(calls, desc, perm, t, pt, checks) -> are the steps renamings?")},
     {"representative_fingerprint",
      (PyCFunction)(void (*)(void))speedups_representative_fingerprint, METH_FASTCALL,
      PyDoc_STR("representative_fingerprint(desc, views, n, fallback, s) -> its fingerprint")},
@@ -2465,7 +3020,7 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     RecordBaseType.tp_base = &PyTuple_Type;
-    if (PyType_Ready(&RecordBaseType) < 0) {
+    if (PyType_Ready(&RecordBaseType) < 0 || PyType_Ready(&MemoType) < 0) {
         return NULL;
     }
     fp_init_tables();
@@ -2480,6 +3035,12 @@ PyInit__speedups(void)
     Py_INCREF(&RecordBaseType);
     if (PyModule_AddObject(m, "RecordBase", (PyObject *)&RecordBaseType) < 0) {
         Py_DECREF(&RecordBaseType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&MemoType);
+    if (PyModule_AddObject(m, "Reads", (PyObject *)&MemoType) < 0) {
+        Py_DECREF(&MemoType);
         Py_DECREF(m);
         return NULL;
     }

@@ -33,11 +33,13 @@ with its parent. ``fingerprint`` below is the Python
 twin, used without the extension; the tests check that both give the same numbers.
 """
 
+import functools
+import inspect
 import struct
 
 from kripke.common import speedups
 
-__all__ = ["fingerprint", "same_value"]
+__all__ = ["fingerprint", "same_value", "reads"]
 
 MASK = (1 << 64) - 1
 NONE, BOOL, INT, BIGINT, FLOAT, STR, TUPLE, RECORD, FROZENSET = (
@@ -147,3 +149,28 @@ def same_value(a, b):
     """Are ``a`` and ``b`` the same value, types included (``1`` is not ``True``)? A step from
     ``s`` to ``t`` stutters when ``same_value(s, t)``."""
     return a == b and fingerprint(a) == fingerprint(b)
+
+
+def reads(*fields):
+    """Declare the state fields a property reads: ``@reads("log")`` above ``def log_matching(model,
+    s)``, or ``@reads("state", "log")`` above a step property ``(model, s, t)`` (the same fields
+    of ``s`` and ``t``). The property is then evaluated once per distinct value of those fields
+    (and model object) rather than once per state or step (issue 13, item 2: a search meets
+    each state once but the few values of ``log`` again and again; a step property is asked
+    about every transition, most of which leave its fields unchanged).
+
+    Values are told apart as ``same_value`` does (equal, and equal fingerprints: ``1`` is not
+    ``True``), so the answer is the property's own as long as it reads nothing else of the
+    state: a property that reads a field it does not declare would be answered for another
+    state (the tests check each declaration against the property itself). The answers live in a
+    table of 4096 per property (``kripke._speedups.Reads``, with ``hits`` and ``misses``);
+    without the C extension the property is returned as it is. A call on anything but a record
+    with these fields (a symbolic engine's state) goes straight to the property."""
+    def declare(fn):
+        c = speedups()
+        if c is None:
+            fn.reads = fields
+            return fn
+        arity = len(inspect.signature(fn).parameters) - 1  # (model, s) or (model, s, t)
+        return functools.update_wrapper(c.Reads(fn, fields, arity), fn)
+    return declare

@@ -105,7 +105,7 @@ class Raft(MessagePassing):
     }
     properties = (type_ok, election_safety, leader_append_only, log_matching,
                   leader_completeness, state_machine_safety, leader_elected,
-                  decision_possible("entry_committed"))
+                  decision_possible("entry_committed", fields=("log", "commit_index")))
 
     def init(self):
         """Init: every server a follower in term 1 with an empty log; nothing in flight."""

@@ -53,6 +53,57 @@ def test_renaming_servers_maps_reachable_states_to_reachable_states():
     assert swapped == states
 
 
+def _declared(model):
+    """Raft's properties that declare the fields they read: (property, fields, the function)."""
+    return [(p, p.condition.reads, getattr(p.condition, "__wrapped__", p.condition))
+            for p in model.properties if hasattr(p.condition, "reads")]
+
+
+def test_properties_read_only_the_fields_they_declare():
+    """Each ``reads`` declaration (models.fingerprint) is right: two random well-typed states
+    (and steps) that agree on the declared fields get the same answer from the property itself,
+    whatever the other fields hold."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from kripke.checkers.symmetry_check import state_strategy
+    model = Raft(servers=3, max_log_len=2, max_term=3, values=2)
+    declared = _declared(model)
+    assert {p.name for p, _, _ in declared} == set(PROPERTIES) - {"type_ok"}
+    states = state_strategy(model)
+    index = {f: i for i, f in enumerate(model.State._fields)}  # (a state record has no tag)
+
+    def mix(a, b, fields):  # a's declared fields, b's others
+        keep = {index[f] for f in fields}
+        return tuple.__new__(model.State, [x if i in keep else y
+                                           for i, (x, y) in enumerate(zip(a, b))])
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.tuples(states, states, states, states))
+    def agree(four):
+        s, t, u, v = four
+        for p, fields, fn in declared:
+            if p.kind == "step":
+                assert fn(model, s, t) == fn(model, mix(s, u, fields), mix(t, v, fields)), p.name
+            else:
+                assert fn(model, s) == fn(model, mix(s, u, fields)), p.name
+    agree()
+
+
+def test_remembered_answers_are_the_properties_own():
+    """Along a search, the properties as declared (answers remembered by the values of the
+    fields they read) agree with the functions themselves on every state and step."""
+    model = Raft(**SMALL)
+    declared = _declared(model)
+    states = sorted(reachable_states(model), key=repr)
+    for s in states:
+        steps = [t for _, _, t in model.successors(s)]
+        for p, _, fn in declared:
+            if p.kind == "step":
+                assert all(p.condition(model, s, t) == fn(model, s, t) for t in steps), p.name
+            else:
+                assert p.condition(model, s) == fn(model, s), p.name
+
+
 @pytest.mark.slow
 def test_three_servers_with_symmetry():
     """The configuration the issue asks for at small bounds (max_msgs=1, no restarts)."""

@@ -192,3 +192,44 @@ def test_error_paths_match_their_twins():
     assert c["expand step check"] == "-1"
     assert c["expand type error"].startswith("(-2, (1, 0,")
     assert c["expand not a record"].startswith("(-2, (-1, 0,")
+
+
+def test_reads_remembers_answers_by_the_values_of_the_fields():
+    """kripke._speedups.Reads (models.fingerprint.reads): an answer is given again for the same
+    values (1 is not True), for the same model object only; a call it cannot key (not a record
+    with the fields, an unfingerprintable value, other arguments) goes to the function, and an
+    exception is not remembered."""
+    from collections import namedtuple
+    from kripke.models.fingerprint import reads
+    from kripke.models.types import Int, state_record
+    S = state_record("S", {"a": Int(0, 9), "b": Int(0, 9)})
+    calls = []
+
+    @reads("a")
+    def small(model, s):
+        """a is small"""
+        calls.append(s)
+        if s.a == 7:
+            raise ValueError("seven")
+        return s.a in (0, 1)
+
+    assert (small.__name__, small.__doc__, small.reads) == ("small", "a is small", ("a",))
+    m1, m2 = object(), object()
+    assert small(m1, S(a=1, b=0)) is True and small(m1, S(a=1, b=5)) is True
+    assert len(calls) == 1 and (small.hits, small.misses) == (1, 1)
+    assert small(m1, S(a=True, b=0)) is True and len(calls) == 2  # True is another value
+    assert small(m2, S(a=1, b=0)) is True and len(calls) == 3  # another model
+    for _ in range(2):
+        with pytest.raises(ValueError, match="seven"):
+            small(m2, S(a=7, b=0))
+    assert len(calls) == 5
+    small(m2, namedtuple("N", "a b")(1, 0))  # a tuple that is not a kripke record
+    small(m2, S(a=[1], b=0))  # not a value kripke fingerprints
+    small(m2, s=S(a=1, b=0))  # a keyword
+    assert len(calls) == 8
+
+    @reads("a")
+    def grows(model, s, t):
+        return t.a >= s.a
+    assert grows(m1, S(a=1, b=0), S(a=2, b=0)) and not grows(m1, S(a=2, b=0), S(a=1, b=3))
+    assert grows(m1, S(a=1, b=9), S(a=2, b=9)) and grows.hits == 1

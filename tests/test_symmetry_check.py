@@ -304,6 +304,54 @@ def test_probe_is_quiet_on_built_in_models(name, params):
     assert probe.expanded > 0
 
 
+@pytest.mark.parametrize("model", [
+    load_model("two-phase")(rms=3), load_model("paxos")(), load_model("vector-clock")(),
+    load_model("raft")(servers=3, max_term=1), load_model("raft")(servers=2, max_msgs=2),
+    asymmetric.TwoPhaseWatchingRm0(), asymmetric.FlagBoom(), asymmetric.FlagsTerminal(),
+    asymmetric.RaisesSymmetrically(), asymmetric.RaisesOnRm0(),
+], ids=lambda m: type(m).__name__)
+def test_the_probes_first_pass_in_c_agrees_with_the_comparison(model):
+    """kripke._speedups.probe_states finds a difference exactly where the Python comparison
+    does; probe_steps finds none only where the comparison finds none (it leaves what raises to
+    it), on every reachable state and each of its renamings."""
+    import itertools
+    from kripke.common import speedups
+    c = speedups()
+    if c is None:
+        pytest.skip("the C extension is not built")
+    probe = probe_for(model)
+    states = reachable(model)
+    if "boomed" in model.State._fields:  # the flag toys: every state, reachable or not
+        states |= {model.State(flag=f, boomed=b) for b in (False, True)
+                   for f in itertools.product((0, 1), repeat=probe.n)}
+    compare, states = probe._compare, sorted(states, key=repr)[:400]
+    perms = [p for p in itertools.permutations(range(probe.n)) if list(p) != sorted(p)]
+    nothing_known = (False,) * len(probe._state_fns)
+    differ = 0
+    for t in states:
+        for perm in perms:
+            pt = probe._permute(t, perm)
+            reason = compare.states(t, [(perm, pt)])
+            assert (c.probe_states(t, pt, probe._state_fns, nothing_known) >= 0) == \
+                (reason is not None), (t, perm)
+            steps = compare.steps(t, [(perm, pt)])
+            if c.probe_steps(probe._calls, probe._desc, perm, t, pt, probe._step_fns):
+                assert steps is None, (t, perm)
+            differ += reason is not None or steps is not None
+    assert (differ > 0) == (type(model).__module__ == asymmetric.__name__
+                            and type(model) is not asymmetric.RaisesSymmetrically)
+
+
+def reachable(model):
+    seen, todo = set(model.init()), list(model.init())
+    while todo:
+        for _, _, t in model.successors(todo.pop()):
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return seen
+
+
 def test_probe_does_nothing_with_one_id():
     model = load_model("toy-bits")(procs=1)
     probe = probe_for(model, every=1)
