@@ -2963,6 +2963,226 @@ static PyTypeObject MemoType = {
     .tp_getset = memo_getset,
 };
 
+/*
+ * LastState(fn, cls): fn(s), computed once for the latest state s of class cls (the same object:
+ * a reference is kept) and given again: what several actions ask of the same state one after
+ * the other (a network's deliverable messages, asked by every message handler: models/
+ * network.py). A state of another class (a symbolic engine's, whose answer depends on the
+ * path) is always computed.
+ *
+ * OverEach(method, over, args): one engine call of an action over a state-dependent domain, as
+ * models/system.py's _over_each makes it in Python: called with s (and anything after, ignored),
+ * method(s, *args, v) for each v of over(s), the successors in a list (a call may return None,
+ * a state, or a list of states).
+ */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *fn, *cls, *last, *result;
+} last_t;
+
+static PyObject *
+last_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    last_t *self = (last_t *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames == NULL && nargs == 1 && args[0] == self->last && self->result != NULL) {
+        Py_INCREF(self->result);
+        return self->result;
+    }
+    PyObject *r = PyObject_Vectorcall(self->fn, args, nargsf, kwnames);
+    if (r != NULL && kwnames == NULL && nargs == 1 && (PyObject *)Py_TYPE(args[0]) == self->cls) {
+        Py_INCREF(args[0]);
+        Py_XSETREF(self->last, args[0]);
+        Py_INCREF(r);
+        Py_XSETREF(self->result, r);
+    }
+    return r;
+}
+
+static PyObject *
+last_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *fn, *cls;
+    if (!PyArg_ParseTuple(args, "OO:LastState", &fn, &cls)) {
+        return NULL;
+    }
+    last_t *self = PyObject_GC_New(last_t, type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = last_vectorcall;
+    Py_INCREF(fn);
+    self->fn = fn;
+    Py_INCREF(cls);
+    self->cls = cls;
+    self->last = self->result = NULL;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int
+last_traverse(last_t *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fn);
+    Py_VISIT(self->cls);
+    Py_VISIT(self->last);
+    Py_VISIT(self->result);
+    return 0;
+}
+
+static int
+last_clear(last_t *self)
+{
+    Py_CLEAR(self->fn);
+    Py_CLEAR(self->cls);
+    Py_CLEAR(self->last);
+    Py_CLEAR(self->result);
+    return 0;
+}
+
+static void
+last_dealloc(last_t *self)
+{
+    PyObject_GC_UnTrack(self);
+    last_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject LastStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kripke._speedups.LastState",
+    .tp_doc = PyDoc_STR("LastState(fn, cls): fn(s), computed once for the latest state of class cls"),
+    .tp_basicsize = sizeof(last_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = last_new,
+    .tp_dealloc = (destructor)last_dealloc,
+    .tp_traverse = (traverseproc)last_traverse,
+    .tp_clear = (inquiry)last_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(last_t, vectorcall),
+};
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *method, *over, *args;
+} over_t;
+
+static PyObject *
+over_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    over_t *self = (over_t *)callable;
+    if (PyVectorcall_NARGS(nargsf) < 1) {
+        PyErr_SetString(PyExc_TypeError, "OverEach: called with the state");
+        return NULL;
+    }
+    PyObject *s = args[0];
+    Py_ssize_t na = PyTuple_GET_SIZE(self->args);
+    PyObject *argv[10];
+    if (na > 8) {
+        PyErr_SetString(PyExc_TypeError, "OverEach: an action takes at most 8 arguments");
+        return NULL;
+    }
+    argv[0] = s;
+    for (Py_ssize_t a = 0; a < na; a++) {
+        argv[a + 1] = PyTuple_GET_ITEM(self->args, a);
+    }
+    PyObject *domain = PyObject_Vectorcall(self->over, &s, 1, NULL);
+    if (domain == NULL) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    PyObject *items = out == NULL ? NULL : PySequence_Fast(domain, "OverEach: a domain is iterable");
+    Py_DECREF(domain);
+    if (items == NULL) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items); i++) {
+        argv[na + 1] = PySequence_Fast_GET_ITEM(items, i);
+        PyObject *t = PyObject_Vectorcall(self->method, argv, na + 2, NULL);
+        int err = 0;
+        if (t == NULL) {
+            err = -1;
+        } else if (PyList_CheckExact(t)) {
+            err = PyList_SetSlice(out, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, t);
+        } else if (t != Py_None) {
+            err = PyList_Append(out, t);
+        }
+        Py_XDECREF(t);
+        if (err < 0) {
+            Py_DECREF(items);
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    Py_DECREF(items);
+    return out;
+}
+
+static PyObject *
+over_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *method, *over, *fixed;
+    if (!PyArg_ParseTuple(args, "OOO!:OverEach", &method, &over, &PyTuple_Type, &fixed)) {
+        return NULL;
+    }
+    over_t *self = PyObject_GC_New(over_t, type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = over_vectorcall;
+    Py_INCREF(method);
+    self->method = method;
+    Py_INCREF(over);
+    self->over = over;
+    Py_INCREF(fixed);
+    self->args = fixed;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int
+over_traverse(over_t *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->method);
+    Py_VISIT(self->over);
+    Py_VISIT(self->args);
+    return 0;
+}
+
+static int
+over_clear(over_t *self)
+{
+    Py_CLEAR(self->method);
+    Py_CLEAR(self->over);
+    Py_CLEAR(self->args);
+    return 0;
+}
+
+static void
+over_dealloc(over_t *self)
+{
+    PyObject_GC_UnTrack(self);
+    over_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject OverEachType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "kripke._speedups.OverEach",
+    .tp_doc = PyDoc_STR("OverEach(method, over, args): every method(s, *args, v) for v in over(s)"),
+    .tp_basicsize = sizeof(over_t),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = over_new,
+    .tp_dealloc = (destructor)over_dealloc,
+    .tp_traverse = (traverseproc)over_traverse,
+    .tp_clear = (inquiry)over_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(over_t, vectorcall),
+};
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -3020,7 +3240,8 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     RecordBaseType.tp_base = &PyTuple_Type;
-    if (PyType_Ready(&RecordBaseType) < 0 || PyType_Ready(&MemoType) < 0) {
+    if (PyType_Ready(&RecordBaseType) < 0 || PyType_Ready(&MemoType) < 0
+            || PyType_Ready(&LastStateType) < 0 || PyType_Ready(&OverEachType) < 0) {
         return NULL;
     }
     fp_init_tables();
@@ -3038,11 +3259,15 @@ PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    Py_INCREF(&MemoType);
-    if (PyModule_AddObject(m, "Reads", (PyObject *)&MemoType) < 0) {
-        Py_DECREF(&MemoType);
-        Py_DECREF(m);
-        return NULL;
+    PyTypeObject *types[] = {&MemoType, &LastStateType, &OverEachType};
+    const char *names[] = {"Reads", "LastState", "OverEach"};
+    for (int k = 0; k < 3; k++) {
+        Py_INCREF(types[k]);
+        if (PyModule_AddObject(m, names[k], (PyObject *)types[k]) < 0) {
+            Py_DECREF(types[k]);
+            Py_DECREF(m);
+            return NULL;
+        }
     }
     return m;
 }

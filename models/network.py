@@ -30,6 +30,7 @@ With ``ordered`` each channel ``(src, dst)`` is FIFO: only its oldest message ca
 
 import itertools
 
+from kripke.common import speedups
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.types import Array, Bag, Bool, Set, bag_add, bag_remove, put
 
@@ -60,6 +61,15 @@ class MessagePassing(TransitionSystem):
     crashes = Param(False, "a node may crash and restart, losing its volatile state")
     max_msgs = Param(2, "bound on the messages in flight (a send beyond it waits)", min=1)
 
+    def __init__(self, **params):
+        c = speedups()
+        if c is not None:
+            # deliverable in C (kripke._speedups.LastState): asked by every handler in every
+            # state, it is one C call instead of a Python frame, and none when the engine's
+            # call of a handler is in C too
+            self.deliverable = c.LastState(self._deliverable_now, getattr(self, "State", None))
+        super().__init__(**params)
+
     # -- helpers for the model's actions (raft.tla's Send, Discard, Reply) ---------------------
     def send(self, msgs, m):
         """``msgs`` with ``m`` added, or None when the network is full (the step waits)."""
@@ -81,7 +91,8 @@ class MessagePassing(TransitionSystem):
 
         Every message handler asks for them in the same state, one after the other: the last
         answer is kept with its state (a reference, so the same object) and given again, for a
-        state of the model's own class (not a symbolic one, whose answer depends on the path)."""
+        state of the model's own class (not a symbolic one, whose answer depends on the path).
+        With the C extension an instance's ``deliverable`` is its C twin (see ``__init__``)."""
         last = self.__dict__.get("_deliverable")
         if last is not None and last[0] is s:
             return last[1]

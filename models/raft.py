@@ -155,7 +155,7 @@ class Raft(MessagePassing):
     @action(each=Server)
     def timeout(self, s, i):
         """Timeout(i): server i times out and starts a new election."""
-        if s.up[i] and s.state[i] in (FOLLOWER, CANDIDATE) and s.current_term[i] < self.max_term:
+        if s.state[i] in (FOLLOWER, CANDIDATE) and s.current_term[i] < self.max_term and s.up[i]:
             voted_for, votes = self.own_vote(i)
             return s.set(state=put(s.state, i, CANDIDATE),
                          current_term=put(s.current_term, i, s.current_term[i] + 1),
@@ -171,7 +171,7 @@ class Raft(MessagePassing):
     @action(each=(Server, Server))
     def request_vote(self, s, i, j):
         """RequestVote(i, j): candidate i asks j (possibly itself) for its vote."""
-        if s.up[i] and s.state[i] == CANDIDATE and j not in s.votes_responded[i]:
+        if s.state[i] == CANDIDATE and j not in s.votes_responded[i] and s.up[i]:
             msgs = self.send(s.messages, RequestVoteRequest(
                 term=s.current_term[i], last_log_term=last_term(s.log[i]),
                 last_log_index=len(s.log[i]), src=i, dst=j))
@@ -181,7 +181,7 @@ class Raft(MessagePassing):
     @action(each=(Server, Server))
     def append_entries(self, s, i, j):
         """AppendEntries(i, j): leader i sends j an AppendEntries request with up to 1 entry."""
-        if i != j and s.up[i] and s.state[i] == LEADER:
+        if i != j and s.state[i] == LEADER and s.up[i]:
             msgs = self.send(s.messages, self.append_entries_request(s, i, j))
             if msgs is not None:
                 return s.set(messages=msgs)
@@ -200,7 +200,7 @@ class Raft(MessagePassing):
     @action(each=Server)
     def become_leader(self, s, i):
         """BecomeLeader(i): candidate i has votes from a quorum and becomes leader."""
-        if s.up[i] and s.state[i] == CANDIDATE and self.quorum(s.votes_granted[i]):
+        if s.state[i] == CANDIDATE and self.quorum(s.votes_granted[i]) and s.up[i]:
             n = self.servers
             return s.set(state=put(s.state, i, LEADER),
                          next_index=put(s.next_index, i, (len(s.log[i]) + 1,) * n),
@@ -210,7 +210,7 @@ class Raft(MessagePassing):
     @action(each=(Server, Value))
     def client_request(self, s, i, v):
         """ClientRequest(i, v): leader i appends v to its log."""
-        if s.up[i] and s.state[i] == LEADER and len(s.log[i]) < self.max_log_len:
+        if s.state[i] == LEADER and len(s.log[i]) < self.max_log_len and s.up[i]:
             entry = Entry(term=s.current_term[i], value=v)
             return s.set(log=put(s.log, i, s.log[i] + (entry,)))
 
@@ -218,7 +218,7 @@ class Raft(MessagePassing):
     def advance_commit_index(self, s, i):
         """AdvanceCommitIndex(i): leader i commits the longest prefix a quorum has, if its last
         entry is from the leader's term."""
-        if not (s.up[i] and s.state[i] == LEADER):
+        if not (s.state[i] == LEADER and s.up[i]):
             return None
         log = s.log[i]
         agree = [index for index in range(1, len(log) + 1)

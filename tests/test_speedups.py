@@ -233,3 +233,29 @@ def test_reads_remembers_answers_by_the_values_of_the_fields():
         return t.a >= s.a
     assert grows(m1, S(a=1, b=0), S(a=2, b=0)) and not grows(m1, S(a=2, b=0), S(a=1, b=3))
     assert grows(m1, S(a=1, b=9), S(a=2, b=9)) and grows.hits == 1
+
+
+def test_laststate_and_overeach_match_their_twins():
+    """kripke._speedups.LastState (the network's deliverable messages, computed once per state)
+    and OverEach (an engine call of an action over a state-dependent domain) against the Python
+    twins, MessagePassing.deliverable and models.system._over_each, on raft's reachable states
+    with a network that loses, duplicates and reorders."""
+    from kripke.models.network import MessagePassing
+    from kripke.models.raft import Raft
+    from kripke.models.system import _over_each
+    from tests.conftest import reachable_states
+    model = Raft(servers=2, max_msgs=2, lossy=True, duplicating=True, max_term=1)
+    c = speedups()
+    assert type(model.deliverable) is c.LastState
+    calls = [(name, getattr(model, name), model._dynamic[name], args)
+             for name, _, args in model._calls if name in model._dynamic]
+    assert {name for name, *_ in calls} >= {"update_term", "drop_message", "duplicate_message"}
+    states = sorted(reachable_states(model), key=repr)
+    for s in states:
+        assert model.deliverable(s) == MessagePassing.deliverable(model, s)
+        assert model.deliverable(s) is model.deliverable(s)  # asked again: the same answer
+        for name, method, over, args in calls:
+            assert c.OverEach(method, over, args)(s) == _over_each(method, over, args)(s), name
+    # A state of another class (a symbolic engine's): computed every time, not kept.
+    other = tuple.__new__(type("Other", (model.State,), {"__slots__": ()}), states[-1])
+    assert model.deliverable(other) is not model.deliverable(other)
