@@ -404,7 +404,9 @@ class _Search:
         """Release what the search holds beyond its results (worker processes, files)."""
 
     def fingerprint(self, s):
-        return value_fingerprint(self.canon(s) if self.canon is not None else s)
+        """The name of ``s`` in the visited set: its fingerprint, or its orbit's under
+        symmetry (the representative's, computed without building it)."""
+        return value_fingerprint(s) if self.canon is None else self.canon.fingerprint(s)
 
     def _unit(self, name, args):
         """The fairness unit of the call ``name(args)``, or -1 when it is not fair."""
@@ -541,7 +543,7 @@ class _Search:
         graph); None when the search stops on a finding."""
         model, fired, graph = self.model, self.fired, self.graph
         calls, type_checks, known = self._calls, self.type_checks, self.known
-        fingerprint = None if self.canon is None else self.fingerprint
+        fingerprint = None if self.canon is None else self.canon.fingerprint
         # The checks of every step from s: a refinement's (image, image of s, allowed images),
         # or a step property bound to s.
         try:

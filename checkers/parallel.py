@@ -113,6 +113,7 @@ class Shard(_Search):
                     break
                 if memory == "spill":
                     level.spilling = self.next.spilling = True
+                self.next.relieve()
             s, fp, d = pop()
             got = self._successors(s, fp)
             if got is None:
