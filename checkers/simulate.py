@@ -23,39 +23,101 @@ Runs repeat exactly for a seed, in any process: the actions are taken in the mod
 each one's calls in an order that does not depend on the process (messages in flight are kept
 in hash order, and strings hash with a per-process seed) before one is drawn. The seed is in the
 ``Result`` (``"seed"`` in ``--json``) and in the bound of an incomplete run.
+
+``--engine ray`` spreads the walks over a Ray cluster's CPUs (issue 13, item 6): walks are
+independent, so each task walks its share of the budget with its own seed and nothing crosses
+between tasks but the results. Because a walk repeats in any process, so does the merged run,
+for a given seed and number of tasks.
 """
 
 import random
 import time
+from array import array
 from functools import partial
+from typing import NamedTuple
 
 from kripke.checkers.explicit import select_properties
-from kripke.errors import KripkeError
+from kripke.errors import KripkeError, ParamError, UnknownNameError
 from kripke.checkers.result import INCOMPLETE, VIOLATED, Result, Violation, not_checked
 from kripke.models.fingerprint import fingerprint, same_value
-from kripke.models.system import model_spec
+from kripke.models.system import load_model, model_spec
 from kripke.models.types import total_order_key
 from kripke.traces.trace import Step, walk_trace
 
-__all__ = ["simulate"]
+__all__ = ["ENGINES", "simulate"]
+
+#: "plain": the walks in this process; "ray": spread over a Ray cluster's CPUs
+ENGINES = ("plain", "ray")
 
 
 def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None, deadlock=True,
-             symmetry=None, walks=None, time_limit=None):
-    """Run random walks over ``model``; return a ``Result`` (violated or incomplete)."""
+             symmetry=None, walks=None, time_limit=None, engine="plain", address=None,
+             workers=None):
+    """Run random walks over ``model``; return a ``Result`` (violated or incomplete).
+
+    ``engine="ray"`` splits the walks into ``workers`` Ray tasks (None: one per CPU of the
+    cluster at ``address``, or of a local Ray instance; see ``checkers.ray_engine``), each with
+    its share of ``max_states`` and ``walks`` and a seed drawn from ``seed``, so that a run
+    repeats for a given seed and number of tasks. The merged result sums the counts (distinct
+    states: of the union), reports the violation with the shortest trace (on a tie, that of the
+    lowest task) and, like one process, is violated or incomplete."""
+    if engine not in ENGINES:
+        raise UnknownNameError("engine", engine, ENGINES)
+    if workers is not None and (type(workers) is not int or workers < 1):
+        raise ParamError(f"workers must be a whole number >= 1, got {workers!r}")
     props = select_properties(model, properties)
+    max_states, max_depth = max_states or 100_000, max_depth or 100
+    started = time.perf_counter()
+    if engine == "ray":
+        runs = _on_ray(model, props, seed, max_states, max_depth, deadlock, walks, time_limit,
+                       address, workers)
+        where = f" on Ray ({len(runs)} tasks)"
+    else:
+        runs = [_walks(model, props, random.Random(seed), max_states, max_depth, deadlock, walks,
+                       time_limit)]
+        where = ""
+    seen = set().union(*(run.seen for run in runs))
+    visited = sum(run.visited for run in runs)
+    walked = sum(run.walked for run in runs)
+    coverage = {name: {key: sum(run.coverage[name][key] for run in runs)
+                       for key in ("fired", "new")} for name in model._actions}
+    found = [(len(run.violation.trace.steps), k) for k, run in enumerate(runs) if run.violation]
+    violation = runs[min(found)[1]].violation if found else None
+    return Result(
+        model=model_spec(type(model)), params=model.params, strategy="simulate",
+        symmetry=False, verdict=VIOLATED if violation else INCOMPLETE,
+        distinct_states=len(seen), states_generated=visited,
+        depth=max(run.longest for run in runs), elapsed_s=time.perf_counter() - started,
+        properties=[p.name for p in props], coverage=coverage, violation=violation, seed=seed,
+        not_checked=not_checked(props),
+        bound=None if violation else
+        f"simulation{where}: {walked:,} walks, {visited:,} states (seed {seed})")
+
+
+class _Run(NamedTuple):
+    """What one batch of walks found: the fingerprints of the states it visited (``seen``), the
+    states it visited in all, its longest walk, the walks made, coverage, the violation."""
+
+    seen: set
+    visited: int
+    longest: int
+    walked: int
+    coverage: dict
+    violation: Violation
+
+
+def _walks(model, props, rng, max_states, max_depth, deadlock, walks, time_limit):
+    """Walk from random initial states until a violation, ``max_states`` states, ``walks`` walks
+    or ``time_limit`` seconds: a ``_Run``."""
     invariants = [p for p in props if p.kind == "invariant"]
     refinements = [(p.name, p.checker(model)) for p in props if p.kind == "refinement"]
     steps = [(name, "refinement", ref.step_ok) for name, ref in refinements]
     steps += [(p.name, "step", partial(p.condition, model)) for p in props if p.kind == "step"]
-    max_states, max_depth = max_states or 100_000, max_depth or 100
-    rng = random.Random(seed)
     inits = list(model.init())
     seen, visited, longest = set(), 0, 0
     coverage = {name: {"fired": 0, "new": 0} for name in model._actions}
     order = {name: k for k, name in enumerate(model._actions)}
-    started = time.perf_counter()
-    deadline = started + time_limit if time_limit is not None else float("inf")
+    deadline = time.perf_counter() + time_limit if time_limit is not None else float("inf")
     violation, walked = None, 0
     while (visited < max_states and violation is None and walked < (walks or float("inf"))
            and time.perf_counter() < deadline):
@@ -91,13 +153,40 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
             violation = _check(model, invariants, steps, walk, s)
             s = t
         longest = max(longest, len(walk))
-    return Result(
-        model=model_spec(type(model)), params=model.params, strategy="simulate",
-        symmetry=False, verdict=VIOLATED if violation else INCOMPLETE,
-        distinct_states=len(seen), states_generated=visited, depth=longest,
-        elapsed_s=time.perf_counter() - started, properties=[p.name for p in props],
-        coverage=coverage, violation=violation, seed=seed, not_checked=not_checked(props),
-        bound=None if violation else f"simulation: {walked:,} walks, {visited:,} states (seed {seed})")
+    return _Run(seen, visited, longest, walked, coverage, violation)
+
+
+def _on_ray(model, props, seed, max_states, max_depth, deadlock, walks, time_limit, address,
+            workers):
+    """The ``_Run`` of each Ray task, in task order. Task ``k`` gets the ``k``-th seed that
+    ``random.Random(seed)`` draws and its share of the states and walks; a task whose share is
+    nothing is not started."""
+    from kripke.checkers import ray_engine
+    tasks = workers or ray_engine.cluster_cpus(address)
+    tasks = max(1, min(tasks, max_states, walks or tasks))
+    draw = random.Random(seed)
+    seeds = [draw.getrandbits(64) for _ in range(tasks)]
+    spec, names = ray_engine.absolute_spec(model_spec(type(model))), [p.name for p in props]
+    runs = ray_engine.run_tasks(_walk_share, [
+        (spec, dict(model.params), names, seeds[k], _share(max_states, k, tasks), max_depth,
+         deadlock, None if walks is None else _share(walks, k, tasks), time_limit)
+        for k in range(tasks)], address)
+    return [run._replace(seen=set(array("Q", run.seen))) for run in runs]
+
+
+def _share(total, k, n):
+    """Task ``k``'s share of ``total`` split over ``n`` tasks (the first ones get one more)."""
+    return total // n + (k < total % n)
+
+
+def _walk_share(spec, params, properties, seed, max_states, max_depth, deadlock, walks,
+                time_limit):
+    """One Ray task of ``_on_ray``: the model loaded by name, walked; the fingerprints it saw
+    travel as 8 bytes each."""
+    model = load_model(spec)(**params)
+    run = _walks(model, select_properties(model, properties), random.Random(seed), max_states,
+                 max_depth, deadlock, walks, time_limit)
+    return run._replace(seen=array("Q", run.seen).tobytes())
 
 
 def _enabled(model, s, order):
