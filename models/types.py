@@ -497,14 +497,16 @@ def bag_remove(bag, m):
 
 def bag_order(fifo):
     """The sort key of a Bag's canonical order: the channel alone (FIFO: Python's sort is
-    stable, so the order within a channel is kept), or the message's hash (computed in C).
+    stable, so the order within a channel is kept), or the message's fingerprint (computed in
+    C, with a fixed key).
 
-    Equal messages have equal hashes, so a multiset has one representation; two different
-    messages with the same 64-bit hash could make two (explored twice: no state is missed).
-    Hashes of strings are seeded per process, so the JSON encoding sorts again."""
+    Equal messages have equal fingerprints, so a multiset has one representation; two different
+    messages with the same 64-bit fingerprint could make two (explored twice: no state is
+    missed). Not Python's ``hash``: it is seeded per process, and a state built by a Ray worker
+    must be the very value the same multiset is in the coordinator (issue 13, item 6)."""
     if fifo:
         return lambda m: (m.src, m.dst)
-    return hash
+    return fingerprint
 
 
 class RecordType(Type):
