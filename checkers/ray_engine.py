@@ -36,6 +36,7 @@ ends it earlier), so that a search run again (without symmetry, say) does not pa
 of several seconds twice.
 """
 
+import gc
 import logging
 import os
 
@@ -102,6 +103,10 @@ class _ShardActor:
     ``restore``, so that an error in loading the model reaches the coordinator as itself."""
 
     def __init__(self, recipe, index, count):
+        # As in the search (explicit.paused_gc) and the worker processes: the collector would
+        # walk every stored state on each full collection. The actor's process is its own
+        # and ends with it.
+        gc.disable()
         self.recipe, self.index, self.count = recipe, index, count
         self.shard = self.wire = None
         self.stop = -1  # the number of the step asked to stop between states

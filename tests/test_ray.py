@@ -20,26 +20,12 @@ from kripke.checkers.parallel import ShardRecipe
 from kripke.checkers.simulate import simulate
 from kripke.errors import ParamError
 from kripke.models.system import registry
-from kripke.models.types import bag_order
 from kripke.traces.trace import replay
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'kripke[ray]'")
 
 #: parameters that keep a model's search under a second
 SMALL = {"raft": {"servers": 2}, "two-phase": {"rms": 4}, "two-phase-eager": {"rms": 4}}
-
-#: the built-in models whose states hold an unordered Bag
-BAGS = {"cap-register", "lww-store", "lww-store-article", "raft", "raft-article",
-        "saga-choreography", "toy-pingpong", "vector-clock"}
-#: While ``models.types.bag_order`` sorts a Bag by ``hash``, which for strings is seeded per
-#: process, the same multiset is a different tuple (another fingerprint) in each Ray actor,
-#: which then store it twice. Sorted by fingerprint, it is one value everywhere.
-BAG_BY_HASH = pytest.mark.xfail(bag_order(False) is hash, strict=False,
-                                reason="models.types.bag_order sorts by the per-process hash")
-
-
-def bag_cases(names):
-    return [pytest.param(n, marks=BAG_BY_HASH) if n in BAGS else n for n in names]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,8 +52,7 @@ def outcome(r):
 @pytest.mark.parametrize("name, params, symmetry", [
     ("two-phase", {"rms": 4}, False), ("two-phase", {"rms": 4}, True),
     ("two-phase", {"rms": 5}, False), ("two-phase", {"rms": 5}, True),
-    pytest.param("raft", {"servers": 2, "max_msgs": 2}, False, marks=BAG_BY_HASH),
-    pytest.param("raft", {"servers": 2, "max_msgs": 2}, True, marks=BAG_BY_HASH),
+    ("raft", {"servers": 2, "max_msgs": 2}, False), ("raft", {"servers": 2, "max_msgs": 2}, True),
 ])
 def test_counts_equal_one_process(name, params, symmetry):
     model = load_model(name)(**params)
@@ -87,7 +72,7 @@ def test_tlc_counts_for_two_phase():
         assert (r.verdict, r.distinct_states) == ("ok", distinct)
 
 
-@pytest.mark.parametrize("name", bag_cases(sorted(registry())))
+@pytest.mark.parametrize("name", sorted(registry()))
 def test_every_built_in_model_counts_alike_on_ray(name):
     model = load_model(name)(**SMALL.get(name, {}))
     props = [p.name for p in select_properties(model, None) if not p.temporal]
