@@ -91,7 +91,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     ``incomplete``, ``bound`` "memory_limit=...") before the machine swaps. ``workers`` > 1
     runs a level-synchronous BFS partitioned over that many worker processes
     (``checkers.parallel``); ``engine="ray"`` runs the same search with its shards as Ray
-    actors (``workers`` of them, by default one per CPU of the cluster), on the cluster at
+    actors (``workers`` of them; None: one per CPU of the cluster), on the cluster at
     ``address`` or on a local one. ``checkpoint`` (a folder) saves the search there every
     ``checkpoint_every`` seconds (default ``checkers.checkpoint.EVERY``) and when it is stopped
     (Ctrl-C, SIGTERM); ``resume`` (a folder) takes up the search saved there, for the same
@@ -109,10 +109,13 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     if memory_limit is not None and (type(memory_limit) is not int or memory_limit < 1):
         raise ParamError(f"memory_limit must be a number of bytes >= 1, got {memory_limit!r}")
     budget = MemoryBudget(memory_limit)
-    if type(workers) is not int or workers < 1:
-        raise ParamError(f"workers must be a whole number >= 1, got {workers!r}")
     if engine not in ENGINES:
         raise UnknownNameError("engine", engine, ENGINES)
+    if engine == "ray" and workers is None:  # a shard per CPU of the cluster
+        from kripke.checkers.ray_engine import cluster_cpus
+        workers = cluster_cpus(address)
+    if type(workers) is not int or workers < 1:
+        raise ParamError(f"workers must be a whole number >= 1, got {workers!r}")
     saving = checkpoint or resume
     partition = workers > 1 or engine == "ray" or bool(saving)
     props = select_properties(model, properties)

@@ -128,9 +128,10 @@ def list_models():
               help="Write the counterexample here (trace.json, .dot, .svg): DIR holds one run.")
 @click.option("--trace", "with_trace", is_flag=True,
               help="With --json: put the counterexample's trace in the violation object.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
               help="bfs: worker processes, each owning a share of the visited set (TLC's "
-                   "-workers); with --engine ray, Ray actors (default: one per CPU).")
+                   "-workers; default 1); with --engine ray, Ray actors, or for simulate Ray "
+                   "tasks (default: one per CPU of the cluster).")
 @click.option("--engine", type=click.Choice(["plain", "ray"]), default="plain",
               show_default=True,
               help="ray: the partitioned BFS, or simulate's walks, on a Ray cluster "
@@ -169,11 +170,12 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     memory_limit = None if memory is None else parse_size(memory)
     if memory is not None and memory_limit is None:
         raise ParamError(f"--memory {memory}: write a size such as 600MB, 4GB or 1.5G")
-    if (workers > 1 or checkpoint or resume) and strategy not in ("bfs", "dfs"):
-        raise ParamError(f"--workers, --checkpoint and --resume are for --strategy bfs, not "
-                         f"{strategy}")
     if engine == "ray" and strategy not in ("bfs", "simulate"):
         raise ParamError(f"--engine ray runs --strategy bfs or simulate, not {strategy}")
+    if (workers or checkpoint or resume) and strategy not in ("bfs", "dfs") and not (
+            engine == "ray" and strategy == "simulate" and not (checkpoint or resume)):
+        raise ParamError(f"--workers, --checkpoint and --resume are for --strategy bfs, not "
+                         f"{strategy}")
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
     if with_trace and not as_json:
@@ -187,7 +189,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
             from kripke.checkers.simulate import simulate
             result = simulate(model, properties=properties or None, seed=seed, max_states=max_states,
                               max_depth=max_depth, deadlock=deadlock, symmetry=symmetry,
-                              walks=walks, time_limit=time_limit)
+                              walks=walks, time_limit=time_limit, engine=engine,
+                              address=address, workers=workers)
         elif strategy == "bmc":
             from kripke.checkers.bmc import bmc
             result = bmc(model, properties=properties or None, max_depth=max_depth,
@@ -204,7 +207,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
                                     max_depth=max_depth, deadlock=deadlock, progress=progress,
                                     keep_going=keep_going, time_limit=time_limit,
                                     fairness=fairness, memory_limit=memory_limit,
-                                    workers=workers, engine=engine, address=address,
+                                    workers=workers or (None if engine == "ray" else 1),
+                                    engine=engine, address=address,
                                     checkpoint=checkpoint, resume=resume,
                                     checkpoint_every=60 * checkpoint_every)
     except KeyboardInterrupt:  # outside the exhaustive search, which returns what it counted
