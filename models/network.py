@@ -6,7 +6,8 @@ a variable ``messages`` of type ``Bag(MESSAGE, "max_msgs", fifo="ordered")``, pl
 (``Set(Set(NODE))``: the two sides, or empty) and ``up`` (``Array(NODE, Bool())``);
 ``network_variables(NODE, MESSAGE)`` declares the three. Its handlers receive messages with
 ``@action(each="deliverable")`` and use ``send`` / ``discard`` / ``reply`` (after raft.tla's Send,
-Discard and Reply); the network's own actions below lose, duplicate, partition, crash and restart.
+Discard and Reply), and ``room`` as the guard of a send (tested before the message is built); the
+network's own actions below lose, duplicate, partition, crash and restart.
 
 The eight fallacies of distributed computing (the article's list) and what models them here:
 
@@ -71,6 +72,11 @@ class MessagePassing(TransitionSystem):
         super().__init__(**params)
 
     # -- helpers for the model's actions (raft.tla's Send, Discard, Reply) ---------------------
+    def room(self, msgs):
+        """Is there room in the network for one more message? A guard, to test before building
+        the message (a send into a full network waits)."""
+        return len(msgs) < self.max_msgs
+
     def send(self, msgs, m):
         """``msgs`` with ``m`` added, or None when the network is full (the step waits)."""
         if len(msgs) >= self.max_msgs:

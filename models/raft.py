@@ -171,20 +171,17 @@ class Raft(MessagePassing):
     @action(each=(Server, Server))
     def request_vote(self, s, i, j):
         """RequestVote(i, j): candidate i asks j (possibly itself) for its vote."""
-        if s.state[i] == CANDIDATE and j not in s.votes_responded[i] and s.up[i]:
-            msgs = self.send(s.messages, RequestVoteRequest(
+        if (s.state[i] == CANDIDATE and j not in s.votes_responded[i] and s.up[i]
+                and self.room(s.messages)):
+            return s.set(messages=self.send(s.messages, RequestVoteRequest(
                 term=s.current_term[i], last_log_term=last_term(s.log[i]),
-                last_log_index=len(s.log[i]), src=i, dst=j))
-            if msgs is not None:
-                return s.set(messages=msgs)
+                last_log_index=len(s.log[i]), src=i, dst=j)))
 
     @action(each=(Server, Server))
     def append_entries(self, s, i, j):
         """AppendEntries(i, j): leader i sends j an AppendEntries request with up to 1 entry."""
-        if i != j and s.state[i] == LEADER and s.up[i]:
-            msgs = self.send(s.messages, self.append_entries_request(s, i, j))
-            if msgs is not None:
-                return s.set(messages=msgs)
+        if i != j and s.state[i] == LEADER and s.up[i] and self.room(s.messages):
+            return s.set(messages=self.send(s.messages, self.append_entries_request(s, i, j)))
 
     def append_entries_request(self, s, i, j):
         """The AppendEntries request leader i sends j: the entry at nextIndex[i][j], if any."""
