@@ -31,6 +31,9 @@ strings, tuples, records and sets it has seen (by identity, holding a reference)
 bools and small ints in tables, and hashing again only the fields a successor does not share
 with its parent. ``fingerprint`` below is the Python
 twin, used without the extension; the tests check that both give the same numbers.
+
+``reads`` declares the fields a property reads, so that its answers are remembered by the
+fingerprints (and values) of those fields.
 """
 
 import functools
