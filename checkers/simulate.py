@@ -89,7 +89,7 @@ def simulate(model, *, properties=None, seed=0, max_states=None, max_depth=None,
         distinct_states=len(seen), states_generated=visited,
         depth=max(run.longest for run in runs), elapsed_s=time.perf_counter() - started,
         properties=[p.name for p in props], coverage=coverage, violation=violation, seed=seed,
-        not_checked=not_checked(props),
+        not_checked=not_checked(props), workers=len(runs),
         bound=None if violation else
         f"simulation{where}: {walked:,} walks, {visited:,} states (seed {seed})")
 

@@ -179,7 +179,7 @@ def test_walks_on_ray_find_the_violation_and_repeat_for_a_seed(name, prop):
 def test_walks_on_ray_share_the_budget():
     model = load_model("two-phase")(rms=3)
     r = simulate(model, seed=1, engine="ray", workers=2, max_states=2001, max_depth=20)
-    assert r.verdict == "incomplete"
+    assert (r.verdict, r.workers) == ("incomplete", 2)
     assert r.states_generated == 2001
     assert r.bound.startswith("simulation on Ray (2 tasks): ")
     assert r.bound.endswith(" walks, 2,001 states (seed 1)")
