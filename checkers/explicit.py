@@ -177,7 +177,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
                 search = partitioned(model, props, canon, probe, limits, deadlock, progress,
                                      keep_going, budget, workers,
                                      "ray" if engine == "ray" else "processes", address,
-                                     writer, saved)
+                                     writer, saved, memory_limit)
             else:
                 search = _Search(model, props, canon, probe, strategy == "dfs", limits,
                                  deadlock, progress, keep_going, fairness, budget)

@@ -529,7 +529,6 @@ def _worker(conn, make_shard, index, count, model, folder):
             if command == "stop":
                 break
             if command == "interrupt":  # arrived after the phase it was meant for
-                stop = True
                 continue
             if shard is None:
                 shard = make_shard(index, count)
@@ -540,6 +539,7 @@ def _worker(conn, make_shard, index, count, model, folder):
             elif command == "snapshot":
                 reply = shard.snapshot()
             elif command == "expand":
+                stop = False  # a pause (a checkpoint) lasts one phase
                 batches = shard.expand(interrupted, message[1])
                 for owner, batch in enumerate(batches):
                     if owner != index:
@@ -603,10 +603,13 @@ class ShardRecipe(NamedTuple):
 
 
 def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_going, budget,
-                workers, engine="processes", address=None, checkpointer=None, resume=None):
+                workers, engine="processes", address=None, checkpointer=None, resume=None,
+                memory_limit=None):
     """The ``Coordinator`` of a partitioned search with ``workers`` shards (not yet run):
-    ``engine`` "processes" (forked workers; one shard runs in this process) or "ray" (actors
-    on the Ray cluster at ``address``, or a local one)."""
+    ``engine`` "processes" (forked workers, or one shard in this process) or "ray" (actors on
+    the Ray cluster at ``address``, or a local one). Each shard's memory budget is its share
+    of ``budget``; on Ray, of ``memory_limit`` when the user set one, else of its own
+    machine's memory (``checkers.ray_engine``)."""
     share = budget.limit // workers if budget.limit else None
 
     def make_shard(index, count):
@@ -617,7 +620,7 @@ def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_goi
         from kripke.checkers.ray_engine import RayShards
         recipe = ShardRecipe(model_spec(type(model)), dict(model.params),
                              [p.name for p in props], canon is not None, limits, deadlock,
-                             keep_going, share)
+                             keep_going, memory_limit // workers if memory_limit else None)
         transport = RayShards(recipe, workers, address)
     elif workers > 1:
         transport = Processes(make_shard, workers, model)

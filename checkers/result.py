@@ -72,7 +72,8 @@ class Result:
     not_checked: dict = field(default_factory=dict)
     #: the folder the search was last saved in (``--checkpoint``, ``--resume``), or None
     checkpoint: str = None
-    #: worker processes (or Ray actors) that shared the search
+    #: worker processes (or Ray actors) that shared the search, or the Ray tasks of
+    #: ``--strategy simulate --engine ray``
     workers: int = 1
 
     def __post_init__(self):

@@ -55,6 +55,9 @@ class UnknownNameError(KripkeError):
         listed = ", ".join(self.available) or "(none)"
         super().__init__(f"unknown {kind} {name!r}; available: {listed}")
 
+    def __reduce__(self):  # rebuilt from its arguments in another process (workers, Ray)
+        return type(self), (self.kind, self.name, self.available)
+
 
 class ModelLoadError(KripkeError):
     """A model file that fails to import, or a name in it that is not a model class."""
