@@ -188,7 +188,7 @@ class Shard(_Search):
             "fired": list(self.fired), "new": self.new, "n_init": self.n_init,
             "outside": self.outside, "pending": [name for name, _ in self.pending],
             "reported": sorted(self.reported), "findings": [list(f) for f in self.findings],
-            "told": self._told, "boundary": [[k, v] for k, v in self.boundary.items()],
+            "boundary": [[k, v] for k, v in self.boundary.items()],
             "broken": self.broken}).encode()
         return files
 
@@ -214,7 +214,7 @@ class Shard(_Search):
             self.new = [int(n) for n in counts["new"]]
             self.n_init, self.outside = int(counts["n_init"]), int(counts["outside"])
             self.findings = [_Finding(*f) for f in counts["findings"]]
-            self._told, self.broken = int(counts["told"]), bool(counts["broken"])
+            self._told, self.broken = 0, bool(counts["broken"])  # a new coordinator: tell all
             self.boundary = {int(k): v for k, v in counts["boundary"]}
             for name in counts["reported"]:
                 self.reported.add(name)

@@ -74,6 +74,20 @@ def test_a_violation_found_after_a_resume_is_the_same(tmp_path):
         whole.violation.property, len(whole.violation.trace.steps))
 
 
+def test_violations_found_before_a_checkpoint_are_kept_under_continue(tmp_path):
+    model = load_model("two-phase-eager")(rms=4)
+    whole = check(model, symmetry=False, keep_going=True)
+    assert len(whole.violations) >= 2
+    first = check(model, symmetry=False, keep_going=True, checkpoint=tmp_path,
+                  progress=stopped_at(6))
+    assert first.verdict == "interrupted" and first.distinct_states < whole.distinct_states
+    assert first.violations  # found before the checkpoint: the resumed run must keep them
+    last = check(model, symmetry=False, keep_going=True, resume=tmp_path)
+    assert totals(last) == totals(whole)
+    assert [(v.property, len(v.trace.steps) if v.trace else None) for v in last.violations] \
+        == [(v.property, len(v.trace.steps) if v.trace else None) for v in whole.violations]
+
+
 def test_checkpoints_are_written_every_so_often(tmp_path):
     """With a tiny interval the search is saved between two levels at least once, and the
     folder keeps only the latest checkpoint."""
