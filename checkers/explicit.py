@@ -35,8 +35,11 @@ once, each with its own shortest trace (under BFS), in the order found. A succes
 declared types is then not stored, a state on which an action raises is not expanded, and the
 search goes on; such findings are reported once (``type_ok``, ``exception``).
 
-A search also stops at ``time_limit`` (verdict ``incomplete``) and on ``KeyboardInterrupt``
-(Ctrl-C: verdict ``interrupted``, with the counts so far).
+A search also stops at ``time_limit`` and past its memory budget (verdict ``incomplete``; the
+queue of states to expand spills to disk past half of the budget: ``checkers.frontier``), and
+on ``KeyboardInterrupt`` (Ctrl-C: verdict ``interrupted``, with the counts so far). With
+``workers``, ``engine="ray"``, ``checkpoint`` or ``resume`` the same per-state code runs as the
+shards of a level-synchronous search partitioned by fingerprint (``checkers.parallel``).
 """
 
 import gc
