@@ -139,7 +139,7 @@ def list_models():
 @click.option("--address", metavar="HOST:PORT",
               help="With --engine ray: the cluster's head (default: a local Ray instance).")
 @click.option("--memory", "memory", metavar="SIZE",
-              help="Memory budget, e.g. 600MB or 4GB (default: 90%% of what is available): "
+              help="Memory budget, e.g. 600MB or 4GB (default: 90% of what is available): "
                    "past half of it the queue spills to disk, past all of it the search stops "
                    "(verdict incomplete).")
 @click.option("--checkpoint", type=click.Path(file_okay=False), metavar="DIR",
