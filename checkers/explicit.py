@@ -463,7 +463,7 @@ class _Search:
         graph = self.graph
         if graph is not None:
             self._units = [self._unit(name, args) for name, _, args in model._calls]
-        deadline, progress, fired, budget = self.deadline, self.progress, self.fired, self.budget
+        progress, fired = self.progress, self.fired
         frontier = self.frontier = Frontier(model, lifo=self.dfs)
         head, pop, push = frontier.head, frontier.pop, frontier.push
 
@@ -486,16 +486,8 @@ class _Search:
             expanded += 1
             if not expanded & 255:
                 now = time.perf_counter()
-                if now >= deadline:
-                    self.bound = f"time_limit={self.time_limit:g}"
+                if self._past_limits(now, frontier):
                     return
-                memory = budget.state()
-                if memory == "stop":
-                    self.bound = budget.label()
-                    return
-                if memory == "spill":
-                    frontier.spilling = True
-                frontier.relieve()
                 if progress is not None and now >= next_report:
                     next_report = now + 1.0
                     progress({"distinct": len(seen), "generated": self.n_init + sum(fired),
@@ -513,6 +505,21 @@ class _Search:
             if not n and self.deadlock and not self._check_deadlock(s, fp):
                 return
 
+    def _past_limits(self, now, *queues):
+        """Asked every 256 states: past the time limit or the memory budget, set ``bound`` and
+        say True (the search stops); past half the budget, let ``queues`` spill to disk."""
+        if now >= self.deadline:
+            self.bound = f"time_limit={self.time_limit:g}"
+            return True
+        memory = self.budget.state()
+        if memory == "stop":
+            self.bound = self.budget.label()
+            return True
+        for q in queues:
+            q.spilling = q.spilling or memory == "spill"
+            q.relieve()
+        return False
+
     def _start(self, s, fp):
         """Count and check the initial state ``s`` (fingerprint ``fp``): True when it is stored
         (to be expanded), False when not, None when the search stops."""
@@ -528,7 +535,7 @@ class _Search:
         if not inside:
             self.outside += 1
             return False if self._check_state(s, fp, parent=None) else None
-        if len(self.seen) >= (self.max_states or math.inf):
+        if len(self.seen) >= self.max_states_or_inf:
             self.bound = f"max_states={self.max_states}"
             return None
         if self.graph is None:

@@ -96,24 +96,14 @@ class Shard(_Search):
         if new_level:
             self.level, self.next = self.next, self.level
         level, count, index = self.level, self.count, self.index
-        head, pop, budget, sent = level.head, level.pop, self.budget, self.also
+        head, pop, sent = level.head, level.pop, self.also
         admit, push = self._admit, self.next.push
         expanded = 0
         while head or level.refill():
             expanded += 1
             if not expanded & 255:
-                if interrupted():
+                if interrupted() or self._past_limits(time.perf_counter(), level, self.next):
                     break
-                if time.perf_counter() >= self.deadline:
-                    self.bound = f"time_limit={self.time_limit:g}"
-                    break
-                memory = budget.state()
-                if memory == "stop":
-                    self.bound = budget.label()
-                    break
-                if memory == "spill":
-                    level.spilling = self.next.spilling = True
-                self.next.relieve()
             s, fp, d = pop()
             got = self._successors(s, fp)
             if got is None:
