@@ -533,7 +533,7 @@ speedups_fingerprint(PyObject *module, PyObject *v)
 }
 
 /*
- * expand(s, calls, fired, seen, fingerprint, checks, type_checks, known, also=None) -> (n, found)
+ * expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)
  *
  * The inner loop of checkers/explicit.py for one state s: call every action of ``calls`` (a list
  * of (fn, arg), called as fn(s, arg), or (fn, args, None), called as fn(s, *args); a call returns
@@ -549,8 +549,8 @@ speedups_fingerprint(PyObject *module, PyObject *v)
  *    or image(t) in allowed; or a predicate called with t, which is skipped when t equals s (a
  *    stuttering step: TLA+'s [][A]_vars allows it);
  * 5. collect it if its fingerprint (``fingerprint(t)`` when given: the canonical one under
- *    symmetry) is not in ``seen`` (a dict, or anything with ``in``), nor in ``also`` when
- *    given (a partitioned search's successors already sent to another shard).
+ *    symmetry) is not in ``seen`` (a FingerprintTable, a dict, or anything with ``in``; a
+ *    shard's table also holds the successors it sent to another shard).
  *
  * Returns (number of successors, [(call index, t, fingerprint), ...] for the unseen ones), or
  * (-1, (check index, call index, t)) for a step that fails a check, or (-2, (field index, call
@@ -560,7 +560,7 @@ speedups_fingerprint(PyObject *module, PyObject *v)
  */
 
 typedef struct {
-    PyObject *s, *seen, *also, *fingerprint, *checks, *type_checks, *found, *violation;
+    PyObject *s, *seen, *fingerprint, *checks, *type_checks, *found, *violation;
     uint64_t *fired, *sfps, sfp, *known; /* sfps: the fingerprints of s's fields */
     sip_t *mid; /* mid[i]: the hash of s's header and first i fields, where successors resume */
     Py_ssize_t nknown;
@@ -702,10 +702,7 @@ visit(expansion_t *x, PyObject *t, Py_ssize_t k)
     if (fp == NULL) {
         return -1;
     }
-    int known = PySequence_Contains(x->seen, fp); /* a dict, or a FingerprintTable */
-    if (known == 0 && x->also != Py_None) {
-        known = PySequence_Contains(x->also, fp);
-    }
+    int known = PySequence_Contains(x->seen, fp); /* a FingerprintTable, or a dict */
     if (known != 0) {
         Py_DECREF(fp);
         return known < 0 ? -1 : 0;
@@ -722,15 +719,15 @@ visit(expansion_t *x, PyObject *t, Py_ssize_t k)
 static PyObject *
 speedups_expand(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 8 || nargs > 9 || !PyList_Check(args[1])
+    if (nargs != 8 || !PyList_Check(args[1])
             || !PyList_Check(args[5]) || (args[6] != Py_None && !PyList_Check(args[6]))) {
         PyErr_SetString(PyExc_TypeError,
                         "expand(s, calls: list, fired, seen, fingerprint, checks: list, "
-                        "type_checks: list | None, known, also=None)");
+                        "type_checks: list | None, known)");
         return NULL;
     }
     expansion_t x = {.s = args[0], .seen = args[3], .fingerprint = args[4], .checks = args[5],
-                     .type_checks = args[6], .also = nargs == 9 ? args[8] : Py_None};
+                     .type_checks = args[6]};
     PyObject *s = x.s, *calls = args[1];
     if (x.type_checks != Py_None
             && (!PyTuple_Check(s) || PyTuple_GET_SIZE(s) != PyList_GET_SIZE(x.type_checks))) {
@@ -3203,7 +3200,7 @@ static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
     {"expand", (PyCFunction)(void (*)(void))speedups_expand, METH_FASTCALL,
-     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks, type_checks, known, also=None) -> (n, found)")},
+     PyDoc_STR("expand(s, calls, fired, seen, fingerprint, checks, type_checks, known) -> (n, found)")},
     {"fingerprint", (PyCFunction)speedups_fingerprint, METH_O,
      PyDoc_STR("fingerprint(v) -> the 64-bit fingerprint of a value (models/fingerprint.py)")},
     {"permute", (PyCFunction)(void (*)(void))speedups_permute, METH_FASTCALL,

@@ -22,7 +22,13 @@
  * was twice as slow as a dict's; with them the table is faster than a dict at 10 M states.
  *
  * Parents are entry numbers, not fingerprints (4 bytes instead of 8), so at most 2**32 - 2
- * entries: more is an OverflowError. to_bytes and from_bytes write and read the two arrays as
+ * entries: more is an OverflowError.
+ *
+ * A shard of the partitioned search (checkers/parallel.py) also *notes* fingerprints it does not
+ * own: the successors it sent to their owner (so that it sends each once) and the parents, owned
+ * by other shards, of the states it received. A noted entry has the parent NOTED; ``in`` finds it
+ * (the C search loop then skips the successor, with the one lookup a stored state costs), but it
+ * is not a stored state: ``len``, iteration and ``t[fp]`` leave it out. to_bytes and from_bytes write and read the two arrays as
  * little-endian bytes for checkpoints; from_bytes reads files a user hands back (--resume), so it
  * checks every entry and refuses a corrupt one with a ValueError.
  */
@@ -31,14 +37,16 @@
 #include <stdint.h>
 
 #define NO_PARENT UINT32_MAX
-#define MAX_ENTRIES (UINT32_MAX - 1) /* 2**32 - 2: entry numbers and NO_PARENT fit in 32 bits */
+#define NOTED (UINT32_MAX - 1) /* the parent of a noted entry: a fingerprint stored elsewhere */
+#define MAX_ENTRIES (UINT32_MAX - 1) /* 2**32 - 2: entry numbers, NOTED and NO_PARENT fit */
 
 typedef struct {
     PyObject_HEAD
     uint64_t *fps;    /* fingerprints in insertion order */
     uint32_t *parents; /* the parent's entry number, or NO_PARENT */
     uint32_t *slots;  /* the index: tag | (1 + entry number), 0 = empty */
-    uint64_t n;       /* entries stored */
+    uint64_t n;       /* entries, stored and noted */
+    uint64_t noted;   /* entries noted */
     uint64_t cap;     /* entries allocated */
     uint64_t nslots;  /* index slots allocated */
     unsigned ebits;   /* the low bits of a slot that hold 1 + entry number: nslots's length */
@@ -197,10 +205,11 @@ table_dealloc(Table *t)
 static Py_ssize_t
 table_len(Table *t)
 {
-    return (Py_ssize_t)t->n;
+    return (Py_ssize_t)(t->n - t->noted);
 }
 
-/* ``fp in t``: PySequence_Contains calls this directly from the C search loop. */
+/* ``fp in t``, stored or noted: PySequence_Contains calls this directly from the C search
+ * loop. */
 static int
 table_contains(Table *t, PyObject *key)
 {
@@ -227,7 +236,7 @@ table_subscript(Table *t, PyObject *key)
         return NULL;
     }
     int64_t e = find(t, fp);
-    if (e < 0) {
+    if (e < 0 || t->parents[e] == NOTED) {
         PyErr_SetObject(PyExc_KeyError, key);
         return NULL;
     }
@@ -280,6 +289,36 @@ table_ass_subscript(Table *t, PyObject *key, PyObject *value)
     return 0;
 }
 
+/* ``t.note(fp)``: add ``fp`` as noted, unless it is in the table already. */
+static PyObject *
+table_note(Table *t, PyObject *key)
+{
+    uint64_t fp;
+    if (as_fingerprint(key, "fingerprint", &fp) < 0) {
+        return NULL;
+    }
+    if (find(t, fp) >= 0) {
+        Py_RETURN_NONE;
+    }
+    if (t->n >= MAX_ENTRIES) {
+        PyErr_Format(PyExc_OverflowError,
+                     "FingerprintTable is full: it holds at most %llu fingerprints",
+                     (unsigned long long)MAX_ENTRIES);
+        return NULL;
+    }
+    if (reserve(t, t->n + 1) < 0) {
+        return NULL;
+    }
+    uint32_t tag;
+    uint64_t i = probe(t, fp, &tag);
+    t->fps[t->n] = fp;
+    t->parents[t->n] = NOTED;
+    t->slots[i] = tag | (uint32_t)(t->n + 1);
+    t->n++;
+    t->noted++;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 table_get(Table *t, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -292,7 +331,7 @@ table_get(Table *t, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     int64_t e = find(t, fp);
-    if (e >= 0) {
+    if (e >= 0 && t->parents[e] != NOTED) {
         return parent_of(t, e);
     }
     return Py_NewRef(nargs == 2 ? args[1] : Py_None);
@@ -363,7 +402,7 @@ load(Table *t, const Py_buffer *fps, const Py_buffer *parents)
     for (uint64_t e = 0; e < n; e++) {
         uint64_t fp = load_le(f + 8 * e, 8);
         uint32_t parent = (uint32_t)load_le(p + 4 * e, 4);
-        if (parent != NO_PARENT && parent >= e) {
+        if (parent != NO_PARENT && parent != NOTED && parent >= e) {
             PyErr_Format(PyExc_ValueError, "corrupt FingerprintTable: entry %llu has parent "
                          "%lu, not an earlier entry", (unsigned long long)e,
                          (unsigned long)parent);
@@ -381,6 +420,7 @@ load(Table *t, const Py_buffer *fps, const Py_buffer *parents)
         t->parents[e] = parent;
         t->slots[i] = tag | (uint32_t)(e + 1);
         t->n = e + 1;
+        t->noted += parent == NOTED;
     }
     return 0;
 }
@@ -416,12 +456,18 @@ table_nbytes(Table *t, void *Py_UNUSED(closure))
 }
 
 static PyObject *
+table_noted(Table *t, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong(t->noted);
+}
+
+static PyObject *
 table_sizeof(Table *t, PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromUnsignedLongLong(sizeof(Table) + 12 * t->cap + 4 * t->nslots);
 }
 
-/* Iteration over the fingerprints in insertion order; like a dict's, it refuses to go on after
+/* Iteration over the stored fingerprints in insertion order; like a dict's, it refuses to go on after
  * the table grew. */
 typedef struct {
     PyObject_HEAD
@@ -457,6 +503,9 @@ iter_next(TableIter *it)
         PyErr_SetString(PyExc_RuntimeError, "FingerprintTable changed size during iteration");
         return NULL;
     }
+    while (it->next < it->n && it->table->parents[it->next] == NOTED) {
+        it->next++;
+    }
     if (it->next == it->n) {
         return NULL;
     }
@@ -474,6 +523,8 @@ static PyMappingMethods table_as_mapping = {
 };
 
 static PyMethodDef table_methods[] = {
+    {"note", (PyCFunction)table_note, METH_O,
+     PyDoc_STR("note(fp): add fp as stored elsewhere (another shard's), unless it is in the table")},
     {"get", (PyCFunction)(void (*)(void))table_get, METH_FASTCALL,
      PyDoc_STR("get(fp, default=None): the parent of fp (None for an initial state), or default")},
     {"to_bytes", (PyCFunction)table_to_bytes, METH_NOARGS,
@@ -487,6 +538,7 @@ static PyMethodDef table_methods[] = {
 static PyGetSetDef table_getset[] = {
     {"nbytes", (getter)table_nbytes, NULL,
      PyDoc_STR("bytes allocated for the entries and the index"), NULL},
+    {"noted", (getter)table_noted, NULL, PyDoc_STR("the number of noted fingerprints"), NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -269,7 +269,7 @@ def select_properties(model, names):
     return [available[n] for n in dict.fromkeys(names)]
 
 
-def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None, also=None):
+def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None):
     """The inner loop for one state; the Python twin of ``kripke._speedups.expand``.
 
     Calls every action on ``s`` and counts each successor ``t`` in ``fired``; checks that ``t``
@@ -278,8 +278,8 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None,
     (allowed when ``image(t) == a or image(t) in allowed``) or a predicate ``check(t)``, skipped
     when ``t`` equals ``s``; returns ``(number of successors, [(call index, t, fingerprint)...])``
     for the successors whose fingerprint (``fingerprint(t)``, or the value's own) is not in
-    ``seen`` (nor in ``also``, when given), ``(-1, (check index, call index, t))`` for a step
-    that fails a check, or ``(-2, (field index, call index, t))`` for a successor outside its
+    ``seen`` (a shard's table also holds what it sent to other shards), ``(-1, (check index,
+    call index, t))`` for a step that fails a check, or ``(-2, (field index, call index, t))`` for a successor outside its
     types (field -1: not a record of ``s``'s class). ``known`` is the C function's cache of
     values that passed their types; the twin checks every changed field instead.
     """
@@ -313,7 +313,7 @@ def _expand(s, calls, fired, seen, fingerprint, checks, type_checks, known=None,
                 if not stutter and not check(t):
                     return -1, (r, k, t)
             f = raw if fingerprint is None else fingerprint(t)
-            if f not in seen and (also is None or f not in also):
+            if f not in seen:
                 found.append((k, t, f))
     return n, found
 
@@ -355,7 +355,7 @@ class _Search:
     """The state of one search; ``run`` is the hot loop."""
 
     def __init__(self, model, props, canon, probe, dfs, limits, deadlock, progress, keep_going,
-                 fairness=True, budget=None, shared_parents=True):
+                 fairness=True, budget=None):
         self.model, self.canon, self.probe, self.dfs = model, canon, probe, dfs
         self.budget = budget if budget is not None else MemoryBudget(None)
         self.max_states, self.max_depth, self.time_limit, self.deadline = limits
@@ -375,8 +375,8 @@ class _Search:
         #: as selected (the lists above lose the properties found violated)
         self.all_refinements, self.all_steps = list(self.refinements), list(self.steps)
         #: fingerprint -> parent fingerprint (None for an initial state), about 20 bytes a
-        #: state (a shard's parents may be another shard's states: a dict then)
-        self.seen = FingerprintTable() if shared_parents else {}
+        #: state; a shard's also notes other shards' states (``checkers.parallel``)
+        self.seen = FingerprintTable()
         #: fingerprint -> parent of a state with a finding that was not stored (outside the
         #: constraint or its types): the last link of its trace
         self.boundary = {}
@@ -388,8 +388,6 @@ class _Search:
         self.bound = None
         self.interrupted = False
         self.frontier = None  # a Frontier while the search runs
-        #: fingerprints that expand() skips besides those in seen (a shard's: ``parallel``)
-        self.also = None
         self.findings = []  # _Finding, in the order found
         self.reported = set()  # the properties (and type_ok, exception, ...) found violated
         #: whether states were skipped (out of type, or an action raised on them): what was
@@ -567,7 +565,7 @@ class _Search:
                 checks += [partial(cond, model, s) for _, cond in self.steps]
             if graph is None:
                 n, found = expand(s, calls, fired, self.seen, fingerprint, checks, type_checks,
-                                  known, self.also)
+                                  known)
             else:  # every successor is wanted: a "seen" dict that stays empty
                 dynamic = bool(model._dynamic)
                 here, ks, units = (self._graph_calls(s) if dynamic

@@ -11,7 +11,9 @@ holds their part of the visited set and expands them. The search goes a level at
    owns is admitted at once: stored, checked and queued for the next level (depth ``d + 1``)
    unless seen, exactly as the one-process search does (``checkers.explicit._Search._admit``).
    Any other goes to the shard that owns it, in one batch per shard, unless this shard sent it
-   before (each shard remembers what it sent, so that the C inner loop skips it);
+   before: a shard *notes* in its visited set what it sent, and the parents it hears of, so
+   that the C inner loop skips them with the one lookup a stored state costs
+   (``FingerprintTable.note``);
 2. *admit*: every shard takes the batches meant for it and admits the states it has not seen.
 
 No state of depth ``d + 1`` is expanded before every state of depth ``d`` is admitted, so depths
@@ -36,7 +38,6 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -63,11 +64,10 @@ class Shard(_Search):
         max_states, max_depth, time_limit, deadline = limits
         super().__init__(model, props, canon, probe, False, (None, max_depth, time_limit,
                                                             deadline),
-                         deadlock, None, keep_going, budget=budget, shared_parents=count == 1)
+                         deadlock, None, keep_going, budget=budget)
         self.index, self.count = index, count
         self._calls = [_unary(fn, args) for _, fn, args in model._calls]
         self.level, self.next = Frontier(model), Frontier(model)
-        self.also = set()  # the successors sent to other shards
         self.stopped = False  # a finding ended the search (without keep_going), or a bound
         self._told = 0  # findings already reported
 
@@ -89,14 +89,14 @@ class Shard(_Search):
         """Expand the states of the current level until they run out, the search stops, or
         ``interrupted()`` says so (the rest stays for the next call, with ``new_level`` False);
         admits the successors this shard owns and returns one batch ``[(call index, t, f,
-        parent)]`` for each shard (its own empty)."""
+        parent)]`` for each shard (its own empty), noting what it sends."""
         out = [[] for _ in range(self.count)]
         if self.stopped:  # on a finding (another shard's may be shallower: see the level out)
             return out
         if new_level:
             self.level, self.next = self.next, self.level
         level, count, index = self.level, self.count, self.index
-        head, pop, sent = level.head, level.pop, self.also
+        head, pop, seen, note = level.head, level.pop, self.seen, self.seen.note
         admit, push = self._admit, self.next.push
         expanded = 0
         while head or level.refill():
@@ -111,12 +111,13 @@ class Shard(_Search):
                 break
             n, found, _ = got
             for i, t, f in found:
+                if f in seen:  # found twice in this expansion
+                    continue
                 owner = f % count
                 if owner != index:
-                    if f not in sent:
-                        sent.add(f)
-                        out[owner].append((i, t, f, fp))
-                elif f not in self.seen and not admit(i, t, f, fp, d, push):
+                    note(f)
+                    out[owner].append((i, t, f, fp))
+                elif not admit(i, t, f, fp, d, push):
                     self.stopped = True
                     return out
             if not n and self.deadlock and not self._check_deadlock(s, fp):
@@ -127,13 +128,16 @@ class Shard(_Search):
     def admit(self, batches, depth):
         """Store, check and queue the successors of depth ``depth + 1`` in ``batches`` that
         this shard has not seen."""
-        seen, admit, push, nxt = self.seen, self._admit, self.next.push, self.next
+        seen, note, admit, push = self.seen, self.seen.note, self._admit, self.next.push
         for batch in batches if not self.stopped else ():
             for i, t, f, parent in batch:
-                if f not in seen and not admit(i, t, f, parent, depth, push):
+                if f in seen:
+                    continue
+                note(parent)  # another shard's state, or this shard's own
+                if not admit(i, t, f, parent, depth, push):
                     self.stopped = True
                     return self.report()
-            nxt.relieve()
+            self.next.relieve()
         return self.report()
 
     def parent(self, fp):
@@ -162,14 +166,8 @@ class Shard(_Search):
         """This shard's part of a checkpoint (``checkers.checkpoint``), as ``{name: bytes}``:
         its visited set (raw little-endian arrays), its queued states (JSON lines ``[0 for the
         level being expanded or 1 for the next, fingerprint, depth, state]``) and its counts."""
-        seen = self.seen
-        if isinstance(seen, dict):  # parents may be other shards' states
-            parents = [0 if p is None else p for p in seen.values()]
-            files = {"fps": _le(array("Q", seen)), "parents": _le(array("Q", parents)),
-                     "roots": bytes(p is None for p in seen.values())}
-        else:
-            fps, table = seen.to_bytes()
-            files = {"fps": fps, "table": table}
+        fps, table = self.seen.to_bytes()
+        files = {"fps": fps, "table": table}
         ids = {cls: n for n, cls in enumerate(record_classes(self.model))}
         lines = [json.dumps([which, fp, d, to_plain(s, ids)])
                  for which, q in ((0, self.level), (1, self.next)) for s, fp, d in q.items()]
@@ -187,16 +185,7 @@ class Shard(_Search):
         ``CheckpointError``)."""
         try:
             counts = json.loads(files["counts"])
-            if "table" in files:
-                self.seen = FingerprintTable.from_bytes(files["fps"], files["table"])
-            else:
-                fps, parents = _array(files["fps"]), _array(files["parents"])
-                roots = files["roots"]
-                if not len(fps) == len(parents) == len(roots):
-                    raise ValueError("the visited set's arrays differ in length")
-                self.seen = {f: None if r else p for f, p, r in zip(fps, parents, roots)}
-                if len(self.seen) != len(fps):
-                    raise ValueError("a fingerprint is in the visited set twice")
+            self.seen = FingerprintTable.from_bytes(files["fps"], files["table"])
             fired = counts["fired"]
             if len(fired) != len(self.fired) or len(counts["new"]) != len(self.new):
                 raise ValueError("the counts are of another model's actions")
@@ -229,23 +218,6 @@ class Shard(_Search):
     def close(self):
         self.level.close()
         self.next.close()
-
-
-def _le(a):
-    """The bytes of ``array`` ``a``, little-endian."""
-    if sys.byteorder != "little":
-        a.byteswap()
-    return a.tobytes()
-
-
-def _array(data):
-    a = array("Q")
-    if len(data) % 8:
-        raise ValueError("an array of fingerprints is not whole 8-byte entries")
-    a.frombytes(data)
-    if sys.byteorder != "little":
-        a.byteswap()
-    return a
 
 
 class _Parents:

@@ -12,9 +12,16 @@ which behaves the same at a dict's cost. Both are what the search's dict was:
   ValueError: a state is stored once, with the parent it was first reached from);
 * ``fp in t``, ``t[fp]`` (the parent, or a KeyError), ``t.get(fp, default)``, ``len(t)``, and
   iteration over the fingerprints in insertion order;
+* ``t.note(fp)`` notes ``fp`` as stored elsewhere, unless it is in the table: a shard of the
+  partitioned search (``checkers.parallel``) notes the successors it sent to the shard that
+  owns them and the parents, owned by other shards, of the states it received. ``fp in t`` is
+  then True (so the search skips ``fp`` with one lookup), but a noted fingerprint is not a
+  stored state: ``t[fp]``, ``get``, ``len`` and iteration leave it out; ``t.noted`` counts
+  them;
 * ``nbytes``: the bytes allocated for the table's arrays (for the twin, the dict's own);
 * ``t.to_bytes()`` -> ``(fps, parents)`` in insertion order, little-endian uint64 fingerprints
-  and uint32 parent entry numbers (``NO_PARENT`` for none), for a checkpoint;
+  and uint32 parent entry numbers (``NO_PARENT`` for none, ``NOTED`` for a noted entry), for a
+  checkpoint;
   ``FingerprintTable.from_bytes(fps, parents)`` rebuilds the table and, since a checkpoint is a
   file a user hands back, checks every entry: a ValueError names the first bad one.
 
@@ -30,11 +37,15 @@ import sys
 
 from kripke.common import extension
 
-__all__ = ["MAX_ENTRIES", "NO_PARENT", "FingerprintTable", "PyFingerprintTable"]
+__all__ = ["MAX_ENTRIES", "NO_PARENT", "NOTED", "FingerprintTable", "PyFingerprintTable"]
 
 MAX_ENTRIES = 2**32 - 2
 #: the parent entry number of an initial state in ``to_bytes``
 NO_PARENT = 2**32 - 1
+#: the parent entry number of a noted fingerprint in ``to_bytes``
+NOTED = 2**32 - 2
+#: a noted fingerprint's parent in the Python twin's dict
+_ELSEWHERE = object()
 
 
 def _fingerprint(x, what="fingerprint"):
@@ -56,10 +67,11 @@ class PyFingerprintTable:
     """The Python twin of the C ``FingerprintTable``: a dict fingerprint -> parent fingerprint
     behind the same checks, used without the extension and by the tests that compare the two."""
 
-    __slots__ = ("_parent",)
+    __slots__ = ("_parent", "noted")
 
     def __init__(self):
         self._parent = {}
+        self.noted = 0
 
     def __setitem__(self, fp, parent):
         fp = _fingerprint(fp)
@@ -81,19 +93,30 @@ class PyFingerprintTable:
         return _fingerprint(fp) in self._parent
 
     def __getitem__(self, fp):
-        try:
-            return self._parent[_fingerprint(fp)]
-        except KeyError:
-            raise KeyError(fp) from None
+        parent = self._parent.get(_fingerprint(fp), _ELSEWHERE)
+        if parent is _ELSEWHERE:
+            raise KeyError(fp)
+        return parent
 
     def get(self, fp, default=None):
-        return self._parent.get(_fingerprint(fp), default)
+        parent = self._parent.get(_fingerprint(fp), _ELSEWHERE)
+        return default if parent is _ELSEWHERE else parent
+
+    def note(self, fp):
+        fp = _fingerprint(fp)
+        if fp in self._parent:
+            return
+        if len(self._parent) >= MAX_ENTRIES:
+            raise OverflowError("FingerprintTable is full: it holds at most "
+                                f"{MAX_ENTRIES} fingerprints")
+        self._parent[fp] = _ELSEWHERE
+        self.noted += 1
 
     def __len__(self):
-        return len(self._parent)
+        return len(self._parent) - self.noted
 
     def __iter__(self):
-        return iter(self._parent)
+        return (fp for fp, p in self._parent.items() if p is not _ELSEWHERE)
 
     @property
     def nbytes(self):
@@ -101,7 +124,8 @@ class PyFingerprintTable:
 
     def to_bytes(self):
         entry = {fp: e for e, fp in enumerate(self._parent)}
-        parents = [NO_PARENT if p is None else entry[p] for p in self._parent.values()]
+        parents = [NO_PARENT if p is None else NOTED if p is _ELSEWHERE else entry[p]
+                   for p in self._parent.values()]
         n = len(parents)
         return struct.pack(f"<{n}Q", *self._parent), struct.pack(f"<{n}I", *parents)
 
@@ -119,12 +143,14 @@ class PyFingerprintTable:
         table, entry = cls(), {}
         fps, parents = struct.unpack(f"<{n}Q", fps), struct.unpack(f"<{n}I", parents)
         for e, (fp, p) in enumerate(zip(fps, parents)):
-            if p != NO_PARENT and p >= e:
+            if p not in (NO_PARENT, NOTED) and p >= e:
                 raise _corrupt(f"entry {e} has parent {p}, not an earlier entry")
             if fp in entry:
                 raise _corrupt(f"entry {e} repeats the fingerprint {fp} of entry {entry[fp]}")
             entry[fp] = e
-            table._parent[fp] = None if p == NO_PARENT else fps[p]
+            table._parent[fp] = (None if p == NO_PARENT else _ELSEWHERE if p == NOTED
+                                 else fps[p])
+            table.noted += p == NOTED
         return table
 
 

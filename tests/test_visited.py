@@ -21,7 +21,7 @@ from itertools import repeat
 
 import pytest
 
-from kripke.checkers.visited import NO_PARENT, FingerprintTable, PyFingerprintTable
+from kripke.checkers.visited import NO_PARENT, NOTED, FingerprintTable, PyFingerprintTable
 from kripke.common import extension
 from tests.conftest import ROOT
 
@@ -37,20 +37,26 @@ def Table(request):
     return C if request.param == "c" else PyFingerprintTable
 
 
-def fill(Table, fps, rng):
+def fill(Table, fps, rng, noted=0.0):
     """A table and a dict holding ``fps`` in order, each with a random earlier parent (or
-    None)."""
-    t, d = Table(), {}
+    None), but for a share ``noted`` of them, noted in the table and left out of the dict (a
+    parent may be noted)."""
+    t, d, known = Table(), {}, []
     for fp in fps:
-        parent = rng.choice(list(d)) if d and rng.random() < 0.9 else None
-        t[fp] = d[fp] = parent
+        if rng.random() < noted:
+            t.note(fp)
+        else:
+            parent = rng.choice(known) if known and rng.random() < 0.9 else None
+            t[fp] = d[fp] = parent
+        known.append(fp)
     return t, d
 
 
-def assert_same(t, d, probes):
+def assert_same(t, d, probes, noted=frozenset()):
+    """``t`` stores what ``d`` holds, and notes ``noted``."""
     assert len(t) == len(d) and list(t) == list(d)
     for fp in probes:
-        assert (fp in t) == (fp in d)
+        assert (fp in t) == (fp in d or fp in noted)
         assert t.get(fp, "absent") == d.get(fp, "absent")
         assert t.get(fp) == d.get(fp)
         if fp in d:
@@ -129,12 +135,44 @@ def test_round_trip(Table):
 
 
 @needs_c
-def test_c_and_twin_write_the_same_bytes():
+@pytest.mark.parametrize("noted", [0.0, 0.4])
+def test_c_and_twin_write_the_same_bytes(noted):
     rng = random.Random(3)
     fps = [rng.getrandbits(64) for _ in range(2000)]
-    c, _ = fill(C, fps, random.Random(4))
-    py, _ = fill(PyFingerprintTable, fps, random.Random(4))
+    c, _ = fill(C, fps, random.Random(4), noted)
+    py, _ = fill(PyFingerprintTable, fps, random.Random(4), noted)
     assert c.to_bytes() == py.to_bytes()
+
+
+def test_noted_fingerprints_are_known_but_not_stored(Table):
+    """A shard's notes (checkers.parallel): ``in`` finds them, so the search skips them; ``len``,
+    iteration, ``t[fp]`` and ``get`` see the stored states only; a stored state's parent may be
+    a noted one; noting what is in the table changes nothing; notes survive a round trip."""
+    rng = random.Random(6)
+    fps = [rng.getrandbits(64) for _ in range(20_000)]  # across resizes
+    t, d = fill(Table, fps, rng, noted=0.5)
+    noted = [fp for fp in fps if fp not in d]
+    assert t.noted == len(noted) and 9000 < len(noted) < 11000
+    assert all(fp in t for fp in noted)
+    assert_same(t, d, fps + [1, 2, 3], set(noted))  # absent to [], get, len and iteration
+    before = t.to_bytes()
+    for fp in fps[::7]:
+        t.note(fp)  # stored or noted already: nothing changes
+    assert t.to_bytes() == before and t.noted == len(noted)
+    kinds = array("I", before[1])
+    assert [p == NOTED for p in kinds] == [fp not in d for fp in fps]
+    u = Table.from_bytes(*before)
+    assert u.noted == len(noted) and all(fp in u for fp in noted)
+    assert_same(u, d, fps, set(noted))
+    child = noted[-1] ^ 1
+    u[child] = noted[-1]
+    assert u[child] == noted[-1] and len(u) == len(d) + 1
+    with pytest.raises(ValueError, match="already in the table"):
+        u[noted[0]] = None
+    with pytest.raises(TypeError):
+        u.note("x")
+    with pytest.raises(OverflowError):
+        u.note(-1)
 
 
 def le(*values, size):
@@ -151,8 +189,8 @@ CORRUPT = {
     "own parent": (le(1, size=8), le(0, size=4), "entry 0 has parent 0, not an earlier entry"),
     "later parent": (le(1, 2, 3, size=8), le(NO_PARENT, 2, 0, size=4),
                      "entry 1 has parent 2, not an earlier entry"),
-    "parent beyond the end": (le(1, 2, size=8), le(NO_PARENT, NO_PARENT - 1, size=4),
-                              "entry 1 has parent 4294967294, not an earlier entry"),
+    "parent beyond the end": (le(1, 2, size=8), le(NO_PARENT, NOTED - 1, size=4),
+                              "entry 1 has parent 4294967293, not an earlier entry"),
     "repeated fingerprint": (le(7, 8, 7, size=8), le(NO_PARENT, 0, 1, size=4),
                              "entry 2 repeats the fingerprint 7 of entry 0"),
     "repeated zero": (le(0, 0, size=8), le(NO_PARENT, NO_PARENT, size=4),
@@ -172,7 +210,7 @@ def test_random_damage_is_refused_or_read_alike():
     the same table; nothing crashes."""
     rng = random.Random(5)
     fps = [rng.getrandbits(64) for _ in range(50)]
-    good = fill(PyFingerprintTable, fps, rng)[0].to_bytes()
+    good = fill(PyFingerprintTable, fps, rng, noted=0.3)[0].to_bytes()
     for _ in range(2000):
         data = [bytearray(b) for b in good]
         for _ in range(rng.randint(1, 3)):
