@@ -19,10 +19,11 @@ Why it is built the way it is:
   another process that makes a new class, not the one the receiving actor's model built, so
   its type checks would reject every state it is sent. ``Wire`` names each class by its number
   in the model's declaration order, the same in every process.
-* Batches go from actor to actor as Ray objects: *expand* returns one object per shard
-  (``num_returns``) and *admit* takes the ones meant for it as arguments, so the coordinator
-  handles references, not states. It waits only for each shard's slot for itself (always empty),
-  which is also where an exception raised in *expand* surfaces.
+* Offers, wants and batches go from actor to actor as Ray objects: *expand*, *wanted* and
+  *give* return one object per shard (``num_returns``) and the next phase takes the ones meant
+  for it as arguments, so the coordinator handles references, not states. It waits for each
+  shard's slot for itself of *expand* (always empty), which is also where an exception raised
+  in *expand* surfaces, and for the reports of *admit*.
 * A Ray actor runs one method at a time; ``interrupt`` runs in a concurrency group of its own, so
   it can set the flag that *expand* polls (every 256 states) while *expand* runs: Ctrl-C, or a
   checkpoint that is due, stops the shards between states, as with the worker processes of
@@ -135,14 +136,29 @@ class _ShardActor:
     def snapshot(self):
         return self.shard.snapshot()
 
-    def expand(self, new_level, step):
-        """The batches for each shard, as ``Wire`` bytes; None in this shard's own slot."""
-        batches = self.shard.expand(lambda: self.stop == step, new_level)
-        out = [None if k == self.index else self.wire.dumps(b) for k, b in enumerate(batches)]
+    def _out(self, values):
+        """``values[k]`` for each shard ``k`` as ``Wire`` bytes, None in this shard's own
+        slot: the objects of ``num_returns``."""
+        out = [None if k == self.index else self.wire.dumps(v) for k, v in enumerate(values)]
         return out[0] if self.count == 1 else tuple(out)
 
+    def _in(self, values):
+        """What the other shards sent (``_out``), in their order, with nothing from this one."""
+        values = [self.wire.loads(v) for v in values]
+        values.insert(self.index, [])
+        return values
+
+    def expand(self, new_level, step):
+        return self._out(self.shard.expand(lambda: self.stop == step, new_level))
+
+    def wanted(self, *offers):
+        return self._out(self.shard.wanted(self._in(offers)))
+
+    def give(self, *wants):
+        return self._out(self.shard.give(self._in(wants)))
+
     def admit(self, depth, *batches):
-        return self.shard.admit([self.wire.loads(b) for b in batches], depth)
+        return self.shard.admit(self._in(batches), depth)
 
     def parent(self, fp):
         return self.shard.parent(fp)
@@ -204,9 +220,18 @@ class RayShards:
                 for a in self.actors:
                     a.interrupt.options(concurrency_group="interrupt").remote(self.steps)
             _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=0.2)
-        _get(ray, own)  # raises what an expand raised, before any batch is admitted
-        return _get(ray, [a.admit.remote(depth, *(outs[i][k] for i in range(n) if i != k))
-                          for k, a in enumerate(self.actors)])
+        _get(ray, own)  # raises what an expand raised, before anything else runs
+
+        def to(k, outs):  # what the other shards' phase returned for shard k
+            return (outs[i][k] for i in range(n) if i != k)
+
+        def phase(method, outs):
+            refs = [getattr(a, method).options(num_returns=n).remote(*to(k, outs))
+                    for k, a in enumerate(self.actors)]
+            return refs if n > 1 else [[refs[0]]]
+
+        outs = phase("give", phase("wanted", outs))
+        return _get(ray, [a.admit.remote(depth, *to(k, outs)) for k, a in enumerate(self.actors)])
 
     def parent(self, fp):
         return _get(self.ray, self.actors[fp % self.count].parent.remote(fp))
