@@ -69,7 +69,7 @@ __all__ = ["check", "STRATEGIES"]
 
 STRATEGIES = ("bfs", "dfs")
 #: "plain": this process (or --workers forked ones); "ray": shards as Ray actors
-ENGINES = ("plain", "ray")
+ENGINES = ("plain", "vector", "ray")
 
 
 def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=None,
@@ -122,11 +122,19 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     saving = checkpoint or resume
     partition = workers > 1 or engine == "ray" or bool(saving)
     props = select_properties(model, properties)
-    domain = model.symmetric_domain() if symmetry is not False else None
+    if engine == "vector" and (strategy != "bfs" or partition or symmetry):
+        what = ("--strategy " + strategy if strategy != "bfs" else "--symmetry" if symmetry
+                else "--workers, --checkpoint and --resume")
+        raise ParamError(f"--engine vector runs a level-synchronous BFS in one process without "
+                         f"symmetry reduction (yet): drop {what}, or use --engine plain")
+    domain = (model.symmetric_domain() if symmetry is not False and engine != "vector"
+              else None)
     if symmetry and domain is None:
         raise DefinitionError(f"{model.display_name()} declares no symmetric domain")
     temporal = [p.name for p in props if p.temporal]
     off = None  # why a declared symmetry is not used, when that is decided before the search
+    if engine == "vector" and symmetry is None and model.symmetric_domain() is not None:
+        off = "--engine vector does not reduce by symmetry yet"
     if temporal and domain is not None:
         if symmetry:
             are = "is a temporal property" if len(temporal) == 1 else "are temporal properties"
@@ -168,7 +176,10 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
             canon = Canonicalizer(model, domain) if domain is not None and note is None else None
             probe = (TranspositionProbe(model, canon, props, deadlock=deadlock, domain=domain,
                                         invariants_hold=True) if canon is not None else None)
-            if partition:
+            if engine == "vector":
+                from kripke.checkers.vector import VectorSearch
+                search = VectorSearch(model, props, limits, deadlock, progress, keep_going)
+            elif partition:
                 from kripke.checkers import checkpoint as ckpt
                 from kripke.checkers.parallel import partitioned
                 ident = ckpt.identity(model, props, canon is not None,
@@ -220,7 +231,8 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         violation=violations[0] if violations else None, violations=violations,
         bound=search.bound, symmetry_note=None if (note or off) is None
         else f"symmetry off: {note or off}",
-        collision_probability=distinct * max(generated - distinct, 0) / 2.0 ** 64,
+        collision_probability=0.0 if engine == "vector"  # whole states, no fingerprints
+        else distinct * max(generated - distinct, 0) / 2.0 ** 64,
         outside_constraint=search.outside, workers=workers,
         checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
 

@@ -132,10 +132,11 @@ def list_models():
               help="bfs: worker processes, each owning a share of the visited set (TLC's "
                    "-workers; default 1); with --engine ray, Ray actors, or for simulate Ray "
                    "tasks (default: one per CPU of the cluster).")
-@click.option("--engine", type=click.Choice(["plain", "ray"]), default="plain",
+@click.option("--engine", type=click.Choice(["plain", "vector", "ray"]), default="plain",
               show_default=True,
-              help="ray: the partitioned BFS, or simulate's walks, on a Ray cluster "
-                   "(pip install 'kripke[ray]').")
+              help="vector: a BFS a level at a time on numpy, for models whose actions the "
+                   "symbolic back end traces; ray: the partitioned BFS, or simulate's walks, on "
+                   "a Ray cluster (pip install 'kripke[ray]').")
 @click.option("--address", metavar="HOST:PORT",
               help="With --engine ray: the cluster's head (default: a local Ray instance).")
 @click.option("--memory", "memory", metavar="SIZE",
@@ -170,6 +171,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     memory_limit = None if memory is None else parse_size(memory)
     if memory is not None and memory_limit is None:
         raise ParamError(f"--memory {memory}: write a size such as 600MB, 4GB or 1.5G")
+    if engine == "vector" and strategy != "bfs":
+        raise ParamError(f"--engine vector runs --strategy bfs, not {strategy}")
     if engine == "ray" and strategy not in ("bfs", "simulate"):
         raise ParamError(f"--engine ray runs --strategy bfs or simulate, not {strategy}")
     if (workers or checkpoint or resume) and strategy not in ("bfs", "dfs") and not (
@@ -445,8 +448,9 @@ def _print_result(result, cls, trace_file, deadlock=True):
                    "checked, not explored")
     if symbolic:  # no states were stored, fingerprinted or counted per action
         return _print_violation(result, cls, trace_file)
-    click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
-               "(TLC's estimate, if SipHash behaves as a random function)")
+    if result.collision_probability:  # (--engine vector compares whole states)
+        click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
+                   "(TLC's estimate, if SipHash behaves as a random function)")
     unfired = [a for a, c in result.coverage.items() if not c["fired"]]
     click.echo("  coverage: " + ", ".join(f"{a} {c['fired']:,}/{c['new']:,}"
                                          for a, c in result.coverage.items())
