@@ -143,31 +143,28 @@ class _Values:
 
 
 class _Batch:
-    """The rows of a level as numpy columns: ``field(i)`` is slot i's values (int64), read once."""
+    """The rows of a level as numpy columns, each read once: ``word(w)`` (uint64) and
+    ``field(i)``, slot i's values (int64)."""
 
     def __init__(self, packing, rows):
         self.packing, self.rows, self.n = packing, rows, len(rows)
-        self.cache = {}
+        self.words, self.fields = {}, {}
+
+    def word(self, w):
+        col = self.words.get(w)
+        if col is None:
+            col = self.words[w] = self.rows[:, w] if self.rows.ndim == 2 else self.rows
+        return col
 
     def field(self, i):
-        v = self.cache.get(i)
+        v = self.fields.get(i)
         if v is None:
             word, shift, bits, lo = self.packing.slots[i]
-            col = self.rows[:, word] if self.rows.ndim == 2 else self.rows
-            v = ((col >> _U(shift)) & _U((1 << bits) - 1)).astype(np.int64)
+            v = ((self.word(word) >> _U(shift)) & _U((1 << bits) - 1)).astype(np.int64)
             if lo:
                 v += lo
-            self.cache[i] = v
+            self.fields[i] = v
         return v
-
-
-def _wrap(v):
-    """An integer result as the symbolic encoding's two's-complement bit-vector holds it
-    (``checkers.symbolic.WIDTH`` bits; the tracer refuses a term that could leave them)."""
-    return (v + _HALF) % (2 * _HALF) - _HALF
-
-
-_HALF = 2 ** (WIDTH - 1)
 
 
 def _signed_div(a, b, remainder):
@@ -178,66 +175,129 @@ def _signed_div(a, b, remainder):
     return a - b * q if remainder else q
 
 
+def _all(*args):
+    value = args[0]
+    for a in args[1:]:
+        value = np.logical_and(value, a)
+    return value
+
+
+def _any(*args):
+    value = args[0]
+    for a in args[1:]:
+        value = np.logical_or(value, a)
+    return value
+
+
+def _sum(*args):
+    value = args[0]
+    for a in args[1:]:
+        value = np.add(value, a)
+    return value
+
+
+def _product(*args):
+    value = args[0]
+    for a in args[1:]:
+        value = np.multiply(value, a)
+    return value
+
+
+def _distinct(*args):
+    return _all(True, *[np.not_equal(a, b) for i, a in enumerate(args) for b in args[i + 1:]])
+
+
+# Integer terms are two's-complement bit-vectors of checkers.symbolic.WIDTH bits, but the tracer
+# refuses a term that could leave them, so that numpy's int64 arithmetic gives the same values.
 _OPS = {
-    z3.Z3_OP_EQ: np.equal, z3.Z3_OP_DISTINCT: np.not_equal,
+    z3.Z3_OP_AND: _all, z3.Z3_OP_OR: _any, z3.Z3_OP_NOT: np.logical_not,
+    z3.Z3_OP_IMPLIES: lambda a, b: np.logical_or(np.logical_not(a), b),
+    z3.Z3_OP_XOR: np.logical_xor, z3.Z3_OP_ITE: np.where,
+    z3.Z3_OP_EQ: np.equal, z3.Z3_OP_DISTINCT: _distinct,
     z3.Z3_OP_SLEQ: np.less_equal, z3.Z3_OP_SLT: np.less,
     z3.Z3_OP_SGEQ: np.greater_equal, z3.Z3_OP_SGT: np.greater,
-    z3.Z3_OP_BSUB: lambda a, b: _wrap(np.subtract(a, b)),
-    z3.Z3_OP_BNEG: lambda a: _wrap(np.negative(a)),
+    z3.Z3_OP_BADD: _sum, z3.Z3_OP_BSUB: np.subtract, z3.Z3_OP_BMUL: _product,
+    z3.Z3_OP_BNEG: np.negative,
     z3.Z3_OP_BSDIV: lambda a, b: _signed_div(a, b, False),
     z3.Z3_OP_BSDIV_I: lambda a, b: _signed_div(a, b, False),
     z3.Z3_OP_BSREM: lambda a, b: _signed_div(a, b, True),
     z3.Z3_OP_BSREM_I: lambda a, b: _signed_div(a, b, True),
-    z3.Z3_OP_IMPLIES: lambda a, b: np.logical_or(np.logical_not(a), b),
-    z3.Z3_OP_XOR: np.logical_xor, z3.Z3_OP_NOT: np.logical_not,
-    z3.Z3_OP_ITE: np.where,
 }
 
 
-def _evaluate(term, batch, memo, what):
-    """The value of a z3 term on every row of ``batch``: a numpy array, or a Python scalar for
-    a term that does not depend on the state. ``memo`` (by term id) shares sub-terms."""
-    key = term.get_id()
-    if key in memo:
-        return memo[key]
-    if z3.is_true(term) or z3.is_false(term):
-        value = z3.is_true(term)
-    elif z3.is_bv_value(term):
-        value = term.as_signed_long()
-    elif z3.is_const(term):
-        slot = batch.packing.index.get(key)
-        if slot is None:
-            raise TraceError(f"{what}: the term {term} names no slot of the state")
-        value = batch.field(slot)
-        if z3.is_bool(term):
-            value = value.astype(bool)
-    else:
-        kind = term.decl().kind()
-        args = [_evaluate(a, batch, memo, what) for a in term.children()]
-        if kind == z3.Z3_OP_AND:
-            value = args[0]
-            for a in args[1:]:
-                value = np.logical_and(value, a)
-        elif kind == z3.Z3_OP_OR:
-            value = args[0]
-            for a in args[1:]:
-                value = np.logical_or(value, a)
-        elif kind in (z3.Z3_OP_BADD, z3.Z3_OP_BMUL):
-            value = args[0]
-            for a in args[1:]:
-                value = _wrap((np.add if kind == z3.Z3_OP_BADD else np.multiply)(value, a))
-        elif kind == z3.Z3_OP_DISTINCT and len(args) > 2:
-            value = True
-            for i, a in enumerate(args):
-                for b in args[i + 1:]:
-                    value = np.logical_and(value, np.not_equal(a, b))
-        elif kind in _OPS:
-            value = _OPS[kind](*args)
+class Program:
+    """The traced terms compiled once into numpy steps, shared sub-terms once (by z3 term id):
+    ``compile(term)`` gives a node; ``value(node, batch, memo)`` its value on every row of a
+    batch, a numpy array or a Python scalar (a term that does not depend on the state). A test
+    of a slot against a constant reads the packed word (``(word & mask) == bits``) without
+    unpacking the slot."""
+
+    def __init__(self, packing):
+        self.packing, self.nodes, self.ids = packing, [], {}
+        self.terms = []  # the compiled terms, kept alive: z3 reuses a freed term's id
+
+    def compile(self, term, what):
+        key = term.get_id()
+        node = self.ids.get(key)
+        if node is not None:
+            return node
+        if z3.is_true(term) or z3.is_false(term):
+            spec = ("k", z3.is_true(term))
+        elif z3.is_bv_value(term):
+            spec = ("k", term.as_signed_long())
+        elif z3.is_const(term):
+            slot = self.packing.index.get(key)
+            if slot is None:
+                raise TraceError(f"{what}: the term {term} names no slot of the state")
+            spec = ("bit", slot) if z3.is_bool(term) else ("slot", slot)
         else:
-            raise TraceError(f"{what}: {term.decl()} (in {term}) cannot be evaluated on a "
-                             "batch; use --engine plain")
-    memo[key] = value
-    return value
+            kind, args = term.decl().kind(), term.children()
+            if kind not in _OPS:
+                raise TraceError(f"{what}: {term.decl()} (in {term}) cannot be evaluated on a "
+                                 "batch; use --engine plain")
+            spec = self._equality(kind, args)
+            if spec is None:
+                spec = ("op", _OPS[kind], [self.compile(a, what) for a in args])
+        self.nodes.append(spec)
+        self.terms.append(term)
+        node = self.ids[key] = len(self.nodes) - 1
+        return node
+
+    def _equality(self, kind, args):
+        """``slot == constant`` as a test of the packed word, or None."""
+        if kind != z3.Z3_OP_EQ or len(args) != 2:
+            return None
+        a, b = args
+        if z3.is_bv_value(a):
+            a, b = b, a
+        slot = self.packing.index.get(a.get_id()) if z3.is_const(a) else None
+        if slot is None or not z3.is_bv_value(b):
+            return None
+        word, shift, bits, lo = self.packing.slots[slot]
+        v = b.as_signed_long() - lo
+        if not 0 <= v < 1 << bits:
+            return ("k", False)
+        return ("word", word, ((1 << bits) - 1) << shift, v << shift)
+
+    def value(self, node, batch, memo):
+        got = memo.get(node)
+        if got is not None:
+            return got
+        spec = self.nodes[node]
+        kind = spec[0]
+        if kind == "k":
+            return spec[1]
+        if kind == "word":
+            got = (batch.word(spec[1]) & _U(spec[2])) == _U(spec[3])
+        elif kind == "bit":
+            word, shift, _, _ = self.packing.slots[spec[1]]
+            got = (batch.word(word) & _U(1 << shift)) != _U(0)
+        elif kind == "slot":
+            got = batch.field(spec[1])
+        else:
+            got = spec[1](*[self.value(a, batch, memo) for a in spec[2]])
+        memo[node] = got
+        return got
 
 
 def _mask(value, n):
@@ -249,37 +309,55 @@ def _mask(value, n):
 
 class _Path:
     """One path of an action instance: its condition, and what it writes: per word, the bits it
-    keeps and the slots it changes with their terms."""
+    keeps and the bits of the slots it sets to constants, and the slots it computes."""
 
-    def __init__(self, packing, cond, terms):
-        self.cond = cond
+    def __init__(self, program, cond, terms, what):
+        packing = program.packing
+        self.cond = program.compile(cond, what)
         x = packing.sm.x
-        changed = [(i, t) for i, t in enumerate(terms) if not t.eq(x[i])]
-        self.keep = [(1 << 64) - 1] * packing.words
-        for i, _ in changed:
-            word, shift, bits, _ = packing.slots[i]
-            self.keep[word] &= ~(((1 << bits) - 1) << shift)
-        self.changed = changed
+        keep, bits_set, self.changed = [(1 << 64) - 1] * packing.words, [0] * packing.words, []
+        for i, t in enumerate(terms):
+            if t.eq(x[i]):
+                continue
+            word, shift, bits, lo = packing.slots[i]
+            keep[word] &= ~(((1 << bits) - 1) << shift)
+            if z3.is_bv_value(t) or z3.is_true(t) or z3.is_false(t):
+                v = int(z3.is_true(t)) if z3.is_bool(t) else t.as_signed_long()
+                _in_slot(v, v, packing.slots[i], what)
+                bits_set[word] |= (v - lo) << shift
+            else:
+                self.changed.append((i, program.compile(t, what)))
+        self.keep, self.bits_set = np.array(keep, dtype=_U), np.array(bits_set, dtype=_U)
 
-    def successors(self, packing, rows, batch, what):
+    def successors(self, program, rows, batch, what):
         """The rows of the successors of ``rows`` (the parents this path selects; ``batch``:
         the same rows as columns)."""
-        out = rows & np.array(self.keep, dtype=_U) if rows.ndim == 2 else rows & _U(self.keep[0])
+        if rows.ndim == 1:
+            out = (rows & self.keep[0]) | self.bits_set[0]
+        else:
+            out = (rows & self.keep) | self.bits_set
         memo = {}
-        for i, t in self.changed:
-            word, shift, bits, lo = packing.slots[i]
-            v = _evaluate(t, batch, memo, what)
-            v = np.broadcast_to(np.asarray(v, dtype=np.int64), (len(rows),))
-            if v.size and (v.min() < lo or v.max() > lo + (1 << bits) - 1):
-                raise TraceError(f"{what} writes {v.min()}..{v.max()} to a slot of "
-                                 f"{lo}..{lo + (1 << bits) - 1}: the symbolic trace should "
-                                 "have refused it (please report it); use --engine plain")
+        for i, node in self.changed:
+            word, shift, bits, lo = program.packing.slots[i]
+            v = np.broadcast_to(np.asarray(program.value(node, batch, memo), dtype=np.int64),
+                                (len(rows),))
+            if v.size:
+                _in_slot(v.min(), v.max(), program.packing.slots[i], what)
             bits_in = (v - lo).astype(_U) << _U(shift)
             if rows.ndim == 2:
                 out[:, word] |= bits_in
             else:
                 out |= bits_in
         return out
+
+
+def _in_slot(least, most, slot, what):
+    """Values from ``least`` to ``most`` fit ``slot``, or a TraceError."""
+    _, _, bits, lo = slot
+    if least < lo or most > lo + (1 << bits) - 1:
+        raise TraceError(f"{what} writes {least}..{most} to a slot of {lo}.."
+                         f"{lo + (1 << bits) - 1}: the symbolic trace should have refused it "
+                         "(please report it); use --engine plain")
 
 
 def unsupported(model, props):
@@ -313,16 +391,19 @@ class VectorSearch(_Search):
             raise TraceError(f"--engine vector: {e}; use --engine plain") from None
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
-        self.conds = {p.name: self.sm.invariant(p) for p in props
+        program = self.program = Program(self.packing)
+        self.conds = {p.name: program.compile(self.sm.invariant(p), f"property {p.name}")
+                      for p in props
                       if not (p.name == "type_ok" and model.type_checks is not None)}
         #: the paths on which an action raises or leaves its types: found where they are enabled
-        self.hazards = [(kind, cond) for _, _, kind, cond in self.sm.hazards]
+        self.hazards = [(kind, program.compile(cond, f"action {name}"))
+                        for name, _, kind, cond in self.sm.hazards]
         #: may a state have no successor? (TransitionSystem.terminal, traced like a property)
         self.terminal = (None if type(model).terminal is TransitionSystem.terminal
-                         else self.sm.invariant(_Terminal()))
-        self.paths = [[_Path(self.packing, c, t) for c, t in paths]
-                      for _, _, paths in self.actions]
-        self.levels = []  # per level: (rows, parent row in the level before, call index)
+                         else program.compile(self.sm.invariant(_Terminal()), "terminal()"))
+        self.paths = [[_Path(program, c, t, f"action {name}") for c, t in paths]
+                      for name, _, paths in self.actions]
+        self.levels = []  # per level, its states (rows), sorted
         self.distinct = 0
         self.seen = _Count(self)
         self._parents = {}
@@ -338,17 +419,17 @@ class VectorSearch(_Search):
         return array if self.packing.words > 1 else array.reshape(-1)
 
     def _levels(self):
-        packing, model = self.packing, self.model
+        packing, model, program = self.packing, self.model, self.program
+        value = program.value
         started = time.perf_counter()
         init = [packing.pack(s) for s in model.init()]
         self.n_init = len(init)
-        rows = self._rows(np.array(init, dtype=_U).reshape(len(init), packing.words))
-        level, first = _unique(rows)
-        self.levels.append((level, np.full(len(level), -1, np.int64), np.full(len(level), -1)))
+        level = _unique(self._rows(np.array(init, dtype=_U).reshape(len(init), packing.words)))
+        self.levels.append(level)
         visited = level
         self.distinct = len(level)
         self.depth = 1 if len(level) else 0
-        if not self._check_level(len(self.levels) - 1):
+        if not self._check_level(0):
             return
         while len(level):
             if self.max_depth is not None and self.depth >= self.max_depth:
@@ -357,81 +438,73 @@ class VectorSearch(_Search):
             if time.perf_counter() >= self.deadline:
                 self.bound = f"time_limit={self.time_limit:g}"
                 return
-            batch = _Batch(packing, level)
-            memo, found, enabled = {}, [], np.zeros(len(level), bool)
+            d = len(self.levels) - 1
+            batch, memo = _Batch(packing, level), {}
             for kind, cond in self.hazards:
-                hit = _mask(_evaluate(cond, batch, memo, "an action's hazard"), len(level))
+                hit = _mask(value(cond, batch, memo), len(level))
                 if hit.any():
-                    row = int(np.flatnonzero(hit)[0])
                     prop = "exception" if kind == "exception" else "type_ok"
-                    if not self._finding(prop, kind, len(self.levels) - 1, row, "step"):
+                    if not self._finding(prop, kind, d, int(np.flatnonzero(hit)[0]), "step"):
                         return
                     if kind == "exception":  # as in the plain engine: not expanded
                         self.broken = True
-                        enabled |= hit  # (no deadlock either)
                         level = level[~hit]
                         batch, memo = _Batch(packing, level), {}
-                        enabled = enabled[~hit]
+            chunks, enabled = [], np.zeros(len(level), bool) if self.deadlock else None
             for k, paths in enumerate(self.paths):
-                what = f"action {self.actions[k][0]}"
                 for path in paths:
-                    mask = _mask(_evaluate(path.cond, batch, memo, what), len(level))
-                    idx = np.flatnonzero(mask)
-                    if not idx.size:
+                    mask = _mask(value(path.cond, batch, memo), len(level))
+                    parents = level[mask]
+                    if not len(parents):
                         continue
-                    self.fired[k] += idx.size
-                    enabled[idx] = True
-                    sub = _Batch(packing, level[idx])
-                    found.append((path.successors(packing, level[idx], sub, what), idx, k))
-            if self.deadlock and not enabled.all():
+                    self.fired[k] += len(parents)
+                    if enabled is not None:
+                        enabled |= mask
+                    succ = path.successors(program, parents, _Batch(packing, parents),
+                                           f"action {self.actions[k][0]}")
+                    moved = succ != parents if succ.ndim == 1 else (succ != parents).any(axis=1)
+                    chunks.append((succ[moved], k))  # a step to itself reaches nothing new
+            if enabled is not None and not enabled.all():
                 stuck = ~enabled
                 if self.terminal is not None:
-                    stuck &= ~_mask(_evaluate(self.terminal, batch, memo, "terminal()"),
-                                    len(level))
+                    stuck &= ~_mask(value(self.terminal, batch, memo), len(level))
                 if stuck.any():
-                    row = int(np.flatnonzero(stuck)[0])
-                    if not self._finding("deadlock", "deadlock", len(self.levels) - 1, row):
+                    if not self._finding("deadlock", "deadlock", d, int(np.flatnonzero(stuck)[0])):
                         return
-            if not found:
-                break
-            cand = np.concatenate([f[0] for f in found])
-            parent = np.concatenate([f[1] for f in found])
-            call = np.concatenate([np.full(len(f[1]), f[2]) for f in found])
-            uniq, first = _unique(cand)
-            known = _member(visited, uniq)
-            new, keep = uniq[~known], first[~known]
+            new, credit = _new_states(chunks, visited, len(self.actions))
             if self.max_states is not None and self.distinct + len(new) > self.max_states:
                 self.bound = f"max_states={self.max_states}"
                 return
-            for k, c in zip(*np.unique(call[keep], return_counts=True)):
-                self.new[int(k)] += int(c)
-            self.levels.append((new, parent[keep], call[keep]))
+            for k in np.flatnonzero(credit):
+                self.new[int(k)] += int(credit[k])
+            del chunks, batch, memo
+            self.levels.append(new)
             visited = _merge(visited, new)
             self.distinct += len(new)
             level = new
             if len(new):
                 self.depth += 1
-            if not self._check_level(len(self.levels) - 1):
+            if not self._check_level(d + 1):
                 return
             if self.progress is not None:
-                self.progress({"distinct": self.distinct, "generated": self.n_init + sum(self.fired),
-                               "queue": len(level), "depth": self.depth,
-                               "elapsed": time.perf_counter() - started})
+                self.progress({"distinct": self.distinct,
+                               "generated": self.n_init + sum(self.fired), "queue": len(level),
+                               "depth": self.depth, "elapsed": time.perf_counter() - started})
 
     def _check_level(self, d):
         """Check the invariants on level ``d`` and look for the sometimes-properties there;
         False when the search stops."""
-        rows = self.levels[d][0]
+        rows = self.levels[d]
         if not len(rows):
             return True
         batch, memo = _Batch(self.packing, rows), {}
         for name, _ in list(self.invariants):
-            holds = _mask(_evaluate(self.conds[name], batch, memo, f"property {name}"), len(rows))
+            holds = _mask(self.program.value(self.conds[name], batch, memo), len(rows))
             if not holds.all():
                 if not self._finding(name, "invariant", d, int(np.flatnonzero(~holds)[0])):
                     return False
         for name, _ in list(self.pending):
-            seen = _mask(_evaluate(self.conds[name], batch, memo, f"property {name}"), len(rows))
+            seen = _mask(self.program.value(self.conds[name], batch, memo), len(rows))
             if seen.any():
                 self.pending = [p for p in self.pending if p[0] != name]
         return True
@@ -441,14 +514,34 @@ class VectorSearch(_Search):
         from it), with the plain engine's fingerprints of its path; False when the search
         stops."""
         fps, parent = [], None
-        while d >= 0:
-            rows, parents, _ = self.levels[d]
+        while True:
+            rows = self.levels[d]
             fps.append(value_fingerprint(self.packing.unpack(self._row(rows, row))))
-            row, d = int(parents[row]), d - 1
+            if d == 0:
+                break
+            row, d = self._parent(d, rows[row]), d - 1
         for fp in reversed(fps):
             self._parents[fp] = parent
             parent = fp
         return self._found(_Finding(what, prop, kind, fps[0]))
+
+    def _parent(self, d, target):
+        """The row in level ``d - 1`` of a parent of ``target`` (a row of level ``d``): parents
+        are not kept, but found again by running that level's actions once more (as the
+        prototype in ../shared/notes/tracing.md does), the first in the order of the calls."""
+        level, program = self.levels[d - 1], self.program
+        batch, memo = _Batch(self.packing, level), {}
+        for k, paths in enumerate(self.paths):
+            for path in paths:
+                idx = np.flatnonzero(_mask(program.value(path.cond, batch, memo), len(level)))
+                if not idx.size:
+                    continue
+                succ = path.successors(program, level[idx], _Batch(self.packing, level[idx]),
+                                       f"action {self.actions[k][0]}")
+                hit = succ == target if succ.ndim == 1 else (succ == target).all(axis=1)
+                if hit.any():
+                    return int(idx[np.flatnonzero(hit)[0]])
+        raise AssertionError(f"no state of level {d - 1} leads to a state of level {d}")
 
     def _row(self, rows, i):
         return rows[i] if rows.ndim == 2 else [rows[i]]
@@ -456,7 +549,7 @@ class VectorSearch(_Search):
     def states(self):
         """Every state the search reached, decoded, level by level (for tests and tools: it
         is slow, a z3 value per slot)."""
-        for rows, _, _ in self.levels:
+        for rows in self.levels:
             for i in range(len(rows)):
                 yield self.packing.unpack(self._row(rows, i))
 
@@ -491,15 +584,55 @@ def _keys(rows):
     return np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1] * 8))).reshape(-1)
 
 
+def _sorted(rows):
+    """``rows`` sorted (one word: timsort, fast on the long sorted runs a level's candidates
+    are made of)."""
+    if rows.ndim == 1:
+        return np.sort(rows, kind="stable")
+    return rows[np.argsort(_keys(rows), kind="stable")]
+
+
 def _unique(rows):
-    """``(unique rows sorted, index of the first occurrence of each)``; stable, so that the
-    first occurrence is the first candidate generated."""
+    """The distinct rows, sorted."""
+    rows = _sorted(rows)
     keys = _keys(rows)
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    first = np.ones(len(sk), bool)
-    first[1:] = sk[1:] != sk[:-1]
-    return rows[order[first]], order[first]
+    first = np.ones(len(rows), bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return rows[first]
+
+
+def _new_states(chunks, visited, ncalls):
+    """The successors of a level (``chunks``: (rows, call index), in the order of the calls)
+    not in ``visited``, sorted and each once, and how many of them each call reached first
+    (credited as the plain engine credits "new": to the first call that reached a state).
+
+    With one word and room in it for the chunk's number, a successor and its chunk are sorted
+    as one uint64 (state above, chunk below): one sort dedups them and finds the first chunk
+    of each; otherwise the rows are sorted with their chunk numbers by a stable argsort."""
+    if not chunks:
+        return visited[:0], np.zeros(ncalls, np.int64)
+    calls = np.array([k for _, k in chunks])
+    sizes = [len(c) for c, _ in chunks]
+    cand = np.concatenate([c for c, _ in chunks])
+    tag_bits = max(1, (len(chunks) - 1).bit_length())
+    used = 64 if cand.ndim == 2 else int(cand.max()).bit_length() if len(cand) else 0
+    if used + tag_bits <= 64:
+        tags = np.repeat(np.arange(len(chunks), dtype=_U), sizes)
+        keyed = np.sort((cand << _U(tag_bits)) | tags, kind="stable")
+        states = keyed >> _U(tag_bits)
+        first = np.ones(len(states), bool)
+        first[1:] = states[1:] != states[:-1]
+        uniq, chunk = states[first], (keyed[first] & _U((1 << tag_bits) - 1)).astype(np.int64)
+    else:
+        chunk_of = np.repeat(np.arange(len(chunks)), sizes)
+        order = np.argsort(_keys(cand), kind="stable")
+        keys = _keys(cand)[order]
+        first = np.ones(len(keys), bool)
+        first[1:] = keys[1:] != keys[:-1]
+        uniq, chunk = cand[order[first]], chunk_of[order[first]]
+    fresh = ~_member(visited, uniq)
+    credit = np.bincount(calls[chunk[fresh]], minlength=ncalls)
+    return uniq[fresh], credit
 
 
 def _member(visited, rows):
@@ -523,6 +656,4 @@ def _merge(visited, new):
     """The sorted union of two sorted arrays of distinct rows."""
     if not len(new):
         return visited
-    both = np.concatenate([visited, new])
-    order = np.argsort(_keys(both), kind="stable")  # two sorted runs: a linear merge
-    return both[order]
+    return _sorted(np.concatenate([visited, new]))  # two sorted runs: timsort merges them
