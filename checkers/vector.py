@@ -144,11 +144,13 @@ class _Values:
 
 class _Batch:
     """The rows of a level as numpy columns, each read once: ``word(w)`` (uint64) and
-    ``field(i)``, slot i's values (int64)."""
+    ``field(i)``, slot i's values (int16, as the symbolic encoding's integers)."""
 
     def __init__(self, packing, rows):
         self.packing, self.rows, self.n = packing, rows, len(rows)
         self.words, self.fields = {}, {}
+        self.memo = {}  # node -> its value on these rows (Program.value)
+        self.selected = {}  # node -> the rows where it holds (Program.select)
 
     def word(self, w):
         col = self.words.get(w)
@@ -160,19 +162,34 @@ class _Batch:
         v = self.fields.get(i)
         if v is None:
             word, shift, bits, lo = self.packing.slots[i]
-            v = ((self.word(word) >> _U(shift)) & _U((1 << bits) - 1)).astype(np.int64)
+            v = ((self.word(word) >> _U(shift)) & _U((1 << bits) - 1)).astype(_INT)
             if lo:
-                v += lo
+                v += _INT(lo)
             self.fields[i] = v
         return v
 
 
+#: integers are evaluated as the symbolic back end encodes them: two's-complement bit-vectors of
+#: checkers.symbolic.WIDTH (16) bits, which numpy's int16 arithmetic is, wrapping included
+_INT = np.int16
+
+
 def _signed_div(a, b, remainder):
     """z3's bvsdiv / bvsrem: the quotient truncated toward zero, and the remainder with the
-    dividend's sign."""
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    dividend's sign (by zero: z3's -1 or 1, and the dividend)."""
+    a, b = np.asarray(a, dtype=np.int32), np.asarray(b, dtype=np.int32)
     q = np.abs(a) // np.where(b == 0, 1, np.abs(b)) * np.sign(a) * np.sign(b)
-    return a - b * q if remainder else q
+    q = np.where(b == 0, np.where(a < 0, 1, -1), q)
+    return (np.where(b == 0, a, a - b * q) if remainder else q).astype(_INT)
+
+
+def _ite(c, a, b):
+    """If-then-else; ``If(c, 1, 0)`` (how a bool becomes a number) without a select."""
+    if isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)) \
+            and (a, b) in ((1, 0), (0, 1)):
+        return (c if a else np.logical_not(c)).astype(_INT) if isinstance(c, np.ndarray) \
+            else int(bool(c) == bool(a))
+    return np.where(c, a, b)
 
 
 def _all(*args):
@@ -207,12 +224,10 @@ def _distinct(*args):
     return _all(True, *[np.not_equal(a, b) for i, a in enumerate(args) for b in args[i + 1:]])
 
 
-# Integer terms are two's-complement bit-vectors of checkers.symbolic.WIDTH bits, but the tracer
-# refuses a term that could leave them, so that numpy's int64 arithmetic gives the same values.
 _OPS = {
     z3.Z3_OP_AND: _all, z3.Z3_OP_OR: _any, z3.Z3_OP_NOT: np.logical_not,
     z3.Z3_OP_IMPLIES: lambda a, b: np.logical_or(np.logical_not(a), b),
-    z3.Z3_OP_XOR: np.logical_xor, z3.Z3_OP_ITE: np.where,
+    z3.Z3_OP_XOR: np.logical_xor, z3.Z3_OP_ITE: _ite,
     z3.Z3_OP_EQ: np.equal, z3.Z3_OP_DISTINCT: _distinct,
     z3.Z3_OP_SLEQ: np.less_equal, z3.Z3_OP_SLT: np.less,
     z3.Z3_OP_SGEQ: np.greater_equal, z3.Z3_OP_SGT: np.greater,
@@ -227,7 +242,7 @@ _OPS = {
 
 class Program:
     """The traced terms compiled once into numpy steps, shared sub-terms once (by z3 term id):
-    ``compile(term)`` gives a node; ``value(node, batch, memo)`` its value on every row of a
+    ``compile(term)`` gives a node; ``value(node, batch)`` its value on every row of a
     batch, a numpy array or a Python scalar (a term that does not depend on the state). A test
     of a slot against a constant reads the packed word (``(word & mask) == bits``) without
     unpacking the slot."""
@@ -244,7 +259,7 @@ class Program:
         if z3.is_true(term) or z3.is_false(term):
             spec = ("k", z3.is_true(term))
         elif z3.is_bv_value(term):
-            spec = ("k", term.as_signed_long())
+            spec = ("k", _INT(term.as_signed_long()))
         elif z3.is_const(term):
             slot = self.packing.index.get(key)
             if slot is None:
@@ -279,7 +294,30 @@ class Program:
             return ("k", False)
         return ("word", word, ((1 << bits) - 1) << shift, v << shift)
 
-    def value(self, node, batch, memo):
+    def select(self, node, batch):
+        """``(rows, index)``: the rows of ``batch`` where the condition ``node`` holds, as a
+        batch of their own, and their positions in ``batch``. A conjunction selects by its first
+        conjunct, then tests the others on those rows only: the actions of a model mostly share
+        their first guard (``tm_state == "init"``, ``Commit() in msgs``), so that each is
+        tested once per level and the rest on fewer rows, as a hand-written BFS would."""
+        got = batch.selected.get(node)
+        if got is not None:
+            return got
+        spec = self.nodes[node]
+        if spec[0] == "op" and spec[1] is _all and len(spec[2]) > 1:
+            first, rest = spec[2][0], spec[2][1:]
+            sub, idx = self.select(first, batch)
+            holds = _mask(_all(*[self.value(a, sub) for a in rest]), sub.n)
+            rows = sub.rows[holds]
+            got = (_Batch(self.packing, rows), idx[holds])
+        else:
+            idx = np.flatnonzero(_mask(self.value(node, batch), batch.n))
+            got = (_Batch(self.packing, batch.rows[idx]), idx)
+        batch.selected[node] = got
+        return got
+
+    def value(self, node, batch):
+        memo = batch.memo
         got = memo.get(node)
         if got is not None:
             return got
@@ -295,7 +333,7 @@ class Program:
         elif kind == "slot":
             got = batch.field(spec[1])
         else:
-            got = spec[1](*[self.value(a, batch, memo) for a in spec[2]])
+            got = spec[1](*[self.value(a, batch) for a in spec[2]])
         memo[node] = got
         return got
 
@@ -329,18 +367,17 @@ class _Path:
                 self.changed.append((i, program.compile(t, what)))
         self.keep, self.bits_set = np.array(keep, dtype=_U), np.array(bits_set, dtype=_U)
 
-    def successors(self, program, rows, batch, what):
-        """The rows of the successors of ``rows`` (the parents this path selects; ``batch``:
-        the same rows as columns)."""
+    def successors(self, program, parents, what):
+        """The rows of the successors of the batch ``parents`` (the rows this path selects)."""
+        rows = parents.rows
         if rows.ndim == 1:
             out = (rows & self.keep[0]) | self.bits_set[0]
         else:
             out = (rows & self.keep) | self.bits_set
-        memo = {}
         for i, node in self.changed:
             word, shift, bits, lo = program.packing.slots[i]
-            v = np.broadcast_to(np.asarray(program.value(node, batch, memo), dtype=np.int64),
-                                (len(rows),))
+            v = np.broadcast_to(np.asarray(program.value(node, parents), dtype=np.int64),
+                                (len(rows),))  # (a bool written to a Bool slot: 0 or 1)
             if v.size:
                 _in_slot(v.min(), v.max(), program.packing.slots[i], what)
             bits_in = (v - lo).astype(_U) << _U(shift)
@@ -439,9 +476,9 @@ class VectorSearch(_Search):
                 self.bound = f"time_limit={self.time_limit:g}"
                 return
             d = len(self.levels) - 1
-            batch, memo = _Batch(packing, level), {}
+            batch = _Batch(packing, level)
             for kind, cond in self.hazards:
-                hit = _mask(value(cond, batch, memo), len(level))
+                hit = _mask(value(cond, batch), len(level))
                 if hit.any():
                     prop = "exception" if kind == "exception" else "type_ok"
                     if not self._finding(prop, kind, d, int(np.flatnonzero(hit)[0]), "step"):
@@ -449,25 +486,24 @@ class VectorSearch(_Search):
                     if kind == "exception":  # as in the plain engine: not expanded
                         self.broken = True
                         level = level[~hit]
-                        batch, memo = _Batch(packing, level), {}
+                        batch = _Batch(packing, level)
             chunks, enabled = [], np.zeros(len(level), bool) if self.deadlock else None
             for k, paths in enumerate(self.paths):
                 for path in paths:
-                    mask = _mask(value(path.cond, batch, memo), len(level))
-                    parents = level[mask]
-                    if not len(parents):
+                    parents, idx = program.select(path.cond, batch)
+                    if not parents.n:
                         continue
-                    self.fired[k] += len(parents)
+                    self.fired[k] += parents.n
                     if enabled is not None:
-                        enabled |= mask
-                    succ = path.successors(program, parents, _Batch(packing, parents),
-                                           f"action {self.actions[k][0]}")
-                    moved = succ != parents if succ.ndim == 1 else (succ != parents).any(axis=1)
+                        enabled[idx] = True
+                    succ = path.successors(program, parents, f"action {self.actions[k][0]}")
+                    rows = parents.rows
+                    moved = succ != rows if succ.ndim == 1 else (succ != rows).any(axis=1)
                     chunks.append((succ[moved], k))  # a step to itself reaches nothing new
             if enabled is not None and not enabled.all():
                 stuck = ~enabled
                 if self.terminal is not None:
-                    stuck &= ~_mask(value(self.terminal, batch, memo), len(level))
+                    stuck &= ~_mask(value(self.terminal, batch), len(level))
                 if stuck.any():
                     if not self._finding("deadlock", "deadlock", d, int(np.flatnonzero(stuck)[0])):
                         return
@@ -477,7 +513,7 @@ class VectorSearch(_Search):
                 return
             for k in np.flatnonzero(credit):
                 self.new[int(k)] += int(credit[k])
-            del chunks, batch, memo
+            del chunks, batch
             self.levels.append(new)
             visited = _merge(visited, new)
             self.distinct += len(new)
@@ -497,14 +533,14 @@ class VectorSearch(_Search):
         rows = self.levels[d]
         if not len(rows):
             return True
-        batch, memo = _Batch(self.packing, rows), {}
+        batch = _Batch(self.packing, rows)
         for name, _ in list(self.invariants):
-            holds = _mask(self.program.value(self.conds[name], batch, memo), len(rows))
+            holds = _mask(self.program.value(self.conds[name], batch), len(rows))
             if not holds.all():
                 if not self._finding(name, "invariant", d, int(np.flatnonzero(~holds)[0])):
                     return False
         for name, _ in list(self.pending):
-            seen = _mask(self.program.value(self.conds[name], batch, memo), len(rows))
+            seen = _mask(self.program.value(self.conds[name], batch), len(rows))
             if seen.any():
                 self.pending = [p for p in self.pending if p[0] != name]
         return True
@@ -530,14 +566,13 @@ class VectorSearch(_Search):
         are not kept, but found again by running that level's actions once more (as the
         prototype in ../shared/notes/tracing.md does), the first in the order of the calls."""
         level, program = self.levels[d - 1], self.program
-        batch, memo = _Batch(self.packing, level), {}
+        batch = _Batch(self.packing, level)
         for k, paths in enumerate(self.paths):
             for path in paths:
-                idx = np.flatnonzero(_mask(program.value(path.cond, batch, memo), len(level)))
+                parents, idx = program.select(path.cond, batch)
                 if not idx.size:
                     continue
-                succ = path.successors(program, level[idx], _Batch(self.packing, level[idx]),
-                                       f"action {self.actions[k][0]}")
+                succ = path.successors(program, parents, f"action {self.actions[k][0]}")
                 hit = succ == target if succ.ndim == 1 else (succ == target).all(axis=1)
                 if hit.any():
                     return int(idx[np.flatnonzero(hit)[0]])
@@ -588,7 +623,9 @@ def _sorted(rows):
     """``rows`` sorted (one word: timsort, fast on the long sorted runs a level's candidates
     are made of)."""
     if rows.ndim == 1:
-        return np.sort(rows, kind="stable")
+        rows = rows.copy()
+        rows.sort(kind="stable")
+        return rows
     return rows[np.argsort(_keys(rows), kind="stable")]
 
 
@@ -612,19 +649,19 @@ def _new_states(chunks, visited, ncalls):
     if not chunks:
         return visited[:0], np.zeros(ncalls, np.int64)
     calls = np.array([k for _, k in chunks])
-    sizes = [len(c) for c, _ in chunks]
-    cand = np.concatenate([c for c, _ in chunks])
     tag_bits = max(1, (len(chunks) - 1).bit_length())
-    used = 64 if cand.ndim == 2 else int(cand.max()).bit_length() if len(cand) else 0
+    used = 64 if chunks[0][0].ndim == 2 else max(
+        (int(c.max()).bit_length() for c, _ in chunks if len(c)), default=0)
     if used + tag_bits <= 64:
-        tags = np.repeat(np.arange(len(chunks), dtype=_U), sizes)
-        keyed = np.sort((cand << _U(tag_bits)) | tags, kind="stable")
+        keyed = np.concatenate([(c << _U(tag_bits)) | _U(j) for j, (c, _) in enumerate(chunks)])
+        keyed.sort(kind="stable")
         states = keyed >> _U(tag_bits)
         first = np.ones(len(states), bool)
         first[1:] = states[1:] != states[:-1]
         uniq, chunk = states[first], (keyed[first] & _U((1 << tag_bits) - 1)).astype(np.int64)
     else:
-        chunk_of = np.repeat(np.arange(len(chunks)), sizes)
+        cand = np.concatenate([c for c, _ in chunks])
+        chunk_of = np.repeat(np.arange(len(chunks)), [len(c) for c, _ in chunks])
         order = np.argsort(_keys(cand), kind="stable")
         keys = _keys(cand)[order]
         first = np.ones(len(keys), bool)
@@ -656,4 +693,8 @@ def _merge(visited, new):
     """The sorted union of two sorted arrays of distinct rows."""
     if not len(new):
         return visited
-    return _sorted(np.concatenate([visited, new]))  # two sorted runs: timsort merges them
+    both = np.concatenate([visited, new])
+    if both.ndim == 1:  # two sorted runs: timsort merges them
+        both.sort(kind="stable")
+        return both
+    return _sorted(both)
