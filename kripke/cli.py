@@ -681,9 +681,11 @@ def laws(which, as_json):
 @main.command()
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
 def replay(trace_path):
-    """Re-execute a trace against its model and confirm its violation."""
-    from kripke.traces.trace import load, replay as replay_trace
-    trace = load(trace_path)
+    """Re-execute a trace against its model and confirm its violation. TRACE is kripke's trace
+    JSON, or ITF (Apalache's ADR-015) as kripke render writes it."""
+    from kripke.traces.itf import load_any
+    from kripke.traces.trace import replay as replay_trace
+    trace = load_any(trace_path)
     result = replay_trace(trace)
     click.echo(("ok: " if result.ok else "diverges: ") + result.message)
     sys.exit(0 if result.ok else 1)
@@ -692,23 +694,31 @@ def replay(trace_path):
 @main.command()
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
-              help="FILE.dot, FILE.svg or FILE.html")
+              help="FILE.dot, FILE.svg, FILE.html or FILE.itf.json")
 @click.option("--msc", is_flag=True,
               help="Draw a message sequence chart (message-passing models) instead of the path.")
 def render(trace_path, output, msc):
-    """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report."""
+    """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report, or write it in
+    the Informal Trace Format of Apalache and Quint (.itf.json). TRACE is kripke's trace JSON,
+    or ITF."""
+    from kripke.models.system import load_model
+    from kripke.traces.itf import dumps, load_any, to_itf
     from kripke.traces.render import sequence_chart, to_dot
     from kripke.traces.report import html_report
-    from kripke.traces.trace import load, write_atomic
-    trace = load(trace_path)
+    from kripke.traces.trace import write_atomic
+    trace = load_any(trace_path)
     model = _model_of(trace)
     set_fields = model.set_fields() if model is not None else ()
-    suffix = Path(output).suffix
-    if suffix not in (".dot", ".svg", ".html") or (msc and suffix == ".html"):
-        raise ParamError(f"-o {output}: the file must end in .dot, .svg"
-                         + ("" if msc else " or .html"))
+    suffix = ".itf.json" if output.endswith(".itf.json") else Path(output).suffix
+    if suffix not in ((".dot", ".svg") if msc else (".dot", ".svg", ".html", ".itf.json")):
+        raise ParamError(f"-o {output}: the file must end in " + (".dot or .svg" if msc else
+                         ".dot, .svg or .html (a drawing) or .itf.json (ITF)"))
     _ready_file(output)
-    if msc:
+    if suffix == ".itf.json":
+        # ITF writes each variable by its declared type: the model must load (else: why not)
+        itf = to_itf(trace, model or load_model(trace.model)(**trace.params))
+        write_atomic(output, dumps(itf))
+    elif msc:
         chart = sequence_chart(model, trace)
         if chart is None:
             raise ParamError(f"--msc: {trace.model} is not a message-passing model")
