@@ -20,6 +20,14 @@ must be equal. ``--memory SIZE`` passes kripke's memory budget to every run (the
 to disk past half of it), so that ``--sizes 9 --memory 600MB`` shows two-phase with 9 RMs
 (10,340,352 states) within 600 MB.
 
+``--engine vector`` (issue 14, item 6) times, interleaved at each size: two-phase on the
+vectorised engine (``tc_consistent`` alone, deadlock checked, the tracing included in its time),
+the same on the plain engine up to 8 RMs (9 takes it minutes), the hand-written numpy BFS
+(``--baseline``, by default ``../shared/bench/numpy_twophase.py``) and SPIN 6.5 on the same
+model (``../shared/bench/twophase.pml``: ``spin -a -DN=n``, then ``gcc -O2 -DNOREDUCE``, compiled
+once per size, outside the timing; pan's own "elapsed time"). A program that is not there is
+left out, and the rows say so.
+
 ``--raft`` (issue 13, item 1) times ``kripke check raft`` at its defaults, with symmetry, in a
 fresh process per run. With ``--against CMD`` the same check runs, interleaved, through another
 kripke's command line (``CMD check raft --json``; e.g. a worktree of an older commit on
@@ -31,11 +39,18 @@ import json
 import os
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
-__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench", "run_workers_bench"]
+__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench", "run_vector_bench",
+           "run_workers_bench"]
+
+#: the scripts the vectorised engine is measured against, beside the project
+SHARED_BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            os.pardir, "shared", "bench")
 
 CONFIGS = (("all", ()), ("tc_consistent", ("--property", "tc_consistent")))
 #: (model, parameters, temporal property) for ``--liveness``; ``{rms}`` is the size
@@ -195,4 +210,63 @@ def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
                                    "with one process")
         b["speedup"] = a["seconds"] / b["seconds"]
         rows += [a, b]
+    return rows
+
+
+def _spin(pml, rms, folder):
+    """Compile SPIN's verifier for ``pml`` with ``rms`` resource managers in ``folder``; the
+    path of ``pan``, or None without spin or gcc."""
+    if not (shutil.which("spin") and shutil.which("gcc")):
+        return None
+    shutil.copy(pml, folder)
+    name = os.path.basename(pml)
+    for argv in (["spin", "-a", f"-DN={rms}", name], ["gcc", "-O2", "-DNOREDUCE", "-o", "pan",
+                                                      "pan.c"]):
+        proc = subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+    return os.path.join(folder, "pan")
+
+
+def _pan(pan):
+    out, peak = _run([pan], cwd=os.path.dirname(pan))
+    seconds = float(re.search(r"elapsed time ([0-9.e+-]+) seconds", out).group(1))
+    states = int(re.search(r"(\d+) states, stored", out).group(1))
+    return seconds, states, peak
+
+
+def run_vector_bench(sizes, repeat=3, baseline=None, promela=None):
+    """Rows of ``kripke bench --engine vector``: per size, the vectorised engine, the plain one
+    (up to 8 RMs), the hand-written numpy BFS and SPIN, interleaved; each row has the median
+    seconds, the peak memory and the distinct states, which must agree."""
+    baseline = baseline or os.path.join(SHARED_BENCH, "numpy_twophase.py")
+    promela = promela or os.path.join(SHARED_BENCH, "twophase.pml")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kripke-bench-") as folder:
+        for rms in sizes:
+            pan = _spin(promela, rms, folder) if os.path.exists(promela) else None
+            runs = {"vector": [], "plain": [], "numpy": [], "spin": []}
+            tc = ("--property", "tc_consistent")
+            for _ in range(repeat):
+                r, peak = _kripke(rms, ("--engine", "vector") + tc)
+                runs["vector"].append((r["elapsed_s"], r["distinct_states"], peak))
+                if rms <= 8:
+                    r, peak = _kripke(rms, tc)
+                    runs["plain"].append((r["elapsed_s"], r["distinct_states"], peak))
+                if os.path.exists(baseline):
+                    runs["numpy"].append(_baseline(baseline, rms))
+                if pan is not None:
+                    runs["spin"].append(_pan(pan))
+            vector = statistics.median(t for t, _, _ in runs["vector"])
+            for name, results in runs.items():
+                if not results:
+                    continue
+                states = {n for _, n, _ in results} | {runs["vector"][0][1]}
+                if len(states) != 1:
+                    raise RuntimeError(f"rms={rms}: {name} found {sorted(states)} states")
+                seconds = statistics.median(t for t, _, _ in results)
+                rows.append({"model": "two-phase", "rms": rms, "program": name,
+                             "distinct_states": results[0][1], "seconds": seconds,
+                             "peak_rss_mb": max(p for _, _, p in results), "runs": repeat,
+                             "vector_speedup": seconds / vector})
     return rows

@@ -75,6 +75,8 @@ class Result:
     #: worker processes (or Ray actors) that shared the search, or the Ray tasks of
     #: ``--strategy simulate --engine ray``
     workers: int = 1
+    #: the engine that ran the search: plain, vector or ray (``--engine auto`` picks one)
+    engine: str = "plain"
 
     def __post_init__(self):
         if self.violation is not None and not self.violations:  # engines that stop at one
@@ -110,6 +112,7 @@ class Result:
             not_checked=self.not_checked,
             checkpoint=self.checkpoint,
             workers=self.workers,
+            engine=self.engine,
         )
 
 

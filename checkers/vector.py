@@ -44,7 +44,7 @@ from kripke.models.fingerprint import fingerprint as value_fingerprint
 from kripke.models.system import TransitionSystem
 from kripke.models.types import Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType, Seq, Set
 
-__all__ = ["Packing", "VectorSearch", "unsupported"]
+__all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 
 _U = np.uint64
 
@@ -397,6 +397,11 @@ def _in_slot(least, most, slot, what):
                          "(please report it); use --engine plain")
 
 
+class Unsupported(ParamError):
+    """What the vector engine cannot check (yet), found before it searches: one line, and the
+    plain engine suggested."""
+
+
 def unsupported(model, props):
     """Why ``--engine vector`` cannot check ``props`` of ``model`` yet (one line), or None."""
     kinds = {p.kind for p in props} - {"invariant", "sometimes"}
@@ -417,7 +422,7 @@ class VectorSearch(_Search):
     def __init__(self, model, props, limits, deadlock, progress, keep_going):
         why = unsupported(model, props)
         if why is not None:
-            raise ParamError(f"--engine vector does not check {why} yet; use --engine plain")
+            raise Unsupported(f"--engine vector does not check {why} yet; use --engine plain")
         super().__init__(model, props, None, None, False, limits, deadlock, progress,
                          keep_going)
         try:
@@ -425,7 +430,7 @@ class VectorSearch(_Search):
             self.packing = Packing(self.sm)
             self.actions = self.sm.actions
         except TraceError as e:
-            raise TraceError(f"--engine vector: {e}; use --engine plain") from None
+            raise Unsupported(f"--engine vector: {e}; use --engine plain") from None
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
         program = self.program = Program(self.packing)
@@ -644,21 +649,28 @@ def _new_states(chunks, visited, ncalls):
     (credited as the plain engine credits "new": to the first call that reached a state).
 
     With one word and room in it for the chunk's number, a successor and its chunk are sorted
-    as one uint64 (state above, chunk below): one sort dedups them and finds the first chunk
-    of each; otherwise the rows are sorted with their chunk numbers by a stable argsort."""
+    as one uint64 (state above, chunk below): one sort dedups them and finds the first chunk of
+    each; otherwise the rows are sorted with their chunk numbers by a stable argsort."""
     if not chunks:
         return visited[:0], np.zeros(ncalls, np.int64)
     calls = np.array([k for _, k in chunks])
     tag_bits = max(1, (len(chunks) - 1).bit_length())
     used = 64 if chunks[0][0].ndim == 2 else max(
         (int(c.max()).bit_length() for c, _ in chunks if len(c)), default=0)
-    if used + tag_bits <= 64:
-        keyed = np.concatenate([(c << _U(tag_bits)) | _U(j) for j, (c, _) in enumerate(chunks)])
-        keyed.sort(kind="stable")
-        states = keyed >> _U(tag_bits)
-        first = np.ones(len(states), bool)
-        first[1:] = states[1:] != states[:-1]
-        uniq, chunk = states[first], (keyed[first] & _U((1 << tag_bits) - 1)).astype(np.int64)
+    if used + tag_bits <= 64:  # (numpy's out= spares a temporary array per step)
+        keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
+        for j, (c, _) in enumerate(chunks):
+            part = keyed[at:at + len(c)]
+            np.left_shift(c, _U(tag_bits), out=part)
+            np.bitwise_or(part, _U(j), out=part)
+            at += len(c)
+        keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
+        states = np.right_shift(keyed, _U(tag_bits))
+        first = np.empty(len(keyed), bool)
+        first[:1] = True
+        np.not_equal(states[1:], states[:-1], out=first[1:])
+        uniq = states[first]
+        chunk = np.bitwise_and(keyed[first], _U((1 << tag_bits) - 1)).astype(np.intp)
     else:
         cand = np.concatenate([c for c, _ in chunks])
         chunk_of = np.repeat(np.arange(len(chunks)), [len(c) for c, _ in chunks])

@@ -132,10 +132,11 @@ def list_models():
               help="bfs: worker processes, each owning a share of the visited set (TLC's "
                    "-workers; default 1); with --engine ray, Ray actors, or for simulate Ray "
                    "tasks (default: one per CPU of the cluster).")
-@click.option("--engine", type=click.Choice(["plain", "vector", "ray"]), default="plain",
-              show_default=True,
+@click.option("--engine", type=click.Choice(["plain", "vector", "auto", "ray"]),
+              default="plain", show_default=True,
               help="vector: a BFS a level at a time on numpy, for models whose actions the "
-                   "symbolic back end traces; ray: the partitioned BFS, or simulate's walks, on "
+                   "symbolic back end traces; auto: plain up to 50,000 states, then vector "
+                   "when the model allows it; ray: the partitioned BFS, or simulate's walks, on "
                    "a Ray cluster (pip install 'kripke[ray]').")
 @click.option("--address", metavar="HOST:PORT",
               help="With --engine ray: the cluster's head (default: a local Ray instance).")
@@ -171,8 +172,8 @@ def check(model_name, params, properties, strategy, symmetry, deadlock, max_stat
     memory_limit = None if memory is None else parse_size(memory)
     if memory is not None and memory_limit is None:
         raise ParamError(f"--memory {memory}: write a size such as 600MB, 4GB or 1.5G")
-    if engine == "vector" and strategy != "bfs":
-        raise ParamError(f"--engine vector runs --strategy bfs, not {strategy}")
+    if engine in ("vector", "auto") and strategy != "bfs":
+        raise ParamError(f"--engine {engine} runs --strategy bfs, not {strategy}")
     if engine == "ray" and strategy not in ("bfs", "simulate"):
         raise ParamError(f"--engine ray runs --strategy bfs or simulate, not {strategy}")
     if (workers or checkpoint or resume) and strategy not in ("bfs", "dfs") and not (
@@ -287,39 +288,40 @@ def _print_more(result, cls, trace_files):
 
 
 #: the files ``kripke check --out DIR`` writes, and so the only ones it removes from DIR
-OUT_FILES = ("trace.json", "counterexample.dot", "counterexample.svg", "msc.dot", "msc.svg")
+OUT_FILES = ("trace.json", "counterexample.dot", "counterexample.svg", "msc.svg")
 
 
 def write_counterexample(trace, out, model):
     """trace.json, counterexample.dot and .svg in ``out`` (and, for a message-passing model, the
-    message sequence chart msc.dot and msc.svg); returns the JSON path.
+    message sequence chart msc.svg); returns the JSON path.
 
     ``out`` holds one run (issue 10, item 5): every file is written whole under a temporary name
     and renamed, and the files of an earlier run that this one does not write are removed. The
-    drawings (.svg) come last: without Graphviz's ``dot`` they are skipped, and once everything
-    else is written ``graphviz.ExecutableNotFound`` is raised.
+    sequence chart is SVG written by kripke itself (``kripke.traces.msc``); the Graphviz drawing
+    (.svg) comes last: without Graphviz's ``dot`` it is skipped, and once everything else is
+    written ``graphviz.ExecutableNotFound`` is raised.
     """
     import graphviz
 
-    from kripke.traces.render import sequence_chart, to_dot, write_drawing
+    from kripke.traces.msc import sequence_chart
+    from kripke.traces.render import to_dot, write_drawing
+    from kripke.traces.trace import write_atomic
     out.mkdir(parents=True, exist_ok=True)
     trace_file = out / "trace.json"
     trace.save(trace_file)
-    drawings = {"counterexample": to_dot(trace, model.set_fields())}
+    written, missing = [trace_file.name], None
     chart = sequence_chart(model, trace)
     if chart is not None:
-        drawings["msc"] = chart
-    written, missing = [trace_file.name], None
-    for name, graph in drawings.items():
-        write_drawing(graph, out / f"{name}.dot")
-        written.append(f"{name}.dot")
-    for name, graph in drawings.items():
-        try:
-            write_drawing(graph, out / f"{name}.svg")
-        except graphviz.ExecutableNotFound as e:
-            missing = e
-            break
-        written.append(f"{name}.svg")
+        write_atomic(out / "msc.svg", chart)
+        written.append("msc.svg")
+    graph = to_dot(trace, model.set_fields())
+    write_drawing(graph, out / "counterexample.dot")
+    written.append("counterexample.dot")
+    try:
+        write_drawing(graph, out / "counterexample.svg")
+        written.append("counterexample.svg")
+    except graphviz.ExecutableNotFound as e:
+        missing = e
     clear_out(out, keep=written)
     if missing is not None:
         raise missing
@@ -419,7 +421,9 @@ def _no_drawing_note(output):
 def _print_result(result, cls, trace_file, deadlock=True):
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     sym = ", symmetry" if result.symmetry else ""
-    click.echo(f"{result.model} ({params}) {result.strategy}{sym}: {result.verdict.upper()}")
+    engine = f" on the {result.engine} engine" if result.engine != "plain" else ""
+    click.echo(f"{result.model} ({params}) {result.strategy}{engine}{sym}: "
+               f"{result.verdict.upper()}")
     symbolic = result.strategy == "bmc"
     if symbolic:
         click.echo(f"  every behaviour of up to {result.depth - 1} steps, symbolically (z3), "
@@ -696,22 +700,23 @@ def replay(trace_path):
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="FILE.dot, FILE.svg, FILE.html or FILE.itf.json")
 @click.option("--msc", is_flag=True,
-              help="Draw a message sequence chart (message-passing models) instead of the path.")
+              help="Draw a message sequence chart (message-passing models; FILE.svg) instead "
+                   "of the path.")
 def render(trace_path, output, msc):
     """Draw a trace as Graphviz (.dot/.svg) or as a self-contained HTML report, or write it in
     the Informal Trace Format of Apalache and Quint (.itf.json). TRACE is kripke's trace JSON,
     or ITF."""
     from kripke.models.system import load_model
     from kripke.traces.itf import dumps, load_any, to_itf
-    from kripke.traces.render import sequence_chart, to_dot
+    from kripke.traces.render import to_dot
     from kripke.traces.report import html_report
     from kripke.traces.trace import write_atomic
     trace = load_any(trace_path)
     model = _model_of(trace)
     set_fields = model.set_fields() if model is not None else ()
     suffix = ".itf.json" if output.endswith(".itf.json") else Path(output).suffix
-    if suffix not in ((".dot", ".svg") if msc else (".dot", ".svg", ".html", ".itf.json")):
-        raise ParamError(f"-o {output}: the file must end in " + (".dot or .svg" if msc else
+    if suffix not in ((".svg",) if msc else (".dot", ".svg", ".html", ".itf.json")):
+        raise ParamError(f"-o {output}: the file must end in " + (".svg" if msc else
                          ".dot, .svg or .html (a drawing) or .itf.json (ITF)"))
     _ready_file(output)
     if suffix == ".itf.json":
@@ -719,10 +724,11 @@ def render(trace_path, output, msc):
         itf = to_itf(trace, model or load_model(trace.model)(**trace.params))
         write_atomic(output, dumps(itf))
     elif msc:
+        from kripke.traces.msc import sequence_chart
         chart = sequence_chart(model, trace)
         if chart is None:
             raise ParamError(f"--msc: {trace.model} is not a message-passing model")
-        _draw(chart, output)
+        write_atomic(output, chart)
     elif suffix == ".html":
         write_atomic(output, html_report(trace, set_fields))
         _no_drawing_note(output)
@@ -928,10 +934,15 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
 @click.option("--memory", metavar="SIZE",
               help="kripke's memory budget for every run (e.g. 600MB): the frontier spills "
                    "to disk past half of it.")
-def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, workers, memory):
+@click.option("--engine", type=click.Choice(["vector"]),
+              help="vector: time the vectorised engine on two-phase at --sizes beside the plain "
+                   "engine, the hand-written numpy BFS (--baseline, default "
+                   "../shared/bench/numpy_twophase.py) and SPIN (../shared/bench/twophase.pml).")
+def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, workers, memory,
+          engine):
     """The standard performance suite: two-phase without symmetry at several sizes."""
     from kripke.checkers.bench import (run_bench, run_liveness_bench, run_raft_bench,
-                                       run_workers_bench)
+                                       run_vector_bench, run_workers_bench)
     if (against or params) and not raft:
         raise click.UsageError("--against and -p need --raft")
     if raft:
@@ -955,6 +966,21 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
         ns = [int(x) for x in sizes.split(",")]
     except ValueError:
         raise ParamError(f"--sizes expects numbers separated by commas, got {sizes!r}")
+    if engine == "vector":
+        rows = run_vector_bench(ns, repeat, baseline)
+        if as_json:
+            from kripke.checkers.result import envelope
+            click.echo(json.dumps(envelope(rows=rows)))
+            return
+        click.echo(f"{'rms':>4} {'program':<8} {'distinct':>11} {'seconds':>8} {'peak MB':>8} "
+                   f"{'vector is':>10}")
+        for r in rows:
+            ratio = ("" if r["program"] == "vector"
+                     else f"{r['vector_speedup']:>8.2f}x faster" if r["vector_speedup"] >= 1
+                     else f"{1 / r['vector_speedup']:>8.2f}x slower")
+            click.echo(f"{r['rms']:>4} {r['program']:<8} {r['distinct_states']:>11,} "
+                       f"{r['seconds']:>8.2f} {r['peak_rss_mb']:>8.0f} {ratio}")
+        return
     if workers:
         rows = run_workers_bench(ns, workers, repeat)
         if as_json:

@@ -100,3 +100,21 @@ def test_what_it_cannot_run_is_one_line(args, message):
     assert r.exit_code == 2
     assert message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("params,props,symmetry,engine", [
+    ({"rms": 3}, ["tc_consistent"], False, "plain"),  # 288 states: below AUTO_STATES
+    ({"rms": 5}, ["tc_consistent"], False, "vector"),  # 8,832 states
+    ({"rms": 5}, ["tc_consistent"], None, "plain"),  # symmetry: orbits, on the plain engine
+    ({"rms": 5}, None, False, "plain"),  # refines_tcommit: a refinement, on the plain engine
+])
+def test_auto_picks_by_size_and_by_what_the_model_needs(params, props, symmetry, engine,
+                                                         monkeypatch):
+    from kripke.checkers import explicit
+    monkeypatch.setattr(explicit, "AUTO_STATES", 5000)  # the crossover, made small
+    model = load_model("two-phase")(**params)
+    auto = check(model, properties=props, symmetry=symmetry, engine="auto")
+    alone = check(model, properties=props, symmetry=symmetry, engine=engine)
+    assert auto.engine == engine == alone.engine
+    assert (auto.verdict, auto.distinct_states, auto.states_generated, auto.depth) == \
+        (alone.verdict, alone.distinct_states, alone.states_generated, alone.depth)
