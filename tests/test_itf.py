@@ -367,7 +367,7 @@ def test_an_edited_itf_state_diverges(tmp_path, two_phase_itf):
 def test_itf_is_no_chart(tmp_path):
     kripke("check", "toy-pingpong", "--out", tmp_path)
     r = kripke("render", tmp_path / "trace.json", "-o", tmp_path / "t.itf.json", "--msc")
-    assert r.exit_code == 2 and "must end in .dot or .svg" in r.output
+    assert r.exit_code == 2 and "must end in .svg" in r.output
 
 
 # (a change to two-phase-eager's ITF trace, what the error says)

@@ -13,7 +13,8 @@ import shutil
 import pytest
 
 from kripke.models.system import load_model
-from kripke.traces.render import format_trace, sequence_chart, to_dot
+from kripke.traces.msc import events, sequence_chart
+from kripke.traces.render import LOOP_FILL, format_trace, to_dot
 from kripke.traces.report import html_report
 from kripke.traces.trace import Step, Trace, from_json, json_equal
 
@@ -137,14 +138,17 @@ def test_svg_shows_the_loop_cluster_and_the_edge_back():
 
 def test_sequence_chart_marks_the_loop_rows_and_notes_the_way_back():
     trace = lww_loss_loop()
-    chart = sequence_chart(load_model(trace.model)(**trace.params), trace).source
-    loop = loop_cluster(chart)
-    # The loop region holds the rows of steps 1 to 3 (their step labels) and none before.
-    assert re.findall(r"\b(step_\d+) \[", loop) == ["step_1", "step_2", "step_3"]
-    assert re.findall(r"\b(n\d+_\d+) \[", loop) == ["n0_1", "n1_1", "n0_2", "n1_2", "n0_3",
-                                                         "n1_3"]
-    assert 'loop_back [label="⟳ back to step 1 (the loop repeats forever)"' in chart
-    assert "dropped" in chart  # the loop's lost message, as the chart draws loss
+    model = load_model(trace.model)(**trace.params)
+    chart = events(model, trace)
+    # The loop starts at step 1, which is marked; its lost message is drawn as loss.
+    assert (chart.loop_start, chart.violation) == (1, 1)
+    assert [(m.sent, m.dropped, m.fate) for m in chart.messages] == [(2, 3, "dropped")]
+    svg = sequence_chart(model, trace)
+    # Steps 2 and 3 are tinted as the loop (step 1, where it starts, as the violation), and the
+    # way back is said under the last row.
+    assert svg.count(f'fill="{LOOP_FILL}"') == 2 and ">loop<" in svg
+    assert ">⟳ back to step 1 (the loop repeats forever)<" in svg
+    assert ">✕ dropped<" in svg
 
 
 def test_html_report_marks_the_loop_rows_and_says_so():

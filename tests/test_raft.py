@@ -127,7 +127,7 @@ def test_the_articles_votes_elect_two_leaders_in_one_term(tmp_path):
     assert sorted((e["term"], e["leader"]) for e in last["elections"]) == [(2, 0), (2, 1)]
     svg = (out / "msc.svg").read_text()
     assert all(f"server {i}" in svg for i in range(3))
-    assert svg.count("state=leader") == 2 and "RequestVoteResponse" in svg
+    assert svg.count(">state = leader<") == 2 and "RequestVoteResponse" in svg
     from kripke.traces.trace import load
     assert replay(load(out / "trace.json")).ok
 

@@ -1,4 +1,5 @@
-"""Counterexamples for a person: the terminal rendering and the Graphviz drawing of a trace.
+"""Counterexamples for a person: the terminal rendering and the Graphviz drawing of a trace (the
+message sequence chart is ``kripke.traces.msc``'s).
 
 Both show, per step, only the fields that changed: an array entry that changed
 (``rm_state[1]: working -> prepared``), elements added to or removed from a set
@@ -9,17 +10,15 @@ on forever from the last step n back to step k. With k < n the last step is the 
 closes the loop (its state is step k's); with k = n the behaviour stutters forever in the last
 state. Every rendering marks the loop as TLC's users know it ("Back to state k", "Stuttering"):
 the terminal with a bracket beside steps k..n and a closing line, the drawing with a cluster
-and the edge back to step k, the message sequence chart with a loop region.
+and the edge back to step k, the message sequence chart with a bracket beside the loop's rows.
 """
-
-import json
 
 import graphviz
 
 from kripke.traces.trace import format_value, json_equal, write_atomic
 
-__all__ = ["changes", "format_value", "format_trace", "to_dot", "to_msc", "write_drawing",
-           "loop_note", "closes_loop", "NO_DOT"]
+__all__ = ["changes", "format_value", "format_trace", "to_dot", "write_drawing", "loop_note",
+           "closes_loop", "NO_DOT"]
 
 #: what to do when Graphviz's ``dot`` is missing (it draws every .svg; the .dot source needs none)
 NO_DOT = ("Graphviz's dot was not found: install graphviz (apt install graphviz, "
@@ -214,118 +213,3 @@ def write_drawing(graph, path, fmt=None):
         write_atomic(path, graph.source)
         return
     write_atomic(path, graph.pipe(format=fmt))
-
-
-def _msg_key(m):
-    return json.dumps(m, sort_keys=True)
-
-
-def _msg_label(m):
-    body = ", ".join(f"{k}={format_value(v)}" for k, v in m.items()
-                     if k not in ("type", "src", "dst"))
-    return f"{m.get('type', 'msg')}({body})"
-
-
-def sequence_chart(model, trace):
-    """The trace as a message sequence chart, drawn as ``model.sequence_chart()`` declares
-    (message-passing models do: ``kripke.models.network``), or None for other models."""
-    declared = getattr(model, "sequence_chart", None)
-    return None if declared is None else to_msc(trace, **declared())
-
-
-def to_msc(trace, nodes, notes=(), highlight=None, network="messages", node_name="server"):
-    """The trace as a message sequence chart: one lifeline per node, one row per step, an arrow
-    from each message's send to its delivery (a cross where the network drops it, a dashed
-    arrow for one still in flight at the end), and on each lifeline the changes of the per-node
-    fields ``notes``; a change to a value in ``highlight[field]`` is drawn in red (Raft's
-    leaders). A lasso's loop is a blue region around its rows (UML's *loop* fragment), closed by
-    the note ``loop_note`` gives."""
-    highlight = highlight or {}
-    rows = len(trace.steps)
-    loop_k = trace.loop_start
-    loop = None
-    if loop_k is not None:
-        loop = graphviz.Digraph("cluster_loop", graph_attr={
-            "label": "loop" if loop_k < rows - 1 else "stutters forever", "labeljust": "l",
-            "color": LOOP_COLOR, "fontcolor": LOOP_COLOR, "style": "rounded,filled",
-            "fillcolor": LOOP_FILL, "penwidth": "2"})
-    g = graphviz.Digraph("msc", graph_attr={
-        "label": _escape(headline(trace)), "labelloc": "t", "fontname": "Helvetica",
-        "nodesep": "1.6", "ranksep": "0.25", "newrank": "true"},
-        node_attr={"fontname": "Helvetica", "fontsize": "10"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "9"})
-    label_of, style_of = {}, {}
-    prev = None
-    for k, step in enumerate(trace.steps):
-        state = step.state if step.state is not None else prev
-        for field in notes:
-            if state is None or field not in state:
-                continue
-            for i in nodes:
-                new = state[field][i]
-                old = None if prev is None else prev[field][i]
-                if k == 0 or new != old:
-                    label_of.setdefault((i, k), []).append(f"{field}={format_value(new)}")
-                    if new in highlight.get(field, ()):
-                        style_of[(i, k)] = {"color": "red", "fontcolor": "red", "style": "bold"}
-        prev = state
-    # Lifelines and the step column, row by row.
-    for k in range(-1, rows):
-        with (loop if loop is not None and k >= loop_k else g).subgraph() as row:
-            row.attr(rank="same")
-            row.node(f"step_{k}", "" if k < 0 else _escape(f"{k}: {trace.steps[k].label()}"),
-                     shape="plaintext", fontsize="9")
-            for i in nodes:
-                name = f"n{i}_{k}"
-                if k < 0:
-                    row.node(name, f"{node_name} {i}", shape="box", style="filled",
-                             fillcolor="#eeeeee")
-                elif (i, k) in label_of:
-                    row.node(name, "\\n".join(map(_escape, label_of[(i, k)])), shape="box",
-                             fontsize="9",
-                             **style_of.get((i, k), {}))
-                else:
-                    row.node(name, "", shape="point", width="0.05")
-    if loop is not None:
-        g.subgraph(loop)
-        g.node("loop_back", _escape(f"⟳ {loop_note(trace)}"), shape="plaintext",
-               fontcolor=LOOP_COLOR, fontsize="10")
-        g.edge(f"step_{rows - 1}", "loop_back", style="invis")
-    for k in range(-1, rows - 1):
-        g.edge(f"step_{k}", f"step_{k + 1}", style="invis")
-        for i in nodes:
-            g.edge(f"n{i}_{k}", f"n{i}_{k + 1}", arrowhead="none", style="dashed",
-                   color="gray")
-    # Messages: match each removal with the earliest unmatched send of an equal message.
-    sent = {}
-    prev = []
-    for k, step in enumerate(trace.steps):
-        if step.state is None:
-            continue
-        now = step.state.get(network, [])
-        before, after = [_msg_key(m) for m in prev], [_msg_key(m) for m in now]
-        for key in dict.fromkeys(after):
-            for _ in range(after.count(key) - before.count(key)):
-                sent.setdefault(key, []).append(k)
-        for key in dict.fromkeys(before):
-            for _ in range(before.count(key) - after.count(key)):
-                m = json.loads(key)
-                k0 = sent[key].pop(0) if sent.get(key) else 0
-                if step.action == "drop_message":
-                    with g.subgraph() as row:  # on the row of the step that drops it
-                        row.attr(rank="same")
-                        row.node(f"drop_{k}", "✕ dropped", shape="plaintext", fontcolor="gray")
-                        row.node(f"step_{k}")
-                    g.edge(f"n{m['src']}_{k0}", f"drop_{k}", label=_escape(_msg_label(m)),
-                           constraint="false", color="gray")
-                else:
-                    g.edge(f"n{m['src']}_{k0}", f"n{m['dst']}_{k}", label=_escape(_msg_label(m)),
-                           constraint="false")
-        prev = now
-    for key, ks in sent.items():
-        m = json.loads(key)
-        for k0 in ks:
-            g.edge(f"n{m['src']}_{k0}", f"n{m['dst']}_{rows - 1}",
-                   label=_escape(_msg_label(m) + " (in flight)"), constraint="false",
-                   style="dashed")
-    return g
