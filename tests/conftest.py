@@ -23,6 +23,27 @@ def fixture_model(name):
 MAX_RMS = int(os.environ.get("KRIPKE_MAX_RMS", "6"))
 
 
+def walk_calls(name, params, calls):
+    """``(model, steps)``: the steps of ``calls`` (each an action name, the first enabled call
+    of it, or a full label such as ``rm_prepare(rm=0)``) from the initial state of model
+    ``name``, each state made by the model's own successors."""
+    from kripke.models.system import load_model
+    from kripke.traces.trace import Step
+    model = load_model(name)(**params)
+    s = next(iter(model.init()))
+    steps = [Step(None, {}, model.encode(s))]
+    for call in calls:
+        for action, args, t in model.successors(s):
+            step = Step(action, model.action_args(action, args), model.encode(t))
+            if call in (action, step.label()):
+                steps.append(step)
+                s = t
+                break
+        else:
+            raise AssertionError(f"{call} is not enabled after step {len(steps) - 1}")
+    return model, steps
+
+
 def reachable_states(model):
     """Every reachable state of ``model``, by the plain search of traces/graph.py."""
     from kripke.traces.graph import reachable

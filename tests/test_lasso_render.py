@@ -16,7 +16,8 @@ from kripke.models.system import load_model
 from kripke.traces.msc import events, sequence_chart
 from kripke.traces.render import LOOP_FILL, format_trace, to_dot
 from kripke.traces.report import html_report
-from kripke.traces.trace import Step, Trace, from_json, json_equal
+from kripke.traces.trace import Trace, from_json, json_equal
+from tests.conftest import walk_calls
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is needed")
 
@@ -25,18 +26,7 @@ def lasso(name, params, calls, loop_start, prop="eventually_decided"):
     """The trace of ``calls`` (each an action name, the first enabled call of it, or a full label
     such as ``rm_prepare(rm=0)``) from the initial state of model ``name``, as a lasso whose loop
     starts at step ``loop_start``; the model's own successors make every state."""
-    model = load_model(name)(**params)
-    s = next(iter(model.init()))
-    steps = [Step(None, {}, model.encode(s))]
-    for call in calls:
-        for action, args, t in model.successors(s):
-            step = Step(action, model.action_args(action, args), model.encode(t))
-            if call in (action, step.label()):
-                steps.append(step)
-                s = t
-                break
-        else:
-            raise AssertionError(f"{call} is not enabled after step {len(steps) - 1}")
+    model, steps = walk_calls(name, params, calls)
     trace = Trace(name, model.params, prop, "liveness", steps, loop_start)
     if loop_start < len(steps) - 1:  # the format: the last step closes the loop
         assert json_equal(steps[-1].state, steps[loop_start].state)

@@ -18,7 +18,8 @@ from kripke.cli import main
 from kripke.models.system import load_model
 from kripke.traces.msc import (Interaction, Operation, Partition, _Drawing, _Layout, events,
                                sequence_chart)
-from kripke.traces.trace import Step, Trace, from_json
+from kripke.traces.trace import Trace, from_json
+from tests.conftest import walk_calls
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -33,18 +34,7 @@ def counterexample(name, params, prop):
 def walk(name, params, calls, prop="p"):
     """The trace of ``calls`` (an action name, or a full label such as ``crash_node(node=1)``:
     the first enabled call that fits) from model ``name``'s initial state."""
-    model = load_model(name)(**params)
-    s = next(iter(model.init()))
-    steps = [Step(None, {}, model.encode(s))]
-    for call in calls:
-        for action, args, t in model.successors(s):
-            step = Step(action, model.action_args(action, args), model.encode(t))
-            if call in (action, step.label()):
-                steps.append(step)
-                s = t
-                break
-        else:
-            raise AssertionError(f"{call} is not enabled after step {len(steps) - 1}")
+    model, steps = walk_calls(name, params, calls)
     return model, from_json(Trace(name, model.params, prop, "invariant", steps).to_json())
 
 
