@@ -910,6 +910,12 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
     click.echo(f"wrote {output}")
 
 
+def _echo_rows(rows):
+    """``kripke bench --json``: the rows in the JSON envelope."""
+    from kripke.checkers.result import envelope
+    click.echo(json.dumps(envelope(rows=rows)))
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--sizes", default="5,6,7", show_default=True, help="Values of rms to explore.")
@@ -948,9 +954,7 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
     if raft:
         rows = run_raft_bench(repeat, against, tuple(x for p in params for x in ("-p", p)))
         if as_json:
-            from kripke.checkers.result import envelope
-            click.echo(json.dumps(envelope(rows=rows)))
-            return
+            return _echo_rows(rows)
         click.echo(f"{'model':<6} {'params':<9} {'distinct':>9} {'generated':>10} {'verdict':<8} "
                    f"{'seconds':>8} {'states/s':>9} {'peak MB':>8}"
                    + (f" {'baseline s':>10} {'ratio':>6}" if against else ""))
@@ -969,9 +973,7 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
     if engine == "vector":
         rows = run_vector_bench(ns, repeat, baseline)
         if as_json:
-            from kripke.checkers.result import envelope
-            click.echo(json.dumps(envelope(rows=rows)))
-            return
+            return _echo_rows(rows)
         click.echo(f"{'rms':>4} {'program':<8} {'distinct':>11} {'seconds':>8} {'peak MB':>8} "
                    f"{'vector is':>10}")
         for r in rows:
@@ -984,9 +986,7 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
     if workers:
         rows = run_workers_bench(ns, workers, repeat)
         if as_json:
-            from kripke.checkers.result import envelope
-            click.echo(json.dumps(envelope(rows=rows)))
-            return
+            return _echo_rows(rows)
         click.echo(f"{'model':<10} {'params':<9} {'workers':>7} {'distinct':>10} "
                    f"{'generated':>11} {'seconds':>8} {'states/s':>9} {'peak MB':>8} "
                    f"{'speed-up':>8}")
@@ -1000,9 +1000,7 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
     if liveness:
         rows = run_liveness_bench(ns, repeat)
         if as_json:
-            from kripke.checkers.result import envelope
-            click.echo(json.dumps(envelope(rows=rows)))
-            return
+            return _echo_rows(rows)
         click.echo(f"{'model':<11} {'params':<7} {'run':<9} {'distinct':>9} {'generated':>10} "
                    f"{'verdict':<9} {'seconds':>8} {'peak MB':>8}  properties")
         for r in rows:
@@ -1018,9 +1016,7 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
         raise ParamError(f"--memory {memory}: write a size such as 600MB or 4GB")
     rows = run_bench(ns, repeat, baseline, memory)
     if as_json:
-        from kripke.checkers.result import envelope
-        click.echo(json.dumps(envelope(rows=rows)))
-        return
+        return _echo_rows(rows)
     click.echo(f"{'rms':>4} {'properties':>13} {'distinct':>10} {'generated':>11} {'seconds':>8} {'states/s':>9} "
                f"{'peak MB':>8}" + (f" {'baseline s':>10} {'ratio':>6}" if baseline else ""))
     for r in rows:
