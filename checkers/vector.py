@@ -32,6 +32,7 @@ constraints, temporal properties, and actions that can raise or leave their type
 each is refused with one line that suggests ``--engine plain``.
 """
 
+import functools
 import time
 
 import numpy as np
@@ -192,32 +193,14 @@ def _ite(c, a, b):
     return np.where(c, a, b)
 
 
-def _all(*args):
-    value = args[0]
-    for a in args[1:]:
-        value = np.logical_and(value, a)
-    return value
+def _folded(op):
+    """z3's n-ary ``op`` (And, Or, bvadd, bvmul) as a left fold of numpy's binary one."""
+    def fold(*args):
+        return functools.reduce(op, args)
+    return fold
 
 
-def _any(*args):
-    value = args[0]
-    for a in args[1:]:
-        value = np.logical_or(value, a)
-    return value
-
-
-def _sum(*args):
-    value = args[0]
-    for a in args[1:]:
-        value = np.add(value, a)
-    return value
-
-
-def _product(*args):
-    value = args[0]
-    for a in args[1:]:
-        value = np.multiply(value, a)
-    return value
+_all, _any, _sum, _product = map(_folded, (np.logical_and, np.logical_or, np.add, np.multiply))
 
 
 def _distinct(*args):
