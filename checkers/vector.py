@@ -34,6 +34,7 @@ each is refused with one line that suggests ``--engine plain``.
 
 import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import z3
@@ -48,6 +49,8 @@ from kripke.models.types import Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Opt
 __all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 
 _U = np.uint64
+#: a level of at least this many states is expanded on two threads
+_SPLIT = 100_000
 
 
 def _slot_bounds(layout):
@@ -409,14 +412,30 @@ class VectorSearch(_Search):
         super().__init__(model, props, None, None, False, limits, deadlock, progress,
                          keep_going)
         try:
-            self.sm = SymbolicModel(model)
-            self.packing = Packing(self.sm)
-            self.actions = self.sm.actions
+            self._compile(model, props)
         except TraceError as e:
             raise Unsupported(f"--engine vector: {e}; use --engine plain") from None
+        #: every path with its call, numbered in the order of the calls
+        self.numbered = [(k, path) for k, paths in enumerate(self.paths) for path in paths]
+        self.path_call = np.array([k for k, _ in self.numbered] or [0], dtype=np.intp)
+        #: the bits a path's number takes below a state in a sort key; None: no room for it
+        tag_bits = max(1, (len(self.numbered) - 1).bit_length())
+        self.tag_bits = (tag_bits if self.packing.words == 1
+                         and self.packing.bits + tag_bits <= 64 else None)
+        self.levels = []  # per level, its states (rows), sorted
+        self.distinct = 0
+        self.seen = _Count(self)
+        self._parents = {}
+
+    def _compile(self, model, props):
+        """Trace the model's actions and ``props`` and compile them (a ``TraceError`` for
+        anything the tracer or the layout cannot take)."""
+        self.sm = SymbolicModel(model)
+        self.packing = Packing(self.sm)
+        self.actions = self.sm.actions
+        program = self.program = Program(self.packing)
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
-        program = self.program = Program(self.packing)
         self.conds = {p.name: program.compile(self.sm.invariant(p), f"property {p.name}")
                       for p in props
                       if not (p.name == "type_ok" and model.type_checks is not None)}
@@ -428,10 +447,6 @@ class VectorSearch(_Search):
                          else program.compile(self.sm.invariant(_Terminal()), "terminal()"))
         self.paths = [[_Path(program, c, t, f"action {name}") for c, t in paths]
                       for name, _, paths in self.actions]
-        self.levels = []  # per level, its states (rows), sorted
-        self.distinct = 0
-        self.seen = _Count(self)
-        self._parents = {}
 
     # -- the search ---------------------------------------------------------------------------
     def run(self):
@@ -457,9 +472,6 @@ class VectorSearch(_Search):
         if not self._check_level(0):
             return
         while len(level):
-            if self.max_depth is not None and self.depth >= self.max_depth:
-                self.bound = f"max_depth={self.max_depth}"
-                return
             if time.perf_counter() >= self.deadline:
                 self.bound = f"time_limit={self.time_limit:g}"
                 return
@@ -475,19 +487,19 @@ class VectorSearch(_Search):
                         self.broken = True
                         level = level[~hit]
                         batch = _Batch(packing, level)
-            chunks, enabled = [], np.zeros(len(level), bool) if self.deadlock else None
-            for k, paths in enumerate(self.paths):
-                for path in paths:
-                    parents, idx = program.select(path.cond, batch)
-                    if not parents.n:
-                        continue
-                    self.fired[k] += parents.n
-                    if enabled is not None:
-                        enabled[idx] = True
-                    succ = path.successors(program, parents, f"action {self.actions[k][0]}")
-                    rows = parents.rows
-                    moved = succ != rows if succ.ndim == 1 else (succ != rows).any(axis=1)
-                    chunks.append((succ[moved], k))  # a step to itself reaches nothing new
+            # A large level is expanded in two halves on two threads (numpy lets go of the GIL
+            # in its loops and sorts); the halves' sorted successors are then merged.
+            halves = (level,) if len(level) < _SPLIT else (level[:len(level) // 2],
+                                                           level[len(level) // 2:])
+            if len(halves) == 1:
+                parts = [self._expand(level, batch)]
+            else:
+                with ThreadPoolExecutor(2) as pool:
+                    parts = list(pool.map(self._expand, halves))
+            for _, fired, _ in parts:
+                for k in np.flatnonzero(fired):
+                    self.fired[int(k)] += int(fired[k])
+            enabled = None if not self.deadlock else np.concatenate([e for _, _, e in parts])
             if enabled is not None and not enabled.all():
                 stuck = ~enabled
                 if self.terminal is not None:
@@ -495,13 +507,17 @@ class VectorSearch(_Search):
                 if stuck.any():
                     if not self._finding("deadlock", "deadlock", d, int(np.flatnonzero(stuck)[0])):
                         return
-            new, credit = _new_states(chunks, visited, len(self.actions))
+            new, credit = self._new_states([c for c, _, _ in parts], visited)
+            if self.max_depth is not None and self.depth >= self.max_depth:
+                if len(new):  # as the plain engine: the last level is expanded, not its successors
+                    self.bound = f"max_depth={self.max_depth}"
+                return
             if self.max_states is not None and self.distinct + len(new) > self.max_states:
                 self.bound = f"max_states={self.max_states}"
                 return
             for k in np.flatnonzero(credit):
                 self.new[int(k)] += int(credit[k])
-            del chunks, batch
+            del parts, batch
             self.levels.append(new)
             visited = _merge(visited, new)
             self.distinct += len(new)
@@ -514,6 +530,72 @@ class VectorSearch(_Search):
                 self.progress({"distinct": self.distinct,
                                "generated": self.n_init + sum(self.fired), "queue": len(level),
                                "depth": self.depth, "elapsed": time.perf_counter() - started})
+
+    def _expand(self, rows, batch=None):
+        """Expand ``rows`` (a level, or half of one): ``(successors, fired, enabled)``, the
+        successors of each path that change the state (a step to itself reaches nothing new):
+        as one sorted array of keys when the layout leaves room for the path's number beside
+        the state (``_new_states``), else a list of (rows, path number); ``fired`` per call;
+        ``enabled``, per row, whether any path is (None without the deadlock check)."""
+        program = self.program
+        batch = batch if batch is not None else _Batch(self.packing, rows)
+        chunks, fired = [], np.zeros(len(self.actions), np.int64)
+        enabled = np.zeros(len(rows), bool) if self.deadlock else None
+        for j, (k, path) in enumerate(self.numbered):
+            parents, idx = program.select(path.cond, batch)
+            if not parents.n:
+                continue
+            fired[k] += parents.n
+            if enabled is not None:
+                enabled[idx] = True
+            succ = path.successors(program, parents, f"action {self.actions[k][0]}")
+            moved = succ != parents.rows if succ.ndim == 1 else (succ != parents.rows).any(axis=1)
+            chunks.append((succ[moved], j))
+        if self.tag_bits is None:
+            return chunks, fired, enabled
+        keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
+        for c, j in chunks:  # (numpy's out= spares a temporary array per step)
+            part = keyed[at:at + len(c)]
+            np.left_shift(c, _U(self.tag_bits), out=part)
+            np.bitwise_or(part, _U(j), out=part)
+            at += len(c)
+        keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
+        return keyed, fired, enabled
+
+    def _new_states(self, parts, visited):
+        """The successors of a level (``parts``: what ``_expand`` gave for each part of it)
+        not in ``visited``, sorted and each once, and how many of them each call reached first
+        (credited as the plain engine credits "new": to the first call, in the order of the
+        calls, that reached a state).
+
+        With one word and room in it for the path's number, a successor and its path are sorted
+        as one uint64 (state above, path below): dedup and the first path of each state come
+        from one sort; otherwise the rows are sorted with their path numbers by a stable
+        argsort."""
+        calls = self.path_call
+        if self.tag_bits is not None:
+            keyed = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            if len(parts) > 1:
+                keyed.sort(kind="stable")  # two sorted runs: a merge
+            states = np.right_shift(keyed, _U(self.tag_bits))
+            first = np.empty(len(keyed), bool)
+            first[:1] = True
+            np.not_equal(states[1:], states[:-1], out=first[1:])
+            uniq = states[first]
+            path = np.bitwise_and(keyed[first], _U((1 << self.tag_bits) - 1)).astype(np.intp)
+        else:
+            chunks = [c for part in parts for c in part]
+            if not chunks:
+                return visited[:0], np.zeros(len(self.actions), np.int64)
+            cand = np.concatenate([c for c, _ in chunks])
+            path_of = np.repeat([j for _, j in chunks], [len(c) for c, _ in chunks])
+            order = np.argsort(_keys(cand), kind="stable")
+            keys = _keys(cand)[order]
+            first = np.ones(len(keys), bool)
+            first[1:] = keys[1:] != keys[:-1]
+            uniq, path = cand[order[first]], path_of[order[first]]
+        fresh = ~_member(visited, uniq)
+        return uniq[fresh], np.bincount(calls[path[fresh]], minlength=len(self.actions))
 
     def _check_level(self, d):
         """Check the invariants on level ``d`` and look for the sometimes-properties there;
@@ -624,47 +706,6 @@ def _unique(rows):
     first = np.ones(len(rows), bool)
     first[1:] = keys[1:] != keys[:-1]
     return rows[first]
-
-
-def _new_states(chunks, visited, ncalls):
-    """The successors of a level (``chunks``: (rows, call index), in the order of the calls)
-    not in ``visited``, sorted and each once, and how many of them each call reached first
-    (credited as the plain engine credits "new": to the first call that reached a state).
-
-    With one word and room in it for the chunk's number, a successor and its chunk are sorted
-    as one uint64 (state above, chunk below): one sort dedups them and finds the first chunk of
-    each; otherwise the rows are sorted with their chunk numbers by a stable argsort."""
-    if not chunks:
-        return visited[:0], np.zeros(ncalls, np.int64)
-    calls = np.array([k for _, k in chunks])
-    tag_bits = max(1, (len(chunks) - 1).bit_length())
-    used = 64 if chunks[0][0].ndim == 2 else max(
-        (int(c.max()).bit_length() for c, _ in chunks if len(c)), default=0)
-    if used + tag_bits <= 64:  # (numpy's out= spares a temporary array per step)
-        keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
-        for j, (c, _) in enumerate(chunks):
-            part = keyed[at:at + len(c)]
-            np.left_shift(c, _U(tag_bits), out=part)
-            np.bitwise_or(part, _U(j), out=part)
-            at += len(c)
-        keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
-        states = np.right_shift(keyed, _U(tag_bits))
-        first = np.empty(len(keyed), bool)
-        first[:1] = True
-        np.not_equal(states[1:], states[:-1], out=first[1:])
-        uniq = states[first]
-        chunk = np.bitwise_and(keyed[first], _U((1 << tag_bits) - 1)).astype(np.intp)
-    else:
-        cand = np.concatenate([c for c, _ in chunks])
-        chunk_of = np.repeat(np.arange(len(chunks)), [len(c) for c, _ in chunks])
-        order = np.argsort(_keys(cand), kind="stable")
-        keys = _keys(cand)[order]
-        first = np.ones(len(keys), bool)
-        first[1:] = keys[1:] != keys[:-1]
-        uniq, chunk = cand[order[first]], chunk_of[order[first]]
-    fresh = ~_member(visited, uniq)
-    credit = np.bincount(calls[chunk[fresh]], minlength=ncalls)
-    return uniq[fresh], credit
 
 
 def _member(visited, rows):

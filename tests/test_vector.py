@@ -118,3 +118,36 @@ def test_auto_picks_by_size_and_by_what_the_model_needs(params, props, symmetry,
     assert auto.engine == engine == alone.engine
     assert (auto.verdict, auto.distinct_states, auto.states_generated, auto.depth) == \
         (alone.verdict, alone.distinct_states, alone.states_generated, alone.depth)
+
+
+@pytest.mark.parametrize("name", ["two-phase", "commit-2pc"])  # one word; several words
+def test_a_level_split_over_two_threads_searches_alike(name, monkeypatch):
+    """A large level is expanded in two halves on two threads (``_SPLIT``): made small here,
+    the counts, the credit of each call and the violation are those of one thread."""
+    from kripke.checkers import vector
+    model = load_model(name)(**({"rms": 4} if name == "two-phase" else {}))
+    props = safety(model)
+    whole = check(model, properties=props, engine="vector")
+    monkeypatch.setattr(vector, "_SPLIT", 8)
+    halves = check(model, properties=props, engine="vector")
+    assert (halves.verdict, halves.distinct_states, halves.states_generated, halves.depth,
+            halves.coverage) == (whole.verdict, whole.distinct_states, whole.states_generated,
+                                 whole.depth, whole.coverage)
+
+
+@pytest.mark.parametrize("name,params,bound", [
+    ("two-phase", {"rms": 16}, 5),  # 68 bits: two words a state, sorted as rows
+    ("two-phase", {"rms": 4}, 6),  # one word, with room for the path's number
+])
+def test_a_depth_bound_counts_as_the_plain_engine(name, params, bound):
+    """The last level within --max-depth is expanded (its successors counted), and the bound
+    reported only when a state lies beyond it, as in the plain engine; with two words a state
+    the rows are sorted as rows."""
+    model = load_model(name)(**params)
+    plain = check(model, properties=["tc_consistent"], symmetry=False, max_depth=bound)
+    vector = check(model, properties=["tc_consistent"], engine="vector", max_depth=bound)
+    assert (vector.verdict, vector.bound, vector.distinct_states, vector.states_generated,
+            vector.depth) == (plain.verdict, plain.bound, plain.distinct_states,
+                              plain.states_generated, plain.depth)
+    assert {a: c["fired"] for a, c in vector.coverage.items()} == \
+        {a: c["fired"] for a, c in plain.coverage.items()}
