@@ -696,6 +696,63 @@ def replay(trace_path):
 
 
 @main.command()
+@click.argument("model_name", metavar="MODEL", required=False)
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a model parameter.")
+@click.option("--trace", "trace_path", type=click.Path(), metavar="T.json",
+              help="A counterexample to step through (kripke JSON or ITF); its model and "
+                   "parameters are the explorer's (MODEL may then be left out).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="The port on 127.0.0.1; 0 takes any free one.")
+@click.option("--no-browser", is_flag=True, help="Print the URL; do not open a browser.")
+def explore(model_name, params, trace_path, port, no_browser):
+    """Walk a model's states in the browser: the state's typed fields, the steps on offer (what
+    each changes and breaks), the path (back, forward, jump; in the URL), the properties, the
+    messages in flight and the sequence chart; a counterexample (--trace, or a check run from
+    the page) to step through. Serves 127.0.0.1 only, until Ctrl-C."""
+    from kripke.checkers.explicit import check as explicit_check
+    from kripke.models.system import load_model
+    from kripke.traces.explore import BadRequest, Explorer, serve
+    trace = None
+    if trace_path is not None:
+        from kripke.traces.itf import load_any
+        trace = load_any(trace_path)
+        if model_name is not None and model_name != trace.model:
+            _fail(f"--trace {trace_path} is a trace of {trace.model}, not {model_name}")
+        model_name = trace.model
+    if model_name is None:
+        _fail("explore needs a MODEL, or a counterexample to step through with --trace")
+    cls = load_model(model_name)
+    values = parse_params(cls, params)
+    if trace is not None:
+        differ = [k for k, v in values.items() if trace.params.get(k, cls._params[k].default) != v]
+        if differ:
+            _fail(f"-p {differ[0]}: the trace was recorded with {differ[0]}="
+                  f"{trace.params.get(differ[0])}; leave -p out to use the trace's parameters")
+        values = trace.params
+    model = cls(**values)
+
+    def run_check(m, properties, max_states, time_limit):
+        return explicit_check(m, properties=properties, max_states=max_states,
+                              time_limit=time_limit)
+
+    explorer = Explorer(model, run_check)
+    start = None
+    if trace is not None:
+        try:
+            info = explorer.load_trace(trace, str(trace_path))
+        except BadRequest as e:
+            _fail(f"--trace {trace_path}: {e}")
+        start = f"path={info['path']}&at=0&trace={info['id']}"
+    try:
+        serve(explorer, port, open_browser=not no_browser, start_at=start,
+              announce=click.echo)
+    except OSError as e:
+        _fail(f"cannot serve on 127.0.0.1:{port}: {e.strerror or e}"
+              + (" (try --port 0 for any free port)" if port else ""))
+
+
+@main.command()
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="FILE.dot, FILE.svg, FILE.html or FILE.itf.json")
@@ -856,31 +913,55 @@ GRAPH_FORMATS = ("svg", "dot", "graphml", "gexf")
               help="The file's format (default: its suffix): svg and dot draw the graph "
                    "(Graphviz), graphml and gexf are the graph as data (networkx: notebooks, "
                    "Gephi), a node per state with one attribute per variable.")
-@click.option("--cluster", metavar="VARIABLE",
-              help="Group the states by this variable (svg, dot).")
 @click.option("--field", "fields", multiple=True, metavar="VARIABLE",
-              help="Show only these variables in each state (repeatable).")
-@click.option("--max-states", type=click.IntRange(min=1), default=1000, show_default=True,
-              metavar="N", help="Refuse a graph of more than N states.")
+              help="Merge the states equal on these variables into one node, which shows "
+                   "them and the count of states it stands for (repeatable).")
+@click.option("--cluster", metavar="VARIABLE",
+              help="Group the nodes by this variable (svg, dot; with --field, merged on too).")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Draw the whole graph when it has at most N nodes and 2N edges; above, its "
+                   "strongly connected components or the neighbourhood of the initial state "
+                   "(svg, dot)  [default: 30]")
+@click.option("--around", type=click.IntRange(min=0), metavar="NODE",
+              help="Draw the neighbourhood of the node numbered #NODE in the drawing with the "
+                   "same --field options (svg, dot).")
+@click.option("--radius", type=click.IntRange(min=0), metavar="R",
+              help="With --around: the nodes within R steps of it, either way (default: as "
+                   "many as --max-nodes allows).")
+@click.option("--components", "components_only", is_flag=True,
+              help="Draw the strongly connected components, however many (svg, dot).")
+@click.option("--max-states", type=click.IntRange(min=1), default=10_000, show_default=True,
+              metavar="N", help="Refuse a model of more than N reachable states.")
 @click.option("--max-depth", type=click.IntRange(min=1), metavar="N",
-              help="Draw the first N levels only (the initial states are level 1).")
+              help="Only the first N levels (the initial states are level 1).")
 @click.option("--symmetry/--no-symmetry", default=False, show_default=True,
               help="One node per orbit under the model's symmetric domain (tested first, as "
                    "check tests it).")
-def graph(model_name, params, output, fmt, cluster, fields, max_states, max_depth, symmetry):
-    """Draw every reachable state of MODEL and the steps between them, or write them as a
-    graph file (GraphML, GEXF) with each state's variables and each step's actions."""
+def graph(model_name, params, output, fmt, fields, cluster, max_nodes, around, radius,
+          components_only, max_states, max_depth, symmetry):
+    """Draw the reachable states of MODEL and the steps between them, as much as can be read
+    (it says what it drew and why), or write them as a graph file (GraphML, GEXF) with each
+    state's variables and each step's actions."""
     from kripke.models.system import load_model
-    from kripke.traces.graph import TooManyStates, state_graph, to_networkx, write_graph
+    from kripke.traces.graph import (MAX_NODES, TooManyStates, state_view, to_networkx,
+                                     write_graph)
     if fmt is None and Path(output).suffix[1:] not in GRAPH_FORMATS:
         raise ParamError(f"-o {output}: the file must end in .svg, .dot, .graphml or .gexf "
                          "(or name its format with --format)")
     fmt = fmt or Path(output).suffix[1:]
     if fmt not in GRAPH_FORMATS:
         raise UnknownNameError("graph format", fmt, GRAPH_FORMATS)
-    if cluster and fmt not in ("svg", "dot"):
-        raise ParamError(f"--cluster groups the states of a drawing (svg, dot); a {fmt} file "
-                         "has every variable as a node attribute to group by")
+    drawing = fmt in ("svg", "dot")
+    asked = [name for name, value in (("--cluster", cluster), ("--max-nodes", max_nodes),
+                                      ("--around", around), ("--radius", radius),
+                                      ("--components", components_only)) if value]
+    if asked and not drawing:
+        raise ParamError(f"{asked[0]} is for a drawing (svg, dot); a {fmt} file holds the "
+                         "whole graph (merged by --field), every variable a node attribute")
+    if around is not None and components_only:
+        raise ParamError("--around or --components: a neighbourhood or the components")
+    if radius is not None and around is None:
+        raise ParamError("--radius is the neighbourhood's: name its centre with --around NODE")
     _ready_file(output)
     cls = load_model(model_name)
     model = cls(**parse_params(cls, params))
@@ -893,20 +974,26 @@ def graph(model_name, params, output, fmt, cluster, fields, max_states, max_dept
         if note is not None:
             raise ParamError(f"--symmetry would draw a wrong graph: {note}")
     try:
-        if fmt in ("svg", "dot"):
-            drawing = state_graph(model, cluster=cluster, fields=fields or None,
-                                  max_states=max_states, max_depth=max_depth, symmetry=symmetry)
+        if drawing:
+            view = state_view(model, fields=fields or None, cluster=cluster,
+                              max_states=max_states, max_depth=max_depth, symmetry=symmetry,
+                              max_nodes=max_nodes or MAX_NODES, around=around, radius=radius,
+                              components_only=components_only)
         else:
             data = to_networkx(model, max_states=max_states, max_depth=max_depth,
-                               symmetry=symmetry, fields=fields or None)
+                               symmetry=symmetry, fields=fields or None, merge=bool(fields))
     except TooManyStates as e:
         fewer = ", --symmetry (one node per orbit)" if domain is not None and not symmetry else ""
-        raise ParamError(f"{e}: draw fewer with -p (a smaller instance), --max-depth N (the "
+        raise ParamError(f"{e}: explore fewer with -p (a smaller instance), --max-depth N (the "
                          f"first N levels){fewer}, or raise --max-states") from None
-    if fmt in ("svg", "dot"):
-        _draw(drawing, output, fmt)
+    if drawing:
+        _draw(view.digraph, output, fmt)
+        click.echo(view.message)
     else:
         write_graph(data, output, fmt)
+        merged = f", merged by projection onto {', '.join(fields)}" if fields else ""
+        click.echo(f"{data.number_of_nodes():,} nodes and {data.number_of_edges():,} edges"
+                   f"{merged}")
     click.echo(f"wrote {output}")
 
 

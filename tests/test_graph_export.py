@@ -92,7 +92,7 @@ def test_graph_files_read_back_with_the_same_nodes_edges_and_fields(tmp_path, fm
     g = to_networkx(TwoPhase(rms=2))
     path = tmp_path / f"two-phase.{fmt}"
     r = kripke_cli("graph", "two-phase", "-p", "rms=2", "-o", path)
-    assert r.exit_code == 0 and r.output == f"wrote {path}\n"
+    assert r.exit_code == 0 and r.output == f"56 nodes and 130 edges\nwrote {path}\n"
     back = read(path)
     assert (back.number_of_nodes(), back.number_of_edges()) == (56, 130)
     assert back.is_directed()
@@ -131,10 +131,16 @@ def test_write_graph_makes_each_attribute_one_scalar_type(tmp_path):
      "unknown graph format 'png'; available: dot, gexf, graphml, svg"),
     (["two-phase", "-o", "OUT/g.png"], "-o OUT/g.png: the file must end in .svg, .dot, .graphml "
                                        "or .gexf (or name its format with --format)"),
-    (["two-phase", "-p", "rms=9", "-o", "OUT/g.gexf"], "two-phase has more than 1,000 reachable "
-                                                        "states: draw fewer with -p"),
+    (["two-phase", "-p", "rms=9", "--max-states", "1000", "-o", "OUT/g.gexf"],
+     "two-phase has more than 1,000 reachable states: explore fewer with -p"),
     (["two-phase", "--cluster", "tm_state", "-o", "OUT/g.graphml"],
-     "--cluster groups the states of a drawing (svg, dot)"),
+     "--cluster is for a drawing (svg, dot); a graphml file holds the whole graph"),
+    (["two-phase", "--around", "3", "-o", "OUT/g.gexf"], "--around is for a drawing"),
+    (["two-phase", "--around", "3", "--components", "-o", "OUT/g.svg"],
+     "--around or --components"),
+    (["two-phase", "--radius", "3", "-o", "OUT/g.svg"], "--radius is the neighbourhood's"),
+    (["two-phase", "--around", "999", "-o", "OUT/g.svg"],
+     "there is no node #999: the nodes are #0 to #287"),
     (["two-phase", "--field", "nope", "-o", "OUT/g.gexf"], "two-phase has no variable 'nope'"),
     (["two-phase", "-o", "OUT/missing/g.graphml"], "the folder OUT/missing does not exist"),
 ])
