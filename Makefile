@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench setup clean
 
-setup: $(STAMP) dot
+setup: $(STAMP) dot chromium
 
 $(STAMP): pyproject.toml setup.py checkers/_speedups.c checkers/_visited.c checkers/_wire.c
 	python3 -m venv $(VENV)
@@ -19,6 +19,15 @@ dot:
 	@command -v dot >/dev/null 2>&1 || { \
 	  echo "installing Debian's graphviz (dot is missing)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
+
+# Debian's headless Chromium and its driver run the explorer's browser tests
+# (tests/test_explore.py); install them when either is missing.
+.PHONY: chromium
+chromium:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  echo "installing Debian's chromium and chromium-driver (for the explorer's browser tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	    chromium-driver >/dev/null; }
 
 demo: setup
 	rm -rf out && mkdir out
