@@ -68,7 +68,7 @@ class BadRequest(KripkeError):
 # -- paths -------------------------------------------------------------------------------------
 def encode_segment(key):
     """A step's key as one segment of a path (``rm_prepare(rm=0)`` stays readable)."""
-    return quote_plus(key, safe="=(),:~'!*")
+    return quote_plus(key, safe="=(),:~'!*[]")
 
 
 def path_text(keys):

@@ -142,7 +142,8 @@ button.act.stutter { color: #8a92a3; border-style: dashed; }
 #props td { padding: 4px 4px; border-bottom: 1px solid var(--line); vertical-align: top;
             font-size: 12.5px; }
 #props td.n { font: 600 12px var(--mono); word-break: break-word; }
-#props td.k { color: var(--muted); font-size: 11px; white-space: nowrap; }
+#props .k { color: var(--muted); font: 11px system-ui, sans-serif; }
+#props td:last-child { text-align: right; width: 1%; }
 #props tr.more { display: none; }
 #props.all tr.more { display: table-row; }
 #props tr.more td.n { font-weight: 400; color: #4a5263; }
@@ -541,7 +542,7 @@ function renderProps() {
     const nb = k ? `<div class="nextbreak" title="${esc(p.breaks_after.join("\n"))}">⚠ ` +
       `breaks after ${k === 1 ? esc(p.breaks_after[0]) : k + " of the next steps"}</div>` : "";
     return `<tr class="${p.default ? "" : "more"}" data-property="${esc(p.name)}" title="${esc(p.doc)}">` +
-      `<td class="n">${esc(p.name)}${nb}</td><td class="k">${esc(p.kind.replace("_", " "))}</td>` +
+      `<td class="n">${esc(p.name)}<div class="k">${esc(p.kind.replace("_", " "))}</div>${nb}</td>` +
       `<td><span class="badge ${p.status}" title="${esc(p.text)}">${label[p.status]}</span></td></tr>`;
   }).join("");
   $("props").classList.toggle("all", $("show-all-props").checked);
