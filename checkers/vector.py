@@ -492,10 +492,10 @@ class VectorSearch(_Search):
             halves = (level,) if len(level) < _SPLIT else (level[:len(level) // 2],
                                                            level[len(level) // 2:])
             if len(halves) == 1:
-                parts = [self._expand(level, batch)]
+                parts = [self._expand(level, visited, batch)]
             else:
                 with ThreadPoolExecutor(2) as pool:
-                    parts = list(pool.map(self._expand, halves))
+                    parts = list(pool.map(self._expand, halves, (visited, visited)))
             for _, fired, _ in parts:
                 for k in np.flatnonzero(fired):
                     self.fired[int(k)] += int(fired[k])
@@ -519,24 +519,32 @@ class VectorSearch(_Search):
                 self.new[int(k)] += int(credit[k])
             del parts, batch
             self.levels.append(new)
-            visited = _merge(visited, new)
             self.distinct += len(new)
             level = new
             if len(new):
                 self.depth += 1
-            if not self._check_level(d + 1):
+            if len(new) < _SPLIT:
+                visited = _merge(visited, new)
+                holds = self._check_level(d + 1)
+            else:  # the properties are checked while the visited set takes the new states in
+                with ThreadPoolExecutor(1) as pool:
+                    merged = pool.submit(_merge, visited, new)
+                    holds = self._check_level(d + 1)
+                    visited = merged.result()
+            if not holds:
                 return
             if self.progress is not None:
                 self.progress({"distinct": self.distinct,
                                "generated": self.n_init + sum(self.fired), "queue": len(level),
                                "depth": self.depth, "elapsed": time.perf_counter() - started})
 
-    def _expand(self, rows, batch=None):
+    def _expand(self, rows, visited, batch=None):
         """Expand ``rows`` (a level, or half of one): ``(successors, fired, enabled)``, the
         successors of each path that change the state (a step to itself reaches nothing new):
-        as one sorted array of keys when the layout leaves room for the path's number beside
-        the state (``_new_states``), else a list of (rows, path number); ``fired`` per call;
-        ``enabled``, per row, whether any path is (None without the deadlock check)."""
+        when the layout leaves room for the path's number beside the state, as one sorted array
+        of keys, each state once with the first path that reached it and none in ``visited``
+        (``_new_states``); else a list of (rows, path number); ``fired`` per call; ``enabled``,
+        per row, whether any path is (None without the deadlock check)."""
         program = self.program
         batch = batch if batch is not None else _Batch(self.packing, rows)
         chunks, fired = [], np.zeros(len(self.actions), np.int64)
@@ -560,7 +568,17 @@ class VectorSearch(_Search):
             np.bitwise_or(part, _U(j), out=part)
             at += len(c)
         keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
-        return keyed, fired, enabled
+        keyed = self._first_of_each(keyed)
+        fresh = ~_member(visited, np.right_shift(keyed, _U(self.tag_bits)))
+        return keyed[fresh], fired, enabled
+
+    def _first_of_each(self, keyed):
+        """The sorted keys ``keyed`` (state above, path below), one per state: its first path."""
+        states = np.right_shift(keyed, _U(self.tag_bits))
+        first = np.empty(len(keyed), bool)
+        first[:1] = True
+        np.not_equal(states[1:], states[:-1], out=first[1:])
+        return keyed[first]
 
     def _new_states(self, parts, visited):
         """The successors of a level (``parts``: what ``_expand`` gave for each part of it)
@@ -570,30 +588,28 @@ class VectorSearch(_Search):
 
         With one word and room in it for the path's number, a successor and its path are sorted
         as one uint64 (state above, path below): dedup and the first path of each state come
-        from one sort; otherwise the rows are sorted with their path numbers by a stable
-        argsort."""
+        from one sort, done by ``_expand`` (on each half's thread), and the halves are merged
+        here; otherwise the rows are sorted with their path numbers by a stable argsort."""
         calls = self.path_call
-        if self.tag_bits is not None:
-            keyed = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if self.tag_bits is not None:  # each part is fresh, each state once, already
+            keyed = parts[0]
             if len(parts) > 1:
+                keyed = np.concatenate(parts)
                 keyed.sort(kind="stable")  # two sorted runs: a merge
-            states = np.right_shift(keyed, _U(self.tag_bits))
-            first = np.empty(len(keyed), bool)
-            first[:1] = True
-            np.not_equal(states[1:], states[:-1], out=first[1:])
-            uniq = states[first]
-            path = np.bitwise_and(keyed[first], _U((1 << self.tag_bits) - 1)).astype(np.intp)
-        else:
-            chunks = [c for part in parts for c in part]
-            if not chunks:
-                return visited[:0], np.zeros(len(self.actions), np.int64)
-            cand = np.concatenate([c for c, _ in chunks])
-            path_of = np.repeat([j for _, j in chunks], [len(c) for c, _ in chunks])
-            order = np.argsort(_keys(cand), kind="stable")
-            keys = _keys(cand)[order]
-            first = np.ones(len(keys), bool)
-            first[1:] = keys[1:] != keys[:-1]
-            uniq, path = cand[order[first]], path_of[order[first]]
+                keyed = self._first_of_each(keyed)
+            new = np.right_shift(keyed, _U(self.tag_bits))
+            path = np.bitwise_and(keyed, _U((1 << self.tag_bits) - 1)).astype(np.intp)
+            return new, np.bincount(calls[path], minlength=len(self.actions))
+        chunks = [c for part in parts for c in part]
+        if not chunks:
+            return visited[:0], np.zeros(len(self.actions), np.int64)
+        cand = np.concatenate([c for c, _ in chunks])
+        path_of = np.repeat([j for _, j in chunks], [len(c) for c, _ in chunks])
+        order = np.argsort(_keys(cand), kind="stable")
+        keys = _keys(cand)[order]
+        first = np.ones(len(keys), bool)
+        first[1:] = keys[1:] != keys[:-1]
+        uniq, path = cand[order[first]], path_of[order[first]]
         fresh = ~_member(visited, uniq)
         return uniq[fresh], np.bincount(calls[path[fresh]], minlength=len(self.actions))
 
