@@ -82,6 +82,8 @@ ol#path li:hover { background: var(--accent-soft); }
 ol#path li.current { background: var(--accent); color: #fff; }
 ol#path li.current .n { color: #d5defa; }
 ol#path li.future { color: #9aa2b1; }
+ol#path li.loop { border-left: 3px solid #3b6fd8; border-radius: 0 5px 5px 0; }
+ol#path li.loop .n::before { content: "⟳ "; color: #3b6fd8; }
 ol#path li.bad .l::after { content: " ✗"; color: var(--bad); font-weight: 700; }
 ol#path li.current.bad .l::after { color: #ffd7d3; }
 #stepinfo { font-size: 15px; margin: 0 0 10px; font-weight: 600; }
@@ -387,9 +389,12 @@ function renderTrace() {
 
 function renderPath() {
   const bad = violated().length > 0;
+  const t = route.trace !== null ? traceInfo(route.trace) : null;
+  const loop = t && t.loop_start !== null ? t.loop_start : null;  // a lasso's loop: steps k..n
   $("path").innerHTML = view.path.map((p, i) => {
     const cls = [i === view.at ? "current" : "", i > view.at ? "future" : "",
-                 i === view.at && bad ? "bad" : ""].join(" ").trim();
+                 i === view.at && bad ? "bad" : "", loop !== null && i >= loop ? "loop" : ""]
+                .join(" ").trim();
     return `<li data-step="${i}" class="${cls}" title="${esc(p.label)}"><span class="n">${i}</span>` +
            `<span class="l">${esc(p.label)}</span></li>`;
   }).join("");
