@@ -808,18 +808,29 @@ def _model_of(trace):
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE")
 @click.option("-o", "--output", type=click.Path(),
               help="FILE.md or FILE.html (default: Markdown on stdout)")
+@click.option("--field", "fields", multiple=True, metavar="VARIABLE",
+              help="Draw the state diagram merged on these variables (repeatable), as kripke "
+                   "graph --field does.")
+@click.option("--property", "properties", multiple=True, metavar="NAME",
+              help="Check only this property (repeatable; default: the model's default ones).")
 @click.option("--symmetry/--no-symmetry", default=False, show_default=True,
               help="Count orbits under the model's symmetric domain (default: every state, as "
                    "the diagram draws them).")
+@click.option("--deadlock/--no-deadlock", default=True, show_default=True,
+              help="Report a reachable state with no step that is not declared terminal.")
 @click.option("--max-states", type=click.IntRange(min=1), metavar="N",
-              help="Store at most N states; more make the verdict incomplete.")
+              help="Store at most N states; more make the verdict incomplete (and the diagram "
+                   "is not drawn).")
 @click.option("--max-depth", type=click.IntRange(min=1), metavar="N",
               help="Explore (and draw) N levels; more make the verdict incomplete.")
 @click.option("--time-limit", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Stop the search after this many seconds: the verdict is incomplete.")
-def review(model_name, params, output, symmetry, max_states, max_depth, time_limit):
-    """Spec review of MODEL: variables, actions, properties, what the checker found, coverage
-    and (HTML, small models) the state diagram. The bounds and --symmetry are check's."""
+def review(model_name, params, output, fields, properties, symmetry, deadlock, max_states,
+           max_depth, time_limit):
+    """Spec review of MODEL: what the checker found (every property's verdict beside its
+    description, each violation's counterexample), the docstring, parameters, variables,
+    actions with coverage and (HTML) the state diagram. The bounds and --symmetry are check's;
+    the search goes on after a violation (check --continue)."""
     from kripke.checkers.explicit import check as explicit_check
     from kripke.models.system import load_model
     from kripke.traces.review import review_html, review_markdown
@@ -828,13 +839,19 @@ def review(model_name, params, output, symmetry, max_states, max_depth, time_lim
     model = cls(**parse_params(cls, params))
     if output and Path(output).suffix not in (".md", ".html"):
         raise ParamError(f"-o {output}: the file must end in .md or .html")
+    names = list(getattr(cls, "_types", None) or {})
+    for name in fields:
+        if name not in names:
+            raise UnknownNameError(f"variable of {cls.display_name()}", name, names)
     if output:
         _ready_file(output)
     # By default without symmetry: the counts of the diagram, and TLC's.
-    result = explicit_check(model, symmetry=symmetry, max_states=max_states, max_depth=max_depth,
-                            time_limit=time_limit)
+    result = explicit_check(model, properties=properties or None, symmetry=symmetry,
+                            max_states=max_states, max_depth=max_depth, time_limit=time_limit,
+                            deadlock=deadlock, keep_going=True)
     if output and output.endswith(".html"):
-        write_atomic(output, review_html(model, result, max_depth=max_depth,
+        write_atomic(output, review_html(model, result, fields=fields or None,
+                                         max_states=max_states or 10_000, max_depth=max_depth,
                                          symmetry=result.symmetry))
         _no_drawing_note(output)
     elif output:

@@ -114,7 +114,13 @@ def _explore(model, max_states, max_depth, symmetry):
     order, with ``value`` (its trace JSON, ``model.encode``), ``initial``, ``outside`` (1 when
     it is outside the constraint ``within()``, else 0), ``count`` (1) and ``members`` ([i]);
     an edge's ``actions`` are the labels of the action calls between its states."""
-    states, edges = reachable(model, max_states, max_depth, symmetry)
+    try:
+        states, edges = reachable(model, max_states, max_depth, symmetry)
+    except KripkeError:
+        raise
+    except Exception as e:  # the model's own bug: one line, and where to see how it comes
+        raise KripkeError(f"{model.display_name()} raised {type(e).__name__}: {e} while its "
+                          "states were explored (kripke check shows the steps to it)") from None
     canon = Canonicalizer(model, model.symmetric_domain()) if symmetry else None
     initial = {fingerprint(s if canon is None else canon(s)) for s in model.init()}
     constrained = type(model).within is not TransitionSystem.within
