@@ -518,9 +518,11 @@ def _node_lines(view, n, a, shown, merged):
         op = " = " if len(vs) == 1 else " ∈ " if len(vs) <= 3 else ": "
         lines.append((_cut(text if f is None else f + op + text, NODE_TEXT), False))
     if view.has_edge(n, n):
-        loop = textwrap.wrap("↺ " + ", ".join(_steps(view.edges[n, n]["actions"])), 44,
-                             subsequent_indent="   ", break_on_hyphens=False)
-        lines += [(x, True) for x in loop]
+        # wrapped between actions, never between an action and its count (a no-break space)
+        text = "↺ " + ", ".join(x.replace(" ×", "\u00a0×") for x in
+                                _steps(view.edges[n, n]["actions"]))
+        loop = textwrap.wrap(text, 44, subsequent_indent="   ", break_on_hyphens=False)
+        lines += [(x.replace("\u00a0", " "), True) for x in loop]
     if a.get("hidden"):
         lines.append((f"+{_plural(a['hidden'], 'neighbour')} not drawn", True))
     return lines

@@ -248,7 +248,9 @@ def review_html(model, result, fields=None, max_states=10_000, max_depth=None, s
                            f"<p>{html.escape(v.message)}</p>")
         else:
             trace_json = json.dumps(v.trace.to_json(), indent=1)
-            section += [f"<h3>{html.escape(headline(v.trace))}</h3>",
+            # the page's title names the model and its parameters: the headline without them
+            what = headline(v.trace).split("): ", 1)[-1]
+            section += [f"<h3>{html.escape(what)}</h3>",
                         violation_html(v.trace, model), steps_html(v.trace, set_fields),
                         "<details><summary>trace JSON (save it as trace.json: <code>kripke "
                         "replay trace.json</code>, <code>kripke render trace.json -o "
