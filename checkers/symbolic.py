@@ -1333,7 +1333,8 @@ class SymbolicModel:
     list) and their type facts; ``state(terms)`` is a symbolic state over them; ``actions`` lists
     ``(name, args, [(path condition, next terms)])`` over the generic constants ``self.x``;
     ``relation()`` the transition relation T(x, y) over ``self.x`` and the next-state constants
-    ``self.y``; ``invariant(prop)`` the formula of a state property over ``self.x``.
+    ``self.y``; ``invariant(prop)`` the formula of a state property over ``self.x``;
+    ``step_property(prop)`` that of a step property over ``self.x`` and ``self.y``.
     """
 
     def __init__(self, model):
@@ -1344,7 +1345,7 @@ class SymbolicModel:
         self.layouts = [Layout(as_type(t), model, f"{model.display_name()}.{name}")
                         for name, t in model._types.items()]
         self.x, self.x_facts = self.variables("x")
-        self.y = self.variables("y")[0]
+        self.y, self.y_facts = self.variables("y")
         self.state_class = _symbolic_state_class(model.State)
         self._actions = None
         #: ``(action, args, "exception" | "type", path condition)``: the paths on which an
@@ -1471,8 +1472,22 @@ class SymbolicModel:
         tracer = Tracer(self.x_facts)
         s = self.state(self.x)
         runs = guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}")
-        holds = [z3.And(cond, _truth(result, prop.name)) for cond, result in runs]
-        return z3.simplify(z3.Or(*holds)) if holds else z3.BoolVal(False)
+        return _formula(runs, prop.name)
+
+    def step_property(self, prop):
+        """The formula of a step property over ``self.x`` (a state) and ``self.y`` (its
+        successor), as ``invariant`` gives a state property's."""
+        check_source(prop.condition, f"property {prop.name}")
+        tracer = Tracer(self.x_facts + self.y_facts)
+        s, t = self.state(self.x), self.state(self.y)
+        runs = guarded(tracer, lambda: prop.condition(self.model, s, t), f"property {prop.name}")
+        return _formula(runs, prop.name)
+
+
+def _formula(runs, name):
+    """The formula of a property traced into ``runs`` (path condition, result)."""
+    holds = [z3.And(cond, _truth(result, name)) for cond, result in runs]
+    return z3.simplify(z3.Or(*holds)) if holds else z3.BoolVal(False)
 
 
 def _truth(result, name):

@@ -97,6 +97,7 @@ class Packing:
     def __init__(self, sm):
         self.sm = sm
         self.slots, self.index = [], {}
+        self.next_index = {}  # the successor's constants (a step property's sm.y), by slot
         word, used = 0, 0
         names = list(sm.model.State._fields)
         k = 0
@@ -110,6 +111,7 @@ class Packing:
                     word, used = word + 1, 0
                 self.slots.append((word, used, bits, lo))
                 self.index[sm.x[k].get_id()] = k
+                self.next_index[sm.y[k].get_id()] = k
                 used += bits
                 k += 1
         if k != len(sm.x):  # the walk above must mirror Layout.fresh
@@ -154,6 +156,7 @@ class _Batch:
         self.packing, self.rows, self.n = packing, rows, len(rows)
         self.words, self.fields = {}, {}
         self.memo = {}  # node -> its value on these rows (Program.value)
+        self.next = None  # for a step property: the batch of each row's successor
         self.selected = {}  # node -> the rows where it holds (Program.select)
 
     def word(self, w):
@@ -247,10 +250,12 @@ class Program:
         elif z3.is_bv_value(term):
             spec = ("k", _INT(term.as_signed_long()))
         elif z3.is_const(term):
-            slot = self.packing.index.get(key)
+            slot, after = self.packing.index.get(key), False
+            if slot is None:  # a step property's successor
+                slot, after = self.packing.next_index.get(key), True
             if slot is None:
                 raise TraceError(f"{what}: the term {term} names no slot of the state")
-            spec = ("bit", slot) if z3.is_bool(term) else ("slot", slot)
+            spec = ("bit" if z3.is_bool(term) else "slot", slot, after)
         else:
             kind, args = term.decl().kind(), term.children()
             if kind not in _OPS:
@@ -271,14 +276,18 @@ class Program:
         a, b = args
         if z3.is_bv_value(a):
             a, b = b, a
-        slot = self.packing.index.get(a.get_id()) if z3.is_const(a) else None
-        if slot is None or not z3.is_bv_value(b):
+        if not (z3.is_const(a) and z3.is_bv_value(b)):
+            return None
+        slot, after = self.packing.index.get(a.get_id()), False
+        if slot is None:
+            slot, after = self.packing.next_index.get(a.get_id()), True
+        if slot is None:
             return None
         word, shift, bits, lo = self.packing.slots[slot]
         v = b.as_signed_long() - lo
         if not 0 <= v < 1 << bits:
             return ("k", False)
-        return ("word", word, ((1 << bits) - 1) << shift, v << shift)
+        return ("word", word, ((1 << bits) - 1) << shift, v << shift, after)
 
     def select(self, node, batch):
         """``(rows, index)``: the rows of ``batch`` where the condition ``node`` holds, as a
@@ -312,12 +321,13 @@ class Program:
         if kind == "k":
             return spec[1]
         if kind == "word":
-            got = (batch.word(spec[1]) & _U(spec[2])) == _U(spec[3])
+            rows = batch.next if spec[4] else batch
+            got = (rows.word(spec[1]) & _U(spec[2])) == _U(spec[3])
         elif kind == "bit":
             word, shift, _, _ = self.packing.slots[spec[1]]
-            got = (batch.word(word) & _U(1 << shift)) != _U(0)
+            got = ((batch.next if spec[2] else batch).word(word) & _U(1 << shift)) != _U(0)
         elif kind == "slot":
-            got = batch.field(spec[1])
+            got = (batch.next if spec[2] else batch).field(spec[1])
         else:
             got = spec[1](*[self.value(a, batch) for a in spec[2]])
         memo[node] = got
@@ -390,7 +400,7 @@ class Unsupported(ParamError):
 
 def unsupported(model, props):
     """Why ``--engine vector`` cannot check ``props`` of ``model`` yet (one line), or None."""
-    kinds = {p.kind for p in props} - {"invariant", "sometimes"}
+    kinds = {p.kind for p in props} - {"invariant", "sometimes", "step"}
     if any(p.temporal for p in props):
         return "temporal properties"
     if kinds:
@@ -436,9 +446,10 @@ class VectorSearch(_Search):
         program = self.program = Program(self.packing)
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
-        self.conds = {p.name: program.compile(self.sm.invariant(p), f"property {p.name}")
-                      for p in props
-                      if not (p.name == "type_ok" and model.type_checks is not None)}
+        self.conds = {p.name: program.compile(
+            (self.sm.step_property if p.kind == "step" else self.sm.invariant)(p),
+            f"property {p.name}") for p in props
+            if not (p.name == "type_ok" and model.type_checks is not None)}
         #: the paths on which an action raises or leaves its types: found where they are enabled
         self.hazards = [(kind, program.compile(cond, f"action {name}"))
                         for name, _, kind, cond in self.sm.hazards]
@@ -491,15 +502,22 @@ class VectorSearch(_Search):
             # in its loops and sorts); the halves' sorted successors are then merged.
             halves = (level,) if len(level) < _SPLIT else (level[:len(level) // 2],
                                                            level[len(level) // 2:])
+            steps = [(name, self.conds[name]) for name, _ in self.steps]
             if len(halves) == 1:
-                parts = [self._expand(level, visited, batch)]
+                parts = [self._expand(level, visited, batch, steps)]
             else:
                 with ThreadPoolExecutor(2) as pool:
-                    parts = list(pool.map(self._expand, halves, (visited, visited)))
-            for _, fired, _ in parts:
+                    parts = list(pool.map(self._expand, halves, (visited, visited),
+                                          (None, None), (steps, steps)))
+            for _, fired, _, _ in parts:
                 for k in np.flatnonzero(fired):
                     self.fired[int(k)] += int(fired[k])
-            enabled = None if not self.deadlock else np.concatenate([e for _, _, e in parts])
+            for name, _ in steps:
+                failed = [b[name] for _, _, _, b in parts if name in b]
+                if failed and not self._finding(name, "step", d, _row_of(level, failed[0]),
+                                                "step"):
+                    return
+            enabled = None if not self.deadlock else np.concatenate([e for _, _, e, _ in parts])
             if enabled is not None and not enabled.all():
                 stuck = ~enabled
                 if self.terminal is not None:
@@ -507,7 +525,7 @@ class VectorSearch(_Search):
                 if stuck.any():
                     if not self._finding("deadlock", "deadlock", d, int(np.flatnonzero(stuck)[0])):
                         return
-            new, credit = self._new_states([c for c, _, _ in parts], visited)
+            new, credit = self._new_states([c for c, _, _, _ in parts], visited)
             if self.max_depth is not None and self.depth >= self.max_depth:
                 if len(new):  # as the plain engine: the last level is expanded, not its successors
                     self.bound = f"max_depth={self.max_depth}"
@@ -538,16 +556,18 @@ class VectorSearch(_Search):
                                "generated": self.n_init + sum(self.fired), "queue": len(level),
                                "depth": self.depth, "elapsed": time.perf_counter() - started})
 
-    def _expand(self, rows, visited, batch=None):
+    def _expand(self, rows, visited, batch=None, steps=()):
         """Expand ``rows`` (a level, or half of one): ``(successors, fired, enabled)``, the
         successors of each path that change the state (a step to itself reaches nothing new):
         when the layout leaves room for the path's number beside the state, as one sorted array
         of keys, each state once with the first path that reached it and none in ``visited``
         (``_new_states``); else a list of (rows, path number); ``fired`` per call; ``enabled``,
-        per row, whether any path is (None without the deadlock check)."""
+        per row, whether any path is (None without the deadlock check); and, of the step
+        properties ``steps`` ((name, node)), those a step fails, each with the row it leaves
+        (the first such row, on the first path that fails it)."""
         program = self.program
         batch = batch if batch is not None else _Batch(self.packing, rows)
-        chunks, fired = [], np.zeros(len(self.actions), np.int64)
+        chunks, fired, broken = [], np.zeros(len(self.actions), np.int64), {}
         enabled = np.zeros(len(rows), bool) if self.deadlock else None
         for j, (k, path) in enumerate(self.numbered):
             parents, idx = program.select(path.cond, batch)
@@ -558,9 +578,16 @@ class VectorSearch(_Search):
                 enabled[idx] = True
             succ = path.successors(program, parents, f"action {self.actions[k][0]}")
             moved = succ != parents.rows if succ.ndim == 1 else (succ != parents.rows).any(axis=1)
+            if steps and moved.any():  # a stuttering step satisfies them, as [][A]_vars
+                pair = _Batch(self.packing, parents.rows[moved])
+                pair.next = _Batch(self.packing, succ[moved])
+                for name, node in steps:
+                    holds = _mask(program.value(node, pair), pair.n)
+                    if name not in broken and not holds.all():
+                        broken[name] = pair.rows[int(np.flatnonzero(~holds)[0])]
             chunks.append((succ[moved], j))
         if self.tag_bits is None:
-            return chunks, fired, enabled
+            return chunks, fired, enabled, broken
         keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
         for c, j in chunks:  # (numpy's out= spares a temporary array per step)
             part = keyed[at:at + len(c)]
@@ -570,7 +597,7 @@ class VectorSearch(_Search):
         keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
         keyed = self._first_of_each(keyed)
         fresh = ~_member(visited, np.right_shift(keyed, _U(self.tag_bits)))
-        return keyed[fresh], fired, enabled
+        return keyed[fresh], fired, enabled, broken
 
     def _first_of_each(self, keyed):
         """The sorted keys ``keyed`` (state above, path below), one per state: its first path."""
@@ -696,6 +723,13 @@ class _Count:
 
     def __len__(self):
         return self.search.distinct
+
+
+def _row_of(rows, row):
+    """The index of ``row`` in the sorted ``rows``."""
+    if rows.ndim == 1:
+        return int(np.searchsorted(rows, row))
+    return int(np.flatnonzero((rows == row).all(axis=1))[0])
 
 
 def _keys(rows):

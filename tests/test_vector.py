@@ -13,6 +13,7 @@ from kripke.checkers.vector import VectorSearch
 from kripke.models.fingerprint import fingerprint
 from kripke.models.system import load_model
 from kripke.traces.trace import replay
+from tests.conftest import fixture_model
 from tests.test_cli import kripke
 
 #: (model, parameters) that the vector engine runs, at small sizes
@@ -151,3 +152,18 @@ def test_a_depth_bound_counts_as_the_plain_engine(name, params, bound):
                               plain.states_generated, plain.depth)
     assert {a: c["fired"] for a, c in vector.coverage.items()} == \
         {a: c["fired"] for a, c in plain.coverage.items()}
+
+
+def test_a_step_property_is_checked_on_every_step_but_stutters():
+    """tests/fixtures/models.py's Dial: its reset from 3 to 0 fails always_up; its stutter,
+    from the initial state on, would fail it too if a stutter were checked."""
+    Dial = load_model(fixture_model("Dial"))
+    plain = check(Dial(), symmetry=False)
+    vector = check(Dial(), engine="vector")
+    assert plain.verdict == vector.verdict == "violated"
+    v, w = plain.violation, vector.violation
+    assert (w.property, w.kind, len(w.trace.steps)) == (v.property, v.kind, len(v.trace.steps)) \
+        == ("always_up", "step", 5)  # init, up, up, up, then the reset that fails
+    assert w.trace.steps[-1].action == "reset" and replay(w.trace).ok
+    ok = check(Dial(), engine="vector", properties=[])  # no property: every state reached
+    assert (ok.verdict, ok.distinct_states) == ("ok", check(Dial(), properties=[]).distinct_states)
