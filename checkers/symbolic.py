@@ -91,12 +91,14 @@ class Tracer:
 
     current = None  # the tracer of the run in progress (one at a time)
 
-    def __init__(self, assumptions=(), limit=PATH_LIMIT, time_limit=TIME_LIMIT, raises=False):
+    def __init__(self, assumptions=(), limit=PATH_LIMIT, time_limit=TIME_LIMIT, raises=False,
+                 groups=None):
         self.limit, self.time_limit, self.raises = limit, time_limit, raises
         # A feasibility check needs only the assumptions that share constants with it (the
         # others hold of constants it does not mention, and hold together: initial states
-        # satisfy them), so they are grouped by the constants they connect.
-        self._groups = _connected(assumptions)
+        # satisfy them), so they are grouped by the constants they connect (``groups``: that
+        # grouping of ``assumptions``, when the caller keeps it for its many tracers).
+        self._groups = groups if groups is not None else _connected(assumptions)
         self._cache, self._solvers = {}, {}
 
     def run(self, fn, what):
@@ -165,7 +167,7 @@ def _constants(term, cache):
     found = cache.get(key)
     if found is None:
         found = cache[key] = frozenset(
-            str(c) for c in z3.z3util.get_vars(term))
+            c.decl().name() for c in z3.z3util.get_vars(term))
     return found
 
 
@@ -179,7 +181,7 @@ def _connected(facts):
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
-    names = [[str(c) for c in z3.z3util.get_vars(f)] for f in facts]
+    names = [[c.decl().name() for c in z3.z3util.get_vars(f)] for f in facts]
     for vs in names:
         for v in vs[1:]:
             parent[find(vs[0])] = find(v)
@@ -1346,6 +1348,7 @@ class SymbolicModel:
                         for name, t in model._types.items()]
         self.x, self.x_facts = self.variables("x")
         self.y, self.y_facts = self.variables("y")
+        self._groups = {}  # Tracer's grouping of the type facts, by "x" or "xy"
         self.state_class = _symbolic_state_class(model.State)
         self._actions = None
         #: ``(action, args, "exception" | "type", path condition)``: the paths on which an
@@ -1414,7 +1417,7 @@ class SymbolicModel:
     def _trace_action(self, name, fn, args):
         what = f"action {name}" + (f"{args}" if args else "")
         check_source(getattr(type(self.model), name), f"action {name}")
-        tracer = Tracer(self.x_facts, raises=True)
+        tracer = Tracer(self.x_facts, raises=True, groups=self._grouped("x"))
         s = self.state(self.x)
         runs = guarded(tracer, lambda: fn(s, *args), what)
         steps = []
@@ -1469,16 +1472,24 @@ class SymbolicModel:
     def invariant(self, prop):
         """The formula of a state property (an invariant) over ``self.x``."""
         check_source(prop.condition, f"property {prop.name}")
-        tracer = Tracer(self.x_facts)
+        tracer = Tracer(self.x_facts, groups=self._grouped("x"))
         s = self.state(self.x)
         runs = guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}")
         return _formula(runs, prop.name)
+
+    def _grouped(self, which):
+        """The type facts of x (``which`` "x") or of x and y ("xy"), grouped for ``Tracer``
+        once for all the tracers that assume them."""
+        if which not in self._groups:
+            self._groups[which] = _connected(self.x_facts if which == "x"
+                                             else self.x_facts + self.y_facts)
+        return self._groups[which]
 
     def step_property(self, prop):
         """The formula of a step property over ``self.x`` (a state) and ``self.y`` (its
         successor), as ``invariant`` gives a state property's."""
         check_source(prop.condition, f"property {prop.name}")
-        tracer = Tracer(self.x_facts + self.y_facts)
+        tracer = Tracer(self.x_facts + self.y_facts, groups=self._grouped("xy"))
         s, t = self.state(self.x), self.state(self.y)
         runs = guarded(tracer, lambda: prop.condition(self.model, s, t), f"property {prop.name}")
         return _formula(runs, prop.name)
