@@ -684,12 +684,59 @@ def laws(which, as_json):
 
 @main.command()
 @click.argument("trace_path", metavar="TRACE.json", type=click.Path())
-def replay(trace_path):
+@click.option("--model", "model_name", metavar="MODEL",
+              help="The model of an ITF trace written by another tool (Apalache, Quint): its "
+                   "variables must be the trace's. With a kripke trace, it must be the trace's.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a parameter of --model (with a kripke trace: must agree with it).")
+@click.option("--property", "prop", metavar="NAME",
+              help="The property whose violation an ITF trace of another tool shows (none: it "
+                   "is only checked to be a behaviour of the model).")
+def replay(trace_path, model_name, params, prop):
     """Re-execute a trace against its model and confirm its violation. TRACE is kripke's trace
-    JSON, or ITF (Apalache's ADR-015) as kripke render writes it."""
-    from kripke.traces.itf import load_any
+    JSON, or ITF (Apalache's ADR-015): as kripke render writes it, or as another tool does,
+    replayed against --model (each state must follow from the one before by a step of it)."""
+    from kripke.common import read_json
+    from kripke.models.system import load_model
+    from kripke.traces.itf import foreign_trace, from_itf, has_kripke_meta, is_itf
+    from kripke.traces.trace import ReplayResult, from_json
     from kripke.traces.trace import replay as replay_trace
-    trace = load_any(trace_path)
+    data = read_json(trace_path, "trace")
+    if is_itf(data) and not has_kripke_meta(data):
+        if model_name is None:
+            _fail(f"{trace_path} is an ITF trace without kripke's #meta (model, actions): name "
+                  "the model whose variables it records with --model MODEL [-p NAME=VALUE]")
+        cls = load_model(model_name)
+        model = cls(**parse_params(cls, params))
+        trace = foreign_trace(data, model, prop, trace_path)
+        if isinstance(trace, ReplayResult):
+            click.echo("diverges: " + trace.message)
+            sys.exit(1)
+        steps = [f"  {n:>3} {step.label()}" for n, step in enumerate(trace.steps)]
+        if trace.loop_start is not None:
+            steps[trace.loop_start] += "   <- the loop starts here"
+        if prop is None:
+            result = ReplayResult(True, f"a behaviour of {trace.model}: each of its "
+                                        f"{len(trace.steps) - 1} steps is a step of the model "
+                                        "(no --property given: no violation confirmed)")
+        else:
+            result = replay_trace(trace)
+        click.echo(("ok: " if result.ok else "diverges: ") + result.message)
+        click.echo("\n".join(steps))
+        sys.exit(0 if result.ok else 1)
+    trace = from_itf(data, trace_path) if is_itf(data) else from_json(data, trace_path)
+    if model_name is not None and model_name != trace.model:
+        _fail(f"--model {model_name}: {trace_path} is a trace of {trace.model}")
+    if params:
+        cls = load_model(trace.model)
+        values = parse_params(cls, params)
+        differ = [k for k, v in values.items()
+                  if trace.params.get(k, cls._params[k].default) != v]
+        if differ:
+            _fail(f"-p {differ[0]}: {trace_path} was recorded with {differ[0]}="
+                  f"{trace.params.get(differ[0])}; leave -p out to use the trace's parameters")
+    if prop is not None and prop != trace.property:
+        _fail(f"--property {prop}: {trace_path} records a violation of {trace.property}")
     result = replay_trace(trace)
     click.echo(("ok: " if result.ok else "diverges: ") + result.message)
     sys.exit(0 if result.ok else 1)

@@ -372,7 +372,8 @@ def test_itf_is_no_chart(tmp_path):
 
 # (a change to two-phase-eager's ITF trace, what the error says)
 MALFORMED = [
-    (lambda d: d.pop("#meta"), "without kripke's #meta.kripke (model, params, property, kind)"),
+    (lambda d: d.pop("#meta"), "without kripke's #meta (model, actions): name the model whose "
+     "variables it records with --model MODEL"),
     (lambda d: d["#meta"]["kripke"].update(version=7),
      "#meta.kripke version 7; this kripke reads version 1"),
     (lambda d: d["#meta"]["kripke"].update(model="no-such-model"),
@@ -417,3 +418,149 @@ def test_malformed_itf_is_exit_2_in_one_line(tmp_path, two_phase_itf, change, me
     assert r.exit_code == 2
     assert r.output.count("\n") == 1 and r.output.startswith("kripke: error: ")
     assert message in r.output
+
+
+# -- ITF written by other tools: no kripke #meta, replayed against --model ------------------------
+
+def foreign(itf):
+    """``itf`` as Apalache or Quint would write it: no ``#meta.kripke``, no actions."""
+    out = dict(itf, **{"#meta": {"format": "ITF", "source": "Spec.tla"}})
+    out["states"] = [dict(s, **{"#meta": {"index": n}}) for n, s in enumerate(itf["states"])]
+    return out
+
+
+def foreign_file(tmp_path, name, params, prop, change=None):
+    model, trace = counterexample(name, params, prop)
+    data = foreign(written(trace, model))
+    if change is not None:
+        change(data)
+    path = tmp_path / "f.itf.json"
+    path.write_text(json.dumps(data))
+    return path, trace
+
+
+def test_a_foreign_invariant_violation_is_confirmed(tmp_path):
+    path, trace = foreign_file(tmp_path, "two-phase-eager", {}, "tc_consistent")
+    r = kripke("replay", path)
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "--model MODEL" in r.output
+    r = kripke("replay", path, "--model", "two-phase-eager", "-p", "rms=3",
+               "--property", "tc_consistent")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == "ok: reproduced: tc_consistent violated after 5 steps"
+    # the steps found are the ones the kripke trace records
+    assert [line.split(None, 1)[1] for line in lines[1:]] == [s.label() for s in trace.steps]
+    r = kripke("replay", path, "--model", "two-phase-eager")
+    assert r.exit_code == 0 and r.output.startswith(
+        "ok: a behaviour of two-phase-eager: each of its 5 steps is a step of the model (no "
+        "--property given: no violation confirmed)\n")
+
+
+def test_foreign_values_as_apalache_and_quint_write_them(tmp_path):
+    """JSON integers, sets and maps in another order, raft's Option and bags: the same trace."""
+    def plain(d):
+        for s in d["states"]:
+            s["tm_prepared"] = {"#set": [int(x["#bigint"]) for x in s["tm_prepared"]["#set"]]}
+            s["rm_state"]["#map"].reverse()
+            s["msgs"]["#set"].reverse()
+    path, _ = foreign_file(tmp_path, "two-phase-eager", {}, "tc_consistent", plain)
+    r = kripke("replay", path, "--model", "two-phase-eager", "--property", "tc_consistent")
+    assert r.exit_code == 0, r.output
+    path, trace = foreign_file(tmp_path, "raft-article", {}, "election_safety")
+    r = kripke("replay", path, "--model", "raft-article", "--property", "election_safety")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"ok: reproduced: election_safety violated after "
+                               f"{len(trace.steps) - 1} steps\n")
+
+
+def test_a_foreign_lasso_confirms_a_temporal_property(tmp_path):
+    params = {"callers": 1, "success_threshold": 2}
+    path, trace = foreign_file(tmp_path, "circuit-breaker-article", params, "recovers")
+    assert trace.loop_start is not None
+    args = ["replay", path, "--model", "circuit-breaker-article", "-p", "callers=1",
+            "-p", "success_threshold=2"]
+    r = kripke(*args, "--property", "recovers")
+    assert r.exit_code == 0 and r.output.startswith("ok: reproduced: recovers"), r.output
+    assert "<- the loop starts here" in r.output.splitlines()[1 + trace.loop_start]
+    r = kripke(*args, "--property", "half_open_trials_bounded")  # an invariant: no lasso
+    assert r.exit_code == 2 and "a lasso shows a temporal property failing" in r.output
+
+
+def test_a_foreign_loop_may_end_before_its_return(tmp_path):
+    """A loop of three steps (lww-store converges), once with its last state repeating the
+    state at "loop" (kripke's lassos) and once without it: the step back to "loop" is found."""
+    params = {"lossy": True, "delivery": "weak"}
+    args = ["--model", "lww-store", "-p", "lossy=true", "-p", "delivery=weak",
+            "--property", "converges"]
+    path, trace = foreign_file(tmp_path, "lww-store", params, "converges")
+    r = kripke("replay", path, *args)
+    assert r.exit_code == 0 and "repeats steps 2-3 for ever" in r.output, r.output
+    path, _ = foreign_file(tmp_path, "lww-store", params, "converges",
+                           lambda d: d["states"].pop())
+    r = kripke("replay", path, *args)
+    assert r.exit_code == 0 and "repeats steps 2-3 for ever" in r.output, r.output
+    assert r.output.splitlines()[1:] == [f"  {n:>3} {s.label()}" + (
+        "   <- the loop starts here" if n == trace.loop_start else "")
+        for n, s in enumerate(trace.steps)]
+
+
+def test_a_foreign_state_no_step_reaches_diverges(tmp_path):
+    def skip(d):  # state 3 (tm_commit) dropped: state 2 cannot reach state 3 in one step
+        del d["states"][3]
+        for n, s in enumerate(d["states"]):
+            s["#meta"]["index"] = n
+    path, _ = foreign_file(tmp_path, "two-phase-eager", {}, "tc_consistent", skip)
+    r = kripke("replay", path, "--model", "two-phase-eager", "--property", "tc_consistent")
+    assert r.exit_code == 1
+    assert r.output.startswith("diverges: step 3: no step of two-phase-eager leads from state 2 "
+                               "to state 3: the closest successor is tm_commit()'s, and its fields rm_state "
+                               "differ from the trace: rm_state is [\"prepared\", \"working\", "
+                               "\"working\"] in the model, [\"prepared\", \"aborted\", "
+                               "\"working\"] in the trace\n")
+
+
+# (a change to two-phase-eager's foreign ITF trace, the option changed, what the error says)
+FOREIGN_MALFORMED = [
+    (lambda d: d["states"][2].pop("msgs"), None, "state 2 lacks msgs"),
+    (lambda d: d["states"][1].update(votes=[]), None,
+     "state 1 has variables not in \"vars\": votes"),
+    (lambda d: d.update(vars=d["vars"][:3]), None, "vars lack msgs of two-phase-eager"),
+    (lambda d: d["states"][4].update(tm_state="undecided"), None,
+     "state 4, variable tm_state: expected one of {'init', 'committed', 'aborted'}"),
+    (lambda d: d["states"][1]["tm_prepared"]["#set"].append({"#bigint": "7"}), None,
+     "state 1, variable tm_prepared: expected an id of RM (0..2), got 7"),
+    (lambda d: d["states"][0].update(tm_state="committed"), None,
+     "state 0 is not an initial state of two-phase-eager: fields tm_state differ"),
+    (None, ("--model", "no-such-model"), "unknown model 'no-such-model'"),
+    (None, ("-p", "rms=4"), "state 0, variable rm_state: expected a function of RM (4 ids)"),
+    (None, ("--property", "commit_possible"), "commit_possible is a sometimes property"),
+]
+
+
+@pytest.mark.parametrize("change,options,message", FOREIGN_MALFORMED)
+def test_malformed_foreign_itf_is_exit_2_in_one_line(tmp_path, two_phase_itf, change, options,
+                                                     message):
+    data = foreign(json.loads(two_phase_itf))
+    if change is not None:
+        change(data)
+    (tmp_path / "bad.itf.json").write_text(json.dumps(data))
+    options = dict(zip(*[iter(("--model", "two-phase-eager") + (options or ()))] * 2))
+    r = kripke("replay", tmp_path / "bad.itf.json", *[x for kv in options.items() for x in kv])
+    assert r.exit_code == 2, r.output
+    assert r.output.count("\n") == 1 and r.output.startswith("kripke: error: ")
+    assert message in r.output
+
+
+@pytest.mark.parametrize("options,message", [
+    (("--model", "two-phase"), "--model two-phase: "),
+    (("-p", "rms=4"), "was recorded with rms=3"),
+    (("--property", "atomic_commit"), "records a violation of tc_consistent"),
+])
+def test_options_given_with_a_kripke_itf_must_agree_with_it(tmp_path, two_phase_itf, options,
+                                                            message):
+    (tmp_path / "t.itf.json").write_text(two_phase_itf)
+    r = kripke("replay", tmp_path / "t.itf.json", *options)
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and message in r.output
+    r = kripke("replay", tmp_path / "t.itf.json", "--model", "two-phase-eager", "-p", "rms=3",
+               "--property", "tc_consistent")
+    assert r.exit_code == 0

@@ -38,7 +38,15 @@ that has no ITF state (its action raised, or it made a value that is no state re
 ``#meta.kripke.final_step``, a step as the kripke trace JSON writes it.
 
 ``from_itf`` reads such a file back into a ``Trace``, for ``kripke replay``: the ITF ``vars``
-must be the variables of the model ``#meta.kripke`` names. Sets, maps and unordered bags are put
+must be the variables of the model ``#meta.kripke`` names.
+
+An ITF trace written by another tool (Apalache, Quint) has no ``#meta.kripke``: no model, no
+actions. ``foreign_trace`` reads it against a model the user names (``kripke replay T.itf.json
+--model MODEL``) whose variables have the trace's names: each value is read by its variable's
+declared type and must lie inside it (an Enum's values, an Int's range, a Seq's length), the
+first state must be an initial state of the model, and each next state must be the successor of
+the one before by some step of the model, which becomes the step's action and arguments. The
+result is an ordinary kripke ``Trace`` (``loop`` its ``loop_start``), replayed as any other. Sets, maps and unordered bags are put
 in kripke's canonical order, so an ITF file that orders them otherwise replays the same. Reading
 parses JSON and nothing else; any defect is a one-line ``TraceFormatError``.
 """
@@ -51,9 +59,11 @@ from kripke.errors import KripkeError, TraceFormatError
 # the very order and parameter lookup the types encode with, so that reading back agrees
 from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional,
                                  RecordType, Seq, Set, _json_sort_key, _resolve)
-from kripke.traces.trace import FORMAT, VERSION, from_json
+from kripke.traces.trace import (FORMAT, VERSION, ReplayResult, Step, Trace, _difference, _run,
+                                 from_json, json_equal)
 
-__all__ = ["to_itf", "from_itf", "dumps", "is_itf", "load_any", "ADR", "ITF_VERSION"]
+__all__ = ["to_itf", "from_itf", "foreign_trace", "has_kripke_meta", "dumps", "is_itf",
+           "load_any", "ADR", "ITF_VERSION"]
 
 ADR = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 #: the version of kripke's own ``#meta.kripke`` block
@@ -232,21 +242,10 @@ def _read_state(model, names, state, n, bad):
     if meta.get("index", n) != n:
         raise bad(f"state {n} says it is state {meta['index']!r} (#meta.index)")
     expected = names or [STATE]
-    missing = [v for v in expected if v not in state]
-    extra = [k for k in state if k != "#meta" and k not in expected]
-    if missing or extra:
-        raise bad(f"state {n} " + (f"lacks {', '.join(missing)}" if missing else
-                                   f"has variables not in \"vars\": {', '.join(extra)}"))
     untyped = meta.get("untyped", [])
     if type(untyped) is not list or not set(untyped) <= set(expected):
         raise bad(f"state {n}: #meta.untyped is not a list of its variables")
-    fields = {}
-    for name in expected:
-        t = None if model.variables is None or name in untyped else model._types[name]
-        try:
-            fields[name] = _read_json(state[name]) if t is None else _read(t, state[name], model)
-        except _Mismatch as e:
-            raise bad(f"state {n}, variable {name}: {e}") from None
+    fields = _read_fields(model, expected, state, n, bad, untyped)
     step = {"action": None, "args": {}, "state": fields if names is not None else fields[STATE]}
     if n:
         if type(meta.get("action")) is not str or type(meta.get("args")) is not dict:
@@ -256,6 +255,195 @@ def _read_state(model, names, state, n, bad):
     if "error" in meta:
         step["error"] = meta["error"]
     return step
+
+
+def _read_fields(model, expected, state, n, bad, untyped=(), within=False):
+    """``{variable: trace JSON}`` of ITF state ``n``, which must define exactly the variables
+    ``expected``; with ``within``, each typed value must also lie inside its declared type."""
+    missing = [v for v in expected if v not in state]
+    extra = [k for k in state if k != "#meta" and k not in expected]
+    if missing or extra:
+        raise bad(f"state {n} " + (f"lacks {', '.join(missing)}" if missing else
+                                   f"has variables not in \"vars\": {', '.join(extra)}"))
+    fields = {}
+    for name in expected:
+        t = None if model.variables is None or name in untyped else model._types[name]
+        try:
+            fields[name] = _read_json(state[name]) if t is None else _read(t, state[name], model)
+            if within and t is not None:
+                _within(t, fields[name], model)
+        except _Mismatch as e:
+            raise bad(f"state {n}, variable {name}: {e}") from None
+    return fields
+
+
+# -- traces of other tools (no #meta.kripke) -------------------------------------------------------
+
+def has_kripke_meta(data):
+    """Does the ITF object ``data`` carry kripke's ``#meta.kripke`` (written by ``to_itf``)?"""
+    meta = data.get("#meta") if isinstance(data, dict) else None
+    return isinstance(meta, dict) and "kripke" in meta
+
+
+def foreign_trace(data, model, prop=None, path="trace"):
+    """The kripke ``Trace`` of ``model`` (an instance) that the ITF object ``data``, written by
+    another tool, records; or a ``ReplayResult`` saying which step no step of the model takes.
+
+    Each state is read by the declared types of the model's variables (which the trace's must
+    be, by name) and must lie inside them; the first must be an initial state of the model; each
+    next state is matched, by value, against the model's successors of the state before, the
+    first successor in the model's order naming the step's action and arguments (ITF records no
+    actions). With ``loop`` (a lasso), a last state that is not the state at ``loop`` must lead
+    back to it by a step, which is added, so that the loop closes as kripke's lassos do (the
+    ADR's "the loop ends in the last state" is read either way). ``prop`` names the property
+    whose violation the trace is meant to show, and gives the trace its kind; None: none (the
+    trace is only a behaviour of the model, its kind "invariant" a placeholder). A defect of the
+    file or a trace that cannot show ``prop`` is a one-line ``TraceFormatError``.
+    """
+    from kripke.models.system import model_spec
+    name = model_spec(type(model))
+
+    def bad(why):
+        return TraceFormatError(f"{path}: {why}")
+    if not isinstance(data, dict):
+        raise bad("not an ITF trace (not a JSON object)")
+    variables, states, loop = data.get("vars"), data.get("states"), data.get("loop")
+    if type(variables) is not list or not all(type(v) is str for v in variables):
+        raise bad("\"vars\" is missing or not a list of variable names")
+    if type(states) is not list or not states:
+        raise bad("\"states\" is missing, empty or not a list of states")
+    if loop is not None and not (type(loop) is int and 0 <= loop < len(states)):
+        raise bad(f"\"loop\" {loop!r} is not the index of a state")
+    expected = _variables(model) or [STATE]
+    missing = [v for v in expected if v not in variables]
+    extra = [v for v in variables if v not in expected]
+    if missing or extra:
+        raise bad((f"vars lack {', '.join(missing)}" if missing else
+                   f"vars has {', '.join(extra)}, not a variable") +
+                  f" of {name} ({', '.join(expected)})")
+    kind = _kind_of(model, name, prop, loop)
+    wanted = []
+    for n, state in enumerate(states):
+        if type(state) is not dict:
+            raise bad(f"state {n} is not an object")
+        fields = _read_fields(model, expected, state, n, bad, within=True)
+        wanted.append(fields if _variables(model) is not None else fields[STATE])
+    inits = [(model.encode(s), s) for s in model.init()]
+    current = next((s for e, s in inits if json_equal(e, wanted[0])), None)
+    if current is None:
+        closest = min((e for e, _ in inits), key=lambda e: _distance(e, wanted[0]))
+        raise bad(f"state 0 is not an initial state of {name}: "
+                  f"{_difference(closest, wanted[0])}")
+    steps = [Step(None, {}, wanted[0])]
+    targets = list(enumerate(wanted[1:], start=1))
+    if loop is not None and loop < len(wanted) - 1 and not json_equal(wanted[-1], wanted[loop]):
+        targets.append((len(wanted), wanted[loop]))  # the step that closes the loop
+    for n, want in targets:
+        found = _step_to(model, current, want)
+        if isinstance(found, str):
+            back = f" (back to state {loop}, closing the loop)" if n == len(wanted) else ""
+            return ReplayResult(False, f"step {n}: no step of {name} leads from state {n - 1} "
+                                       f"to state {n}{back}: {found}", n)
+        action, args, current = found
+        steps.append(Step(action, model.action_args(action, args), want))
+    return Trace(name, dict(model.params), prop if prop is not None else "behaviour", kind,
+                 steps, loop)
+
+
+def _kind_of(model, name, prop, loop):
+    """The kind of violation a trace of ``prop`` shows (a lasso: liveness), or refuse a trace
+    that cannot show it."""
+    from kripke.traces.trace import SOMETIMES, _lookup
+    if prop is None:
+        return "liveness" if loop is not None else "invariant"
+    if prop == "deadlock":
+        kind = "deadlock"
+    else:
+        p = _lookup(model, Trace(name, {}, prop, None))
+        if p.kind == "sometimes":
+            raise TraceFormatError(f"{prop} is a sometimes property: {SOMETIMES}")
+        kind = "liveness" if p.temporal else p.kind
+    if (kind == "liveness") != (loop is not None):
+        raise TraceFormatError(
+            f"{prop} is {'a temporal' if kind == 'liveness' else 'an ' + kind} property and the "
+            f"ITF trace " + ("has no \"loop\": a temporal property fails on a lasso"
+                             if loop is None else f"is a lasso (\"loop\": {loop}): a lasso "
+                             "shows a temporal property failing"))
+    return kind
+
+
+def _step_to(model, s, want):
+    """``(action, args, t)``: the first step of ``model`` from ``s`` to a state encoded as
+    ``want``; or, when there is none, what the closest successor gets wrong, in words."""
+    closest, raised = None, []
+    for action, args, thunk in model.each_call(s):
+        out, error = _run(thunk)
+        if error is not None:
+            raised.append(f"{action} raised {error}")
+            continue
+        for t in [] if out is None else out if type(out) is list else [out]:
+            got = model.encode(t)
+            if json_equal(got, want):
+                return action, args, t
+            d = _distance(got, want)
+            if closest is None or d < closest[0]:
+                closest = (d, action, args, got)
+    also = f" ({'; '.join(raised[:2])})" if raised else ""
+    if closest is None:
+        return f"that state has no successor{also}"
+    _, action, args, got = closest
+    label = Step(action, model.action_args(action, args), None).label()
+    return f"the closest successor is {label}'s, and its {_difference(got, want)}{also}"
+
+
+def _distance(got, want):
+    """How many variables of the encoded state ``got`` differ from ``want``."""
+    if not (isinstance(got, dict) and isinstance(want, dict)):
+        return 0 if json_equal(got, want) else 1
+    return sum(not json_equal(got.get(k), want.get(k)) for k in set(got) | set(want))
+
+
+def _within(t, v, model):
+    """``_Mismatch`` unless ``v`` (trace JSON of the shape of ``t``) lies inside ``t``'s bounds,
+    as ``t.checker`` says of the Python value (models/types.py)."""
+    if isinstance(t, Enum):
+        _expect(v in t.values, f"one of {t!r}", v)
+    elif isinstance(t, Int):
+        lo, hi = _resolve(t.lo, model), _resolve(t.hi, model)
+        _expect(lo <= v <= hi, f"an integer in {lo}..{hi}", v)
+    elif isinstance(t, Id):
+        size = len(t.domain.values(model))
+        _expect(0 <= v < size, f"an id of {t.domain.name} (0..{size - 1})", v)
+    elif isinstance(t, Optional):
+        if v is not None:
+            _within(t.inner, v, model)
+    elif isinstance(t, Array):
+        size = len(t.index.values(model))
+        _expect(len(v) == size, f"a function of {t.index.name} ({size} ids)", v)
+        for x in v:
+            _within(t.value, x, model)
+    elif isinstance(t, (Seq, Bag, Set)):
+        bound = _resolve(t.max_len if isinstance(t, Seq) else t.max_size, model) \
+            if not isinstance(t, Set) else None
+        _expect(bound is None or len(v) <= bound, f"at most {bound} elements", v)
+        if isinstance(t, Set):
+            keys = [_json_sort_key(x) for x in v]
+            _expect(len(set(keys)) == len(keys), "a set (each element once)", v)
+        for x in v:
+            _within(t.elem, x, model)
+    elif isinstance(t, Map):
+        bound = None if t.max_size is None else _resolve(t.max_size, model)
+        _expect(bound is None or len(v) <= bound, f"at most {bound} keys", v)
+        keys = [_json_sort_key(k) for k, _ in v]
+        _expect(len(set(keys)) == len(keys), "a map (each key once)", v)
+        for k, x in v:
+            _within(t.key, k, model)
+            _within(t.value, x, model)
+    elif isinstance(t, OneOf):
+        _within(_alternative(t, v), v, model)
+    elif isinstance(t, RecordType):
+        for k, ft in t.fields.items():
+            _within(ft, v[k], model)
 
 
 # -- values by their declared type ----------------------------------------------------------------
