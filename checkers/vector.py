@@ -12,24 +12,30 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
   count, a sequence's length, an option's presence, a OneOf's tag) takes the bits its declared
   bounds need, offset by its lower bound; slots fill 64-bit words in declaration order, never
   straddling two. A state is a row of ``words`` uint64.
-* **Successors**: per path of each action instance, its condition is a mask over the level
-  (sub-terms shared by many instances, such as ``Commit() in s.msgs``, are evaluated once per
-  level), and the successors of the rows it selects are their words with the written slots
-  replaced. A value outside its slot's bounds stops the search with an error (the symbolic
-  trace should have refused the path: never a silent wrap).
-* **Deduplication** by sorting: the candidates of a level are sorted, adjacent duplicates
-  dropped, and the rest looked up in the sorted visited array (``searchsorted``) and merged into
-  it; no hash set. Counts are TLC's: generated = initial states + every successor computed,
-  depth with the initial states as level 1.
-* **Counterexamples**: each level keeps, per new state, the row of its parent in the level
-  before and the action that reached it; a violation walks back through them, and the path is
-  rebuilt as an ordinary kripke trace by running the plain model (``_Search._trace``), so it
-  replays in the plain engine by construction.
+* **Successors**: the traced terms are compiled once into numpy steps (``Program``). Per path of
+  each action instance, its rows are selected by its condition's first conjunct (memoised per
+  level: the actions mostly share their first guard) and the other conjuncts tested on those
+  rows; the successors are their words with the written slots replaced. A value outside its
+  slot's bounds stops the search with an error (the symbolic trace should have refused the path:
+  never a silent wrap). A step to itself reaches nothing new and is dropped before dedup.
+* **Deduplication** by sorting: a successor and the number of the path that made it are sorted as
+  one uint64 when the layout leaves room (one sort dedups and credits each new state to the first
+  call that reached it, the coverage's "new"), looked up in the sorted visited array
+  (``searchsorted``) and merged into it; no hash set, and whole states are compared (no
+  fingerprint collisions). A level of ``_SPLIT`` states or more is expanded in two halves on two
+  threads (numpy lets go of the GIL in its loops and sorts). Counts are TLC's: generated =
+  initial states + every successor computed, depth with the initial states as level 1.
+* **Counterexamples**: parents are not kept; a violation is walked back a level at a time by
+  running that level's actions again, and the path is rebuilt as an ordinary kripke trace by
+  running the plain model (``_Search._trace``), so it replays in the plain engine by
+  construction.
 
-Invariants, sometimes-properties and deadlock are checked on the batch. Not yet: symmetry
-reduction (the search runs without, saying so), step properties, refinements, state
-constraints, temporal properties, and actions that can raise or leave their types on some path;
-each is refused with one line that suggests ``--engine plain``.
+Checked on the batch: invariants, sometimes-properties, step properties (on every step that
+changes the state), deadlock (with ``terminal()``), and the paths on which an action raises or
+leaves its types. Not yet: symmetry reduction (the search runs without, saying so),
+refinements, always-possible and temporal properties, state constraints; each is refused with
+one line that suggests ``--engine plain`` (``Unsupported``), which ``--engine auto`` takes as
+its cue to stay plain.
 """
 
 import functools
@@ -54,38 +60,38 @@ _SPLIT = 100_000
 
 
 def _slot_bounds(layout):
-    """``(lo, hi, boolean)`` of each z3 constant of ``layout`` (``checkers.symbolic.Layout``),
+    """``(lo, hi)`` of each z3 constant of ``layout`` (``checkers.symbolic.Layout``),
     in the order of ``Layout.fresh``."""
     t = layout.t
     if isinstance(t, Bool):
-        yield 0, 1, True
+        yield 0, 1
     elif isinstance(t, (Enum, Int, Id)):
-        yield layout.lo, layout.hi, False
+        yield layout.lo, layout.hi
     elif isinstance(t, Optional):
-        yield 0, 1, True
+        yield 0, 1
         yield from _slot_bounds(layout.inner)
     elif isinstance(t, Array):
         for _ in range(layout.n):
             yield from _slot_bounds(layout.inner)
     elif isinstance(t, Set):
         for _ in range(layout.width):
-            yield 0, 1, True
+            yield 0, 1
     elif isinstance(t, Map):
         for _ in layout.universe:
-            yield 0, 1, True
+            yield 0, 1
             yield from _slot_bounds(layout.inner)
     elif isinstance(t, Bag):
         for _ in range(layout.width):
-            yield 0, layout.n, False
+            yield 0, layout.n
     elif isinstance(t, Seq):
-        yield 0, layout.n, False
+        yield 0, layout.n
         for _ in range(layout.n):
             yield from _slot_bounds(layout.inner)
     elif isinstance(t, RecordType):
         for f in layout.fields:
             yield from _slot_bounds(f)
     elif isinstance(t, OneOf):
-        yield 0, len(layout.options) - 1, False
+        yield 0, len(layout.options) - 1
         for o in layout.options:
             yield from _slot_bounds(o)
 
@@ -102,7 +108,7 @@ class Packing:
         names = list(sm.model.State._fields)
         k = 0
         for name, layout in zip(names, sm.layouts):
-            for lo, hi, _ in _slot_bounds(layout):
+            for lo, hi in _slot_bounds(layout):
                 bits = max(1, (hi - lo).bit_length())
                 if bits > 64:
                     raise TraceError(f"{sm.model.display_name()}.{name}: a slot of {bits} bits "
@@ -492,7 +498,8 @@ class VectorSearch(_Search):
                 hit = _mask(value(cond, batch), len(level))
                 if hit.any():
                     prop = "exception" if kind == "exception" else "type_ok"
-                    if not self._finding(prop, kind, d, int(np.flatnonzero(hit)[0]), "step"):
+                    row = _row_of(self.levels[d], level[int(np.flatnonzero(hit)[0])])
+                    if not self._finding(prop, kind, d, row, "step"):  # (level may be cut)
                         return
                     if kind == "exception":  # as in the plain engine: not expanded
                         self.broken = True
@@ -514,8 +521,8 @@ class VectorSearch(_Search):
                     self.fired[int(k)] += int(fired[k])
             for name, _ in steps:
                 failed = [b[name] for _, _, _, b in parts if name in b]
-                if failed and not self._finding(name, "step", d, _row_of(level, failed[0]),
-                                                "step"):
+                row = _row_of(self.levels[d], failed[0]) if failed else None
+                if failed and not self._finding(name, "step", d, row, "step"):
                     return
             enabled = None if not self.deadlock else np.concatenate([e for _, _, e, _ in parts])
             if enabled is not None and not enabled.all():
@@ -523,7 +530,8 @@ class VectorSearch(_Search):
                 if self.terminal is not None:
                     stuck &= ~_mask(value(self.terminal, batch), len(level))
                 if stuck.any():
-                    if not self._finding("deadlock", "deadlock", d, int(np.flatnonzero(stuck)[0])):
+                    row = _row_of(self.levels[d], level[int(np.flatnonzero(stuck)[0])])
+                    if not self._finding("deadlock", "deadlock", d, row):
                         return
             new, credit = self._new_states([c for c, _, _, _ in parts], visited)
             if self.max_depth is not None and self.depth >= self.max_depth:
