@@ -50,7 +50,8 @@ from kripke.checkers.symbolic import WIDTH, SymbolicModel, TraceError
 from kripke.errors import ParamError
 from kripke.models.fingerprint import fingerprint as value_fingerprint
 from kripke.models.system import TransitionSystem
-from kripke.models.types import Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType, Seq, Set
+from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType,
+                                 Seq, Set)
 
 __all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 
