@@ -181,7 +181,7 @@ def test_review_takes_checks_bounds_and_symmetry():
     r = kripke("review", "tcommit", "--max-depth", "3")
     assert r.exit_code == 0
     assert "**INCOMPLETE**: 19 distinct states, 70 generated, depth 3" in r.output
-    assert "incomplete: max_depth=3" in r.output
+    assert "incomplete: the bound max_depth=3 was reached" in r.output
     r = kripke("review", "two-phase", "--symmetry")
     assert "**OK**: 80 distinct states, 318 generated, depth 11" in r.output  # orbits at rms=3
     assert kripke("review", "toy-grid", "--symmetry").exit_code == 2  # no symmetric domain
@@ -190,14 +190,18 @@ def test_review_takes_checks_bounds_and_symmetry():
 def test_graph_takes_checks_bounds_and_symmetry(tmp_path):
     assert {"--max-states", "--max-depth", "--symmetry", "--no-symmetry"} <= options_of("graph")
     out = tmp_path / "g.dot"
-    assert kripke("graph", "tcommit", "--max-depth", "3", "-o", out).exit_code == 0
-    assert "tcommit (rms=3): 19 states in the first 3 levels" in out.read_text()
-    assert kripke("graph", "tcommit", "--symmetry", "-o", out).exit_code == 0
-    assert "tcommit (rms=3): 13 orbits" in out.read_text()  # as check counts them
+    r = kripke("graph", "tcommit", "--max-depth", "3", "-o", out)
+    assert r.exit_code == 0 and 'label="tcommit: 19 states"' in out.read_text()
+    assert "the 19 reachable states of the first 3 levels" in r.output
+    r = kripke("graph", "tcommit", "--symmetry", "-o", out)
+    assert r.exit_code == 0 and 'label="tcommit: 13 orbits"' in out.read_text()
+    assert "kripke check --symmetry counts the same 13" in r.output  # as check counts them
     r = kripke("graph", "toy-grid", "--symmetry", "-o", out)
     assert r.exit_code == 2 and "toy-grid declares no symmetric domain" in r.output
     r = kripke("graph", "tests/fixtures/long_runs.py:Unbounded", "-o", out)
-    assert "5 states (1 outside the constraint, dashed: not explored)" in out.read_text()
+    assert 'label="Unbounded: 5 states"' in out.read_text()
+    assert ("1 of the states is outside the constraint within(), drawn dashed and not "
+            "explored") in r.output
 
 
 def test_advice_names_options_that_exist(tmp_path):
@@ -208,11 +212,12 @@ def test_advice_names_options_that_exist(tmp_path):
     named = set(re.findall(r"--[a-z][a-z-]*", advice))
     assert named == {"--max-depth", "--symmetry", "--max-states"}
     assert named <= options_of("graph")
-    page = tmp_path / "review.html"
+    page = tmp_path / "review.html"  # too many states to draw: a part, and the other views
     assert kripke("review", "two-phase", "-p", "rms=4", "-o", page).exit_code == 0
     text = page.read_text()
-    advice = text[text.index("<h2>State diagram</h2>"):]
-    advice = advice[:advice.index("</p>")]
-    assert "two-phase has more than 300 reachable states" in advice
-    assert set(re.findall(r"--[a-z][a-z-]*", advice)) == {"--max-depth", "--max-states"}
-    assert "--max-depth" in options_of("review") and "--max-states" in options_of("graph")
+    caption = text[text.index("<h2>State diagram</h2>"):]
+    caption = caption[:caption.index("</figcaption>")]
+    assert "the neighbourhood of #0" in caption and "of the 1,568 reachable states" in caption
+    named = set(re.findall(r"--[a-z][a-z-]*", caption))
+    assert {"--max-nodes", "--around", "--components", "--symmetry"} <= named
+    assert named <= options_of("graph")
