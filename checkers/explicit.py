@@ -135,19 +135,16 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
     saving = checkpoint or resume
     partition = workers > 1 or engine == "ray" or bool(saving)
     props = select_properties(model, properties)
-    if engine == "vector" and (strategy != "bfs" or partition or symmetry):
-        what = ("--strategy " + strategy if strategy != "bfs" else "--symmetry" if symmetry
+    if engine == "vector" and (strategy != "bfs" or partition):
+        what = ("--strategy " + strategy if strategy != "bfs"
                 else "--workers, --checkpoint and --resume")
-        raise ParamError(f"--engine vector runs a level-synchronous BFS in one process without "
-                         f"symmetry reduction (yet): drop {what}, or use --engine plain")
-    domain = (model.symmetric_domain() if symmetry is not False and engine != "vector"
-              else None)
+        raise ParamError(f"--engine vector runs a level-synchronous BFS in one process: drop "
+                         f"{what}, or use --engine plain")
+    domain = model.symmetric_domain() if symmetry is not False else None
     if symmetry and domain is None:
         raise DefinitionError(f"{model.display_name()} declares no symmetric domain")
     temporal = [p.name for p in props if p.temporal]
     off = None  # why a declared symmetry is not used, when that is decided before the search
-    if engine == "vector" and symmetry is None and model.symmetric_domain() is not None:
-        off = "--engine vector does not reduce by symmetry yet"
     if temporal and domain is not None:
         if symmetry:
             are = "is a temporal property" if len(temporal) == 1 else "are temporal properties"
@@ -191,7 +188,9 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
                                         invariants_hold=True) if canon is not None else None)
             if engine == "vector":
                 from kripke.checkers.vector import VectorSearch
-                search = VectorSearch(model, props, limits, deadlock, progress, keep_going)
+                search = VectorSearch(model, props, limits, deadlock, progress, keep_going,
+                                      canon, insist=bool(symmetry))
+                canon, off = search.canon, off or search.symmetry_off
             elif partition:
                 from kripke.checkers import checkpoint as ckpt
                 from kripke.checkers.parallel import partitioned

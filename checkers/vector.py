@@ -30,15 +30,19 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
   running the plain model (``_Search._trace``), so it replays in the plain engine by
   construction.
 
+* **Symmetry** (``Orbits``): when renaming ids only moves slots, each row is replaced by its
+  orbit's representative (the ids sorted by their slots' values), so the orbit counts are the
+  plain engine's; otherwise the search runs without, and says why.
+
 Checked on the batch: invariants, sometimes-properties, step properties (on every step that
 changes the state), deadlock (with ``terminal()``), and the paths on which an action raises or
-leaves its types. Not yet: symmetry reduction (the search runs without, saying so),
-refinements, always-possible and temporal properties, state constraints; each is refused with
-one line that suggests ``--engine plain`` (``Unsupported``), which ``--engine auto`` takes as
-its cue to stay plain.
+leaves its types. Not yet: refinements, always-possible and temporal properties, state
+constraints; each is refused with one line that suggests ``--engine plain`` (``Unsupported``),
+which ``--engine auto`` takes as its cue to stay plain.
 """
 
 import functools
+import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -48,7 +52,6 @@ import z3
 from kripke.checkers.explicit import _Finding, _Search
 from kripke.checkers.symbolic import WIDTH, SymbolicModel, TraceError
 from kripke.errors import ParamError
-from kripke.models.fingerprint import fingerprint as value_fingerprint
 from kripke.models.system import TransitionSystem
 from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType,
                                  Seq, Set)
@@ -143,6 +146,93 @@ class Packing:
             values[x.get_id()] = (z3.BoolVal(bool(v)) if z3.is_bool(x)
                                   else z3.BitVecVal(v, WIDTH))
         return self.sm.decode(_Values(values), self.sm.x)
+
+
+class Orbits:
+    """Symmetry reduction on a batch: each row replaced by the canonical representative of its
+    orbit under permutations of ``domain``, with orbit counts equal to the plain engine's.
+
+    It holds when renaming ids only moves slots: a slot belongs to one id (``rm_state[2]``; the
+    bit of 2 in ``tm_prepared``; the bit of ``Prepared(rm=2)`` in ``msgs``) or to none
+    (``tm_state``), and no slot's *value* is an id. Then the ids' groups of slots, aligned, are
+    all that a renaming permutes, and sorting the ids by their groups' values (the group as one
+    key) gives one representative per orbit. The slot groups are found by probing: a row with
+    one slot set is decoded, renamed by each transposition (``Canonicalizer.permute``) and
+    packed again. ``Orbits(...)`` raises ``TraceError`` (why) when the layout is not of that
+    form, or the groups do not fit one word."""
+
+    def __init__(self, packing, canon):
+        self.packing, n = packing, canon.n
+        if packing.words != 1:
+            raise TraceError("symmetry on the vector engine needs a state in one word")
+        moves = {}  # (a, b) -> slot -> slot it moves to under the transposition of a and b
+        for a, b in itertools.combinations(range(n), 2):
+            perm = list(range(n))
+            perm[a], perm[b] = b, a
+            moves[a, b] = [self._moved(canon, perm, j) for j in range(len(packing.slots))]
+        owner = []  # the id each slot belongs to: moved by every transposition of it, no other
+        for j in range(len(packing.slots)):
+            ids = {e for (a, b), m in moves.items() if m[j] != j for e in (a, b)}
+            mine = [e for e in ids if all(moves[min(e, f), max(e, f)][j] != j
+                                          for f in range(n) if f != e)]
+            if n == 2 and ids:  # one transposition: a slot and its image are the two ids'
+                mine = [0 if j < moves[0, 1][j] else 1]
+            if len(mine) > 1 or (ids and not mine):
+                raise TraceError(f"slot {j} names more than one id")
+            owner.append(mine[0] if mine else None)
+        base = [j for j in range(len(packing.slots)) if owner[j] == 0]
+        self.groups = []  # per id, its slots aligned with id 0's
+        for e in range(n):
+            group = [j if e == 0 else moves[0, e][j] for j in base]
+            if sorted(group) != sorted(j for j in range(len(packing.slots)) if owner[j] == e):
+                raise TraceError(f"the slots of id {e} do not mirror those of id 0")
+            self.groups.append(group)
+        self.widths = [packing.slots[j][2] for j in base]
+        if sum(self.widths) > 64:
+            raise TraceError("an id's slots take more than 64 bits")
+        keep = (1 << 64) - 1
+        for group in self.groups:
+            for j in group:
+                _, shift, bits, _ = packing.slots[j]
+                keep &= ~(((1 << bits) - 1) << shift)
+        self.keep = _U(keep)
+
+    def _moved(self, canon, perm, j):
+        """Where slot ``j`` goes when the ids are renamed by ``perm`` (a TraceError when the
+        renaming changes a value rather than moving it)."""
+        packing = self.packing
+        word, shift, bits, lo = packing.slots[j]
+        row = [(1 << shift) if bits else 0]  # the slot at its least value but one
+        try:
+            renamed = packing.pack(canon.permute(packing.unpack(row), perm))[0]
+        except Exception as e:  # an unpacked row that is no state (a value with no meaning)
+            raise TraceError(f"slot {j} cannot be probed: {type(e).__name__}: {e}") from None
+        if renamed == row[0]:
+            return j
+        for k, (_, sh, bk, _) in enumerate(packing.slots):
+            if renamed == 1 << sh and bk == bits:
+                return k
+        raise TraceError(f"renaming ids changes the value of slot {j}, not its place")
+
+    def canonical(self, rows):
+        """The representative of each row's orbit (one word a row)."""
+        slots, n = self.packing.slots, len(self.groups)
+        keys = np.zeros((len(rows), n), _U)
+        for e, group in enumerate(self.groups):
+            at = 0
+            for j, width in zip(group, self.widths):
+                _, shift, bits, _ = slots[j]
+                keys[:, e] |= ((rows >> _U(shift)) & _U((1 << bits) - 1)) << _U(at)
+                at += width
+        keys.sort(axis=1)
+        out = rows & self.keep
+        for e, group in enumerate(self.groups):
+            at = 0
+            for j, width in zip(group, self.widths):
+                _, shift, bits, _ = slots[j]
+                out |= ((keys[:, e] >> _U(at)) & _U((1 << bits) - 1)) << _U(shift)
+                at += width
+        return out
 
 
 class _Values:
@@ -422,7 +512,8 @@ def unsupported(model, props):
 class VectorSearch(_Search):
     """The search of ``--engine vector``; ``check`` reads it like the plain ``_Search``."""
 
-    def __init__(self, model, props, limits, deadlock, progress, keep_going):
+    def __init__(self, model, props, limits, deadlock, progress, keep_going, canon=None,
+                 insist=False):
         why = unsupported(model, props)
         if why is not None:
             raise Unsupported(f"--engine vector does not check {why} yet; use --engine plain")
@@ -432,6 +523,18 @@ class VectorSearch(_Search):
             self._compile(model, props)
         except TraceError as e:
             raise Unsupported(f"--engine vector: {e}; use --engine plain") from None
+        #: ``Orbits`` when the search reduces by symmetry (``canon``, tested by ``check``), and
+        #: why it does not when the layout does not allow it (``insist``: an error instead)
+        self.orbits, self.symmetry_off = None, None
+        if canon is not None:
+            try:
+                self.orbits = Orbits(self.packing, canon)
+            except TraceError as e:
+                why = f"--engine vector cannot reduce {model.display_name()} by symmetry: {e}"
+                if insist:
+                    raise Unsupported(f"{why}; use --engine plain") from None
+                self.symmetry_off, canon = why, None
+        self.canon = canon  # the orbit's fingerprint names a state of a counterexample
         #: every path with its call, numbered in the order of the calls
         self.numbered = [(k, path) for k, paths in enumerate(self.paths) for path in paths]
         self.path_call = np.array([k for k, _ in self.numbered] or [0], dtype=np.intp)
@@ -482,7 +585,8 @@ class VectorSearch(_Search):
         started = time.perf_counter()
         init = [packing.pack(s) for s in model.init()]
         self.n_init = len(init)
-        level = _unique(self._rows(np.array(init, dtype=_U).reshape(len(init), packing.words)))
+        level = self._rows(np.array(init, dtype=_U).reshape(len(init), packing.words))
+        level = _unique(level if self.orbits is None else self.orbits.canonical(level))
         self.levels.append(level)
         visited = level
         self.distinct = len(level)
@@ -594,7 +698,8 @@ class VectorSearch(_Search):
                     holds = _mask(program.value(node, pair), pair.n)
                     if name not in broken and not holds.all():
                         broken[name] = pair.rows[int(np.flatnonzero(~holds)[0])]
-            chunks.append((succ[moved], j))
+            succ = succ[moved]
+            chunks.append((succ if self.orbits is None else self.orbits.canonical(succ), j))
         if self.tag_bits is None:
             return chunks, fired, enabled, broken
         keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
@@ -674,7 +779,7 @@ class VectorSearch(_Search):
         fps, parent = [], None
         while True:
             rows = self.levels[d]
-            fps.append(value_fingerprint(self.packing.unpack(self._row(rows, row))))
+            fps.append(self.fingerprint(self.packing.unpack(self._row(rows, row))))
             if d == 0:
                 break
             row, d = self._parent(d, rows[row]), d - 1
@@ -695,6 +800,8 @@ class VectorSearch(_Search):
                 if not idx.size:
                     continue
                 succ = path.successors(program, parents, f"action {self.actions[k][0]}")
+                if self.orbits is not None:
+                    succ = self.orbits.canonical(succ)
                 hit = succ == target if succ.ndim == 1 else (succ == target).all(axis=1)
                 if hit.any():
                     return int(idx[np.flatnonzero(hit)[0]])

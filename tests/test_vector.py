@@ -9,6 +9,7 @@ from collections import deque
 import pytest
 
 from kripke.checkers.explicit import check, select_properties
+from kripke.checkers import vector as vector_module
 from kripke.checkers.vector import VectorSearch
 from kripke.models.fingerprint import fingerprint
 from kripke.models.system import load_model
@@ -56,7 +57,7 @@ def test_the_same_states_counts_and_depth(name, params):
     assert len(states) == len({fingerprint(s) for s in states})  # each state once
     assert {fingerprint(s) for s in states} == reachable(model)
     plain = check(model, properties=props, symmetry=False)
-    vector = check(model, properties=props, engine="vector")
+    vector = check(model, properties=props, engine="vector", symmetry=False)
     assert plain.verdict == vector.verdict == "ok"
     assert (vector.distinct_states, vector.states_generated, vector.depth) == \
         (plain.distinct_states, plain.states_generated, plain.depth) == \
@@ -67,11 +68,12 @@ def test_the_same_states_counts_and_depth(name, params):
 
 
 @pytest.mark.parametrize("name", BROKEN)
-def test_the_same_violations(name):
+@pytest.mark.parametrize("symmetry", [False, None])  # None: when the model declares it
+def test_the_same_violations(name, symmetry):
     model = load_model(name)()
     props = safety(model)
-    plain = check(model, properties=props, symmetry=False)
-    vector = check(model, properties=props, engine="vector")
+    plain = check(model, properties=props, symmetry=symmetry)
+    vector = check(model, properties=props, engine="vector", symmetry=symmetry)
     assert plain.verdict == vector.verdict == "violated"
     v, w = plain.violation, vector.violation
     assert (w.property, w.kind, len(w.trace.steps)) == (v.property, v.kind, len(v.trace.steps))
@@ -128,7 +130,7 @@ def test_a_level_split_over_two_threads_searches_alike(name, monkeypatch):
     from kripke.checkers import vector
     model = load_model(name)(**({"rms": 4} if name == "two-phase" else {}))
     props = safety(model)
-    whole = check(model, properties=props, engine="vector")
+    whole = check(model, properties=props, engine="vector")  # two-phase: orbits
     monkeypatch.setattr(vector, "_SPLIT", 8)
     halves = check(model, properties=props, engine="vector")
     assert (halves.verdict, halves.distinct_states, halves.states_generated, halves.depth,
@@ -146,7 +148,8 @@ def test_a_depth_bound_counts_as_the_plain_engine(name, params, bound):
     the rows are sorted as rows."""
     model = load_model(name)(**params)
     plain = check(model, properties=["tc_consistent"], symmetry=False, max_depth=bound)
-    vector = check(model, properties=["tc_consistent"], engine="vector", max_depth=bound)
+    vector = check(model, properties=["tc_consistent"], engine="vector", symmetry=False,
+                   max_depth=bound)
     assert (vector.verdict, vector.bound, vector.distinct_states, vector.states_generated,
             vector.depth) == (plain.verdict, plain.bound, plain.distinct_states,
                               plain.states_generated, plain.depth)
@@ -167,3 +170,37 @@ def test_a_step_property_is_checked_on_every_step_but_stutters():
     assert w.trace.steps[-1].action == "reset" and replay(w.trace).ok
     ok = check(Dial(), engine="vector", properties=[])  # no property: every state reached
     assert (ok.verdict, ok.distinct_states) == ("ok", check(Dial(), properties=[]).distinct_states)
+
+
+@pytest.mark.parametrize("name,params", [("two-phase", {"rms": n}) for n in (1, 2, 3, 4, 5, 6)]
+                         + [("tcommit", {})])
+def test_orbits_on_the_batch_count_as_the_plain_engine(name, params):
+    """Symmetry on the batch (Orbits): each id's slots sorted as one key give one state per
+    orbit; the orbit counts, generated counts per action and depth are the plain engine's
+    (two-phase with 3 RMs: 80 orbits of 288 states, as TLC's symmetry gives for TwoPhase)."""
+    model = load_model(name)(**params)
+    props = safety(model)
+    plain = check(model, properties=props)
+    vector = check(model, properties=props, engine="vector")
+    assert plain.symmetry and vector.symmetry and vector.symmetry_note is None
+    assert (vector.verdict, vector.distinct_states, vector.states_generated, vector.depth) == \
+        (plain.verdict, plain.distinct_states, plain.states_generated, plain.depth)
+    assert {a: c["fired"] for a, c in vector.coverage.items()} == \
+        {a: c["fired"] for a, c in plain.coverage.items()}
+    if params.get("rms") == 3:
+        assert vector.distinct_states == 80
+
+
+def test_symmetry_the_layout_does_not_allow_is_said_or_refused():
+    """The breaker's callers appear in values (whose turn, who holds a trial), not only as
+    places: the vector engine runs without symmetry and says why, or refuses --symmetry."""
+    model = load_model("circuit-breaker")()
+    props = [p for p in safety(model) if p != "rejects_while_open"]
+    r = check(model, properties=props, engine="vector")
+    assert not r.symmetry and r.distinct_states == check(model, properties=props,
+                                                         symmetry=False).distinct_states
+    assert r.symmetry_note.startswith("symmetry off: --engine vector cannot reduce "
+                                      "circuit-breaker by symmetry: renaming ids changes the "
+                                      "value of slot")
+    with pytest.raises(vector_module.Unsupported, match="use --engine plain"):
+        check(model, properties=props, engine="vector", symmetry=True)
