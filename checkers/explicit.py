@@ -252,9 +252,10 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
 
 def _auto(model, **options):
     """``check(engine="auto")``: the plain engine up to ``AUTO_STATES`` states, and beyond them
-    the vector engine, unless the options or the model keep to the plain one (symmetry, which
-    the vector engine does not reduce by, other strategies, workers, temporal properties, an
-    encoding or property it does not support): then the plain engine, unbounded."""
+    the vector engine, unless the options or the model keep to the plain one (a symmetry to use:
+    the plain engine reduces every model's, the vector engine only the layouts where ids merely
+    index slots; other strategies, workers, temporal properties, an encoding or property the
+    vector engine does not support): then the plain engine, unbounded."""
     from kripke.checkers.vector import Unsupported, unsupported
     props = select_properties(model, options["properties"])
     symmetric = options["symmetry"] is not False and model.symmetric_domain() is not None
