@@ -40,7 +40,7 @@ from kripke.models.fingerprint import fingerprint
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
     "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
-    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove", "for_all", "exists",
+    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove", "for_all", "exists", "type_text",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -82,6 +82,34 @@ def exists(domain, model, pred):
 _tuple_new = tuple.__new__
 # The C accessor namedtuple uses for its fields; faster than property(itemgetter(i)).
 _tuplegetter = type(namedtuple("_Probe", "x").x)
+
+
+def type_text(t, model, value=repr):
+    """``repr(t)`` for this instance of the model: a bound given as a function of the model
+    written as its value (``0..3``, not ``0..<function <lambda>>``), an Enum's values written
+    by ``value`` (the review page quotes them; the explorer does not)."""
+    def bound(b):
+        return str(b(model)) if callable(b) else str(b)
+
+    def text(t):
+        if isinstance(t, Int):
+            return f"{bound(t.lo)}..{bound(t.hi)}"
+        if isinstance(t, Enum):
+            return "{" + ", ".join(map(value, t.values)) + "}"
+        if isinstance(t, Optional):
+            return f"{text(t.inner)} | None"
+        if isinstance(t, Array):
+            return f"[{t.index.name} -> {text(t.value)}]"
+        if isinstance(t, Set):
+            return f"SUBSET {text(t.elem)}"
+        if isinstance(t, Seq):
+            return f"Seq({text(t.elem)}, <= {bound(t.max_len)})"
+        if isinstance(t, Bag):
+            return f"Bag({text(t.elem)}, <= {bound(t.max_size)})"
+        if isinstance(t, Map):
+            return f"Map({text(t.key)} -> {text(t.value)})"
+        return repr(t)
+    return text(t)
 
 
 def _resolve(bound, model):

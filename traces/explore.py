@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
 from kripke.errors import KripkeError
 from kripke.models.system import model_spec
-from kripke.models.types import Array, Bag, Enum, Int, Map, Optional, Seq, Set, json_equal
+from kripke.models.types import Array, Bag, Map, Seq, Set, json_equal, type_text
 from kripke.traces.render import changes
 from kripke.traces.trace import Step, Trace, encode_any
 
@@ -584,30 +584,8 @@ def _type_text(t, model):
     a function of the model (``lambda m: m.max_log_len + 1``) shown as its value."""
     if t is None:
         return ""
-
-    def bound(b):
-        return str(b(model)) if callable(b) else str(b)
-
-    def text(t):
-        if isinstance(t, Int):
-            return f"{bound(t.lo)}..{bound(t.hi)}"
-        if isinstance(t, Enum):
-            return "{" + ", ".join(t.values) + "}"
-        if isinstance(t, Optional):
-            return f"{text(t.inner)} | None"
-        if isinstance(t, Array):
-            return f"[{t.index.name} -> {text(t.value)}]"
-        if isinstance(t, Set):
-            return f"SUBSET {text(t.elem)}"
-        if isinstance(t, Seq):
-            return f"Seq({text(t.elem)}, <= {bound(t.max_len)})"
-        if isinstance(t, Bag):
-            return f"Bag({text(t.elem)}, <= {bound(t.max_size)})"
-        if isinstance(t, Map):
-            return f"Map({text(t.key)} -> {text(t.value)})"
-        return repr(t)
     try:
-        return text(t)
+        return type_text(t, model, value=str)
     except Exception:  # a bound that cannot be computed: the declaration as written
         return repr(t)
 

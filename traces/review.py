@@ -24,6 +24,7 @@ import sys
 import graphviz
 
 from kripke.errors import KripkeError
+from kripke.models.types import type_text
 from kripke.traces.render import NO_DOT, format_trace, headline
 from kripke.traces.report import STYLE, steps_html, violation_html
 from kripke.traces.rest import inline_html, inline_markdown, to_html, to_markdown
@@ -108,7 +109,7 @@ def _declarations(model, result, inline):
     cls = type(model)
     params = [[name, repr(value), render(p.doc)] for (name, p), value in
               zip(cls._params.items(), model.params.values())]
-    variables = [[name, _type_text(t, model)]
+    variables = [[name, type_text(t, model)]
                  for name, t in (getattr(cls, "_types", None) or {}).items()]
     actions = []
     for name in cls._actions:
@@ -118,32 +119,6 @@ def _declarations(model, result, inline):
     return [("Parameters", ["name", "value", "meaning"], params),
             ("Variables", ["name", "type"], variables),
             ("Actions", ["action", "what it does", "fired", "new states"], actions)]
-
-
-def _type_text(t, model):
-    """A declared type as its ``repr`` writes it (``0..max_outages``, ``SUBSET Caller``), with
-    a bound that is a function of the model given as its value for this instance (``0..3``,
-    not ``0..<function <lambda>>``)."""
-    from kripke.models import types
-
-    def bound(b):
-        return str(b(model)) if callable(b) else str(b)
-
-    if isinstance(t, types.Int):
-        return f"{bound(t.lo)}..{bound(t.hi)}"
-    if isinstance(t, types.Optional):
-        return f"{_type_text(t.inner, model)} | None"
-    if isinstance(t, types.Array):
-        return f"[{t.index.name} -> {_type_text(t.value, model)}]"
-    if isinstance(t, types.Seq):
-        return f"Seq({_type_text(t.elem, model)}, <= {bound(t.max_len)})"
-    if isinstance(t, types.Bag):
-        return f"Bag({_type_text(t.elem, model)}, <= {bound(t.max_size)})"
-    if isinstance(t, types.Set):
-        return f"SUBSET {_type_text(t.elem, model)}"
-    if isinstance(t, types.Map):
-        return f"Map({_type_text(t.key, model)} -> {_type_text(t.value, model)})"
-    return repr(t)
 
 
 def _module_doc(cls):
