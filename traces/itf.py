@@ -150,6 +150,19 @@ def load_any(path):
     return from_itf(data, path) if is_itf(data) else from_json(data, path)
 
 
+def _shape(data, bad):
+    """``(vars, states, loop)`` of an ITF object, checked for ADR-015's shape (``bad(why)``: the
+    error to raise)."""
+    variables, states, loop = data.get("vars"), data.get("states"), data.get("loop")
+    if type(variables) is not list or not all(type(v) is str for v in variables):
+        raise bad("\"vars\" is missing or not a list of variable names")
+    if type(states) is not list or not states:
+        raise bad("\"states\" is missing, empty or not a list of states")
+    if loop is not None and not (type(loop) is int and 0 <= loop < len(states)):
+        raise bad(f"\"loop\" {loop!r} is not the index of a state")
+    return variables, states, loop
+
+
 def from_itf(data, path="trace"):
     """The ``Trace`` an ITF object written by ``to_itf`` records; a defect is a
     ``TraceFormatError`` naming it (the file ``path``, the state, the variable)."""
@@ -168,13 +181,7 @@ def from_itf(data, path="trace"):
     for key, typ in (("model", str), ("params", dict)):
         if not isinstance(kripke.get(key), typ):
             raise bad(f"#meta.kripke.{key} is missing or not a {typ.__name__}")
-    variables, states, loop = data.get("vars"), data.get("states"), data.get("loop")
-    if type(variables) is not list or not all(type(v) is str for v in variables):
-        raise bad("\"vars\" is missing or not a list of variable names")
-    if type(states) is not list or not states:
-        raise bad("\"states\" is missing, empty or not a list of states")
-    if loop is not None and not (type(loop) is int and 0 <= loop < len(states)):
-        raise bad(f"\"loop\" {loop!r} is not the index of a state")
+    variables, states, loop = _shape(data, bad)
     model = _model(kripke, bad)
     names = _variables(model)
     if sorted(variables) != sorted(names or [STATE]):
@@ -307,13 +314,7 @@ def foreign_trace(data, model, prop=None, path="trace"):
         return TraceFormatError(f"{path}: {why}")
     if not isinstance(data, dict):
         raise bad("not an ITF trace (not a JSON object)")
-    variables, states, loop = data.get("vars"), data.get("states"), data.get("loop")
-    if type(variables) is not list or not all(type(v) is str for v in variables):
-        raise bad("\"vars\" is missing or not a list of variable names")
-    if type(states) is not list or not states:
-        raise bad("\"states\" is missing, empty or not a list of states")
-    if loop is not None and not (type(loop) is int and 0 <= loop < len(states)):
-        raise bad(f"\"loop\" {loop!r} is not the index of a state")
+    variables, states, loop = _shape(data, bad)
     expected = _variables(model) or [STATE]
     missing = [v for v in expected if v not in variables]
     extra = [v for v in variables if v not in expected]
