@@ -246,7 +246,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         collision_probability=0.0 if engine == "vector"  # whole states, no fingerprints
         else distinct * max(generated - distinct, 0) / 2.0 ** 64,
         outside_constraint=search.outside, workers=workers,
-        engine="vector" if engine == "vector" else "ray" if engine == "ray" else "plain",
+        engine=engine,
         checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
 
 

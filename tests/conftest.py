@@ -15,6 +15,17 @@ def _run_from_root(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+def kripke(*args):
+    """``kripke ARGS...`` through click's test runner: its result (exit code, output); an
+    exception other than the CLI's own exit is raised, never taken for an exit code."""
+    from click.testing import CliRunner
+    from kripke.cli import main
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
 def fixture_model(name):
     return f"tests/fixtures/models.py:{name}"
 

@@ -5,17 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from kripke.cli import main
-from tests.conftest import ROOT, fixture_model
+from tests.conftest import ROOT, fixture_model, kripke
 
-
-def kripke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def test_list_shows_models_params_and_properties():

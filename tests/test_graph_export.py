@@ -3,22 +3,15 @@
 
 import networkx
 import pytest
-from click.testing import CliRunner
 
 import kripke
-from kripke.cli import main
 from kripke.models.fingerprint import fingerprint
 from kripke.models.two_phase import TwoPhase
 from kripke.traces.graph import TooManyStates, to_networkx, write_graph
+from tests.conftest import kripke as kripke_cli
 
 LONG_RUNS = "tests/fixtures/long_runs.py"
 
-
-def kripke_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def successor_pairs(model):

@@ -6,15 +6,14 @@ components or the neighbourhood of a state are drawn instead of everything."""
 import re
 
 import pytest
-from click.testing import CliRunner
 
 import kripke
-from kripke.cli import main
 from kripke.models.circuit_breaker import CircuitBreaker, CircuitBreakerArticle
 from kripke.models.system import Param, TransitionSystem, action
 from kripke.models.two_phase import TwoPhase
 from kripke.models.types import Int
 from kripke.traces.graph import MAX_NODES, state_view, to_networkx
+from tests.conftest import kripke as kripke_cli
 
 CHECK_SAYS = ("kripke check counts 115 distinct states: by default it reduces by symmetry, "
               "storing one state per orbit under permutations of Caller; --symmetry draws one "
@@ -41,12 +40,6 @@ class Rounds(TransitionSystem):
         if s.phase < self.phases - 1 and s.x == 0:
             return s.set(phase=s.phase + 1, x=0)
 
-
-def kripke_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def svg_nodes(svg):

@@ -13,18 +13,11 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from kripke.cli import _Progress, main
+from kripke.cli import _Progress
 from kripke.traces.trace import load, replay
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kripke
 
-
-def kripke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def options_of(command):

@@ -21,22 +21,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import kripke
-from kripke.cli import main
 from kripke.traces.trace import from_json, replay
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kripke as kripke_cli
 
 EAGER = ["check", "two-phase-eager", "--property", "tc_consistent"]
 PINGPONG = ["check", "toy-pingpong"]  # message passing: in_order fails after 4 steps
 
-
-def kripke_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def files(folder):

@@ -20,7 +20,7 @@ from kripke.models.types import Int
 from kripke.specs.commit import two_phase_inductive
 from kripke.specs.properties import invariant, type_ok
 from kripke.traces.trace import load
-from tests.test_cli import kripke
+from tests.conftest import kripke
 
 AUX = [p.name for p in two_phase_inductive]
 AUX_ARGS = [a for name in AUX for a in ("--invariant", name)]

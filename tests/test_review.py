@@ -6,24 +6,17 @@ symmetry; the report shows the violated property's description and the whole vio
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from kripke.checkers.explicit import check
-from kripke.cli import main
 from kripke.models.system import load_model
 from kripke.traces.report import html_report
 from kripke.traces.rest import inline_html, to_html, to_markdown
 from kripke.traces.review import property_verdicts, review_html, review_markdown
+from tests.conftest import kripke as kripke_cli
 
 EAGER = ["two-phase-eager", "-p", "rms=2"]
 TC_CONSISTENT = "TCConsistent (TCommit.tla): no RM has committed while another has aborted."
 
-
-def kripke_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def review_page(tmp_path, *args):

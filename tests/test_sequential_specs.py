@@ -12,9 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
-from kripke.cli import main
 from kripke.errors import DefinitionError, ModelLoadError, TraceFormatError, UnknownNameError
 from kripke.specs.consistency import (ANY_SPEC, LEVELS, Call, History, HistoryError,
                                       NotApplicable, Operation, check_history,
@@ -23,7 +21,7 @@ from kripke.specs.sequential import (PENDING, SPECS, QueueSpec, RegisterSpec, Se
                                      load_spec, returns)
 from tests.test_consistency import register_history
 from tests.test_consistency_levels import random_history
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kripke
 from tests.oracles.timing import random_timing
 
 HISTORIES = ROOT / "tests" / "histories"
@@ -35,12 +33,6 @@ def call(session, kind, invoked, completed, input=None, output=None, key=None):
     return Call(session=session, kind=kind, key=key, input=input, output=output,
                 invoked=invoked, completed=completed)
 
-
-def kripke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def indices(ops, result):

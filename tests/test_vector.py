@@ -14,8 +14,8 @@ from kripke.checkers.vector import VectorSearch
 from kripke.models.fingerprint import fingerprint
 from kripke.models.system import load_model
 from kripke.traces.trace import replay
-from tests.conftest import fixture_model
-from tests.test_cli import kripke
+from tests.conftest import fixture_model, kripke
+
 
 #: (model, parameters) that the vector engine runs, at small sizes
 SUPPORTED = [
