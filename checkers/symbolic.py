@@ -239,7 +239,9 @@ class SBool(Sym):
     def __bool__(self):
         return _branch(self.term)
 
-    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+    def __hash__(self):
+        """As a dict key or set element: forked to its concrete truth."""
+        return hash(bool(self))
 
     def __eq__(self, other):
         if isinstance(other, (bool, SBool)):
@@ -321,8 +323,12 @@ class SInt(Sym):
                              f"{WIDTH} bits")
         self.term, self.lo, self.hi = term, lo, hi
 
-    def _arith(self, other, op, reflected=False):
+    def _arith(self, other, op, reflected=False, symbol=None):
         if not isinstance(other, _NUMBERS):
+            if other is None and symbol is not None:  # as Python says it of an int: an
+                # Optional read as None on this path (the model's own error, if reachable)
+                names = ("'NoneType' and 'int'" if reflected else "'int' and 'NoneType'")
+                raise TypeError(f"unsupported operand type(s) for {symbol}: {names}")
             return NotImplemented
         (a_lo, a_hi), (b_lo, b_hi) = _bounds(self), _bounds(other)
         if reflected:
@@ -333,19 +339,21 @@ class SInt(Sym):
         return SInt(z3.simplify(term), min(corners), max(corners))
 
     def __add__(self, other):
-        return self._arith(other, lambda a, b: a + b)
+        return self._arith(other, lambda a, b: a + b, symbol="+")
 
     def __radd__(self, other):
-        return self._arith(other, lambda a, b: a + b, True)
+        return self._arith(other, lambda a, b: a + b, True, "+")
 
     def __sub__(self, other):
-        return self._arith(other, lambda a, b: a - b)
+        return self._arith(other, lambda a, b: a - b, symbol="-")
 
     def __rsub__(self, other):
-        return self._arith(other, lambda a, b: a - b, True)
+        return self._arith(other, lambda a, b: a - b, True, "-")
 
     def __mul__(self, other):
-        return self._arith(other, lambda a, b: a * b)
+        if type(other) is list:
+            return Repeated(other, self)
+        return self._arith(other, lambda a, b: a * b, symbol="*")
 
     __rmul__ = __mul__
 
@@ -410,7 +418,10 @@ class SInt(Sym):
             return NotImplemented
         return SBool(op(self.term, term_int(other)))
 
-    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+    def __hash__(self):
+        """As a dict key or set element: forked to its concrete value (over its range, as
+        ``__index__``), whose hash the int equal to it shares."""
+        return hash(self.__index__())
 
     def __eq__(self, other):
         if other is None or isinstance(other, (str, tuple)):
@@ -466,7 +477,12 @@ class SEnum(Sym):
             return num(self.values.index(other)) if other in self.values else None
         return NotImplemented
 
-    __hash__ = Sym.__hash__  # (a class that defines __eq__ loses the inherited one)
+    def __hash__(self):
+        """As a dict key or set element: forked to its concrete string."""
+        for k, v in enumerate(self.values[:-1]):
+            if _branch(self.term == k):
+                return hash(v)
+        return hash(self.values[-1])
 
     def __eq__(self, other):
         if other is None or isinstance(other, (int, tuple)):
@@ -1469,13 +1485,16 @@ class SymbolicModel:
             steps.append(z3.And(z3.Or(*conds), *nxt))
         return z3.Or(*steps) if steps else z3.BoolVal(False)
 
-    def invariant(self, prop):
-        """The formula of a state property (an invariant) over ``self.x``."""
+    def invariant(self, prop, raising=None):
+        """The formula of a state property (an invariant) over ``self.x``. ``raising``: a
+        list that takes the condition of the states on which the property raises (the vector
+        engine reports one if it is reachable), where it is taken to hold; without it, a
+        property that raises on some path is a ``TraceError``."""
         check_source(prop.condition, f"property {prop.name}")
-        tracer = Tracer(self.x_facts, groups=self._grouped("x"))
+        tracer = Tracer(self.x_facts, groups=self._grouped("x"), raises=raising is not None)
         s = self.state(self.x)
         runs = guarded(tracer, lambda: prop.condition(self.model, s), f"property {prop.name}")
-        return _formula(runs, prop.name)
+        return _formula(runs, prop.name, raising)
 
     def _grouped(self, which):
         """The type facts of x (``which`` "x") or of x and y ("xy"), grouped for ``Tracer``
@@ -1485,19 +1504,29 @@ class SymbolicModel:
                                              else self.x_facts + self.y_facts)
         return self._groups[which]
 
-    def step_property(self, prop):
+    def step_property(self, prop, raising=None):
         """The formula of a step property over ``self.x`` (a state) and ``self.y`` (its
-        successor), as ``invariant`` gives a state property's."""
+        successor), as ``invariant`` gives a state property's (``raising`` likewise)."""
         check_source(prop.condition, f"property {prop.name}")
-        tracer = Tracer(self.x_facts + self.y_facts, groups=self._grouped("xy"))
+        tracer = Tracer(self.x_facts + self.y_facts, groups=self._grouped("xy"),
+                        raises=raising is not None)
         s, t = self.state(self.x), self.state(self.y)
         runs = guarded(tracer, lambda: prop.condition(self.model, s, t), f"property {prop.name}")
-        return _formula(runs, prop.name)
+        return _formula(runs, prop.name, raising)
 
 
-def _formula(runs, name):
-    """The formula of a property traced into ``runs`` (path condition, result)."""
-    holds = [z3.And(cond, _truth(result, name)) for cond, result in runs]
+def _formula(runs, name, raising=None):
+    """The formula of a property traced into ``runs`` (path condition, result); the paths on
+    which it raised (``Raised``) hold, and their condition is appended to ``raising``."""
+    holds, raised = [], []
+    for cond, result in runs:
+        if isinstance(result, Raised):
+            raised.append(cond)
+        else:
+            holds.append(z3.And(cond, _truth(result, name)))
+    if raised:
+        raising.append(z3.simplify(z3.Or(*raised)))
+    holds += raised
     return z3.simplify(z3.Or(*holds)) if holds else z3.BoolVal(False)
 
 

@@ -51,6 +51,13 @@ def test_untraceable_constructs_are_refused_with_the_action_and_line(name, const
     assert "tests/fixtures/untraceable.py:" in str(e.value)
 
 
+def test_an_int_as_a_dict_key_is_forked_over_its_values():
+    model = load_model("tests/fixtures/untraceable.py:KeyedByInt")()
+    (_, _, steps), = SymbolicModel(model).actions
+    assert len(steps) == 4  # x = 0, 1, 2, 3: the key found, or the default
+    assert check(model, engine="vector").distinct_states == check(model).distinct_states
+
+
 def test_a_negative_index_counts_from_the_end_as_in_python():
     model = load_model("tests/fixtures/untraceable.py:NegPut")()
     sym = SymbolicModel(model)
