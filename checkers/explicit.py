@@ -246,6 +246,9 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         collision_probability=0.0 if engine == "vector"  # whole states, no fingerprints
         else distinct * max(generated - distinct, 0) / 2.0 ** 64,
         outside_constraint=search.outside, workers=workers,
+        partition=(search.partition.describe()
+                   if hasattr(search, "partition") and (workers > 1 or engine == "ray")
+                   else None),
         engine=engine,
         checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
 

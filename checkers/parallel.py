@@ -3,9 +3,12 @@ ray`` beyond it, and the search that ``--checkpoint`` saves and ``--resume`` res
 items 4-6).
 
 TLC's workers share one fingerprint set and one queue. Python processes cannot share objects, so
-kripke partitions the search instead, as distributed TLC and Stern and Dill's parallel Murphi
-do: of ``n`` shards, shard ``k`` owns the states whose fingerprint ``f`` has ``f % n == k``; it
-holds their part of the visited set and expands them. The search goes a level at a time:
+kripke partitions the search instead, as distributed TLC, Stern and Dill's parallel Murphi and
+Lerda and Sisto's distributed SPIN do: of ``n`` shards, shard ``k`` owns the states whose
+partition key ``h`` has ``h % n == k``; it holds their part of the visited set and expands them.
+The key is the state's fingerprint, or the fingerprint of the one or two variables that
+``checkers.partition`` finds few steps change (raft: ``voted_for``), so that most successors
+stay with their parent's shard. The search goes a level at a time:
 
 1. *expand*: every shard expands each state of the current level (depth ``d``). A successor it
    owns is admitted at once: stored, checked and queued for the next level (depth ``d + 1``)
@@ -52,6 +55,7 @@ from typing import NamedTuple
 
 from kripke.checkers.explicit import _Finding, _Search, _unary, paused_gc
 from kripke.checkers.frontier import Frontier, MemoryBudget
+from kripke.checkers.partition import Partition, choose
 from kripke.checkers.visited import FingerprintTable
 from kripke.checkers.wire import Wire, from_plain, record_classes, to_plain
 from kripke.errors import CheckpointError, KripkeError
@@ -61,17 +65,18 @@ __all__ = ["Shard", "ShardRecipe", "Coordinator", "InProcess", "Processes", "par
 
 
 class Shard(_Search):
-    """Shard ``index`` of ``count``: the states whose fingerprint ``f`` has ``f % count ==
-    index``. ``level`` holds the states of the level being expanded, ``next`` those admitted
-    for the next one."""
+    """Shard ``index`` of ``count``: the states whose partition key (``partition``, a
+    ``checkers.partition.Partition``) is ``index`` modulo ``count``. ``level`` holds the states
+    of the level being expanded, ``next`` those admitted for the next one."""
 
     def __init__(self, model, props, canon, probe, limits, deadlock, keep_going, budget,
-                 index, count):
+                 index, count, partition):
         max_states, max_depth, time_limit, deadline = limits
         super().__init__(model, props, canon, probe, False, (None, max_depth, time_limit,
                                                             deadline),
                          deadlock, None, keep_going, budget=budget)
         self.index, self.count = index, count
+        self.key = partition.key(model)  # None: the fingerprint is the key
         self._calls = [_unary(fn, args) for _, fn, args in model._calls]
         self.level, self.next = Frontier(model), Frontier(model)
         self.outbox = None  # by owner, [(call index, t, f, parent)] offered in this step
@@ -82,7 +87,7 @@ class Shard(_Search):
         """Count, check and queue the initial states this shard owns."""
         for s in self.model.init():
             fp = self._init_fingerprint(s)
-            if fp % self.count != self.index:
+            if (fp if self.key is None else self.key(s)) % self.count != self.index:
                 continue
             stored = self._start(s, fp)
             if stored is None:
@@ -103,7 +108,7 @@ class Shard(_Search):
             return offers
         if new_level:
             self.level, self.next = self.next, self.level
-        level, count, index = self.level, self.count, self.index
+        level, count, index, key = self.level, self.count, self.index, self.key
         head, pop, seen, note = level.head, level.pop, self.seen, self.seen.note
         admit, push = self._admit, self.next.push
         expanded = 0
@@ -121,7 +126,7 @@ class Shard(_Search):
             for i, t, f in found:
                 if f in seen:  # found twice in this expansion
                     continue
-                owner = f % count
+                owner = (f if key is None else key(t)) % count
                 if owner != index:
                     note(f)
                     offers[owner].append(f)
@@ -169,8 +174,10 @@ class Shard(_Search):
     def parent(self, fp):
         """``(True, parent)`` when this shard stored ``fp`` (parent None for an initial
         state) or recorded it as the last state of a finding's trace, else ``(False, None)``."""
-        if fp in self.seen:
+        try:  # a state another shard owns may be noted here: in the table, not stored
             return True, self.seen[fp]
+        except KeyError:
+            pass
         if fp in self.boundary:
             return True, self.boundary[fp]
         return False, None
@@ -246,6 +253,12 @@ class Shard(_Search):
         self.next.close()
 
 
+def _first_known(answers):
+    """The first of the shards' answers ``(known, parent)`` to "whose parent is ``fp``?" that
+    knows it (a partition key is not a fingerprint: the coordinator asks each shard in turn)."""
+    return next((a for a in answers if a[0]), (False, None))
+
+
 class _Parents:
     """The coordinator's view of the visited set: parents, asked of the shard that owns each
     fingerprint; its length is the shards' total."""
@@ -276,10 +289,10 @@ class Coordinator(_Search):
     totals ``check`` reads (``fired``, ``new``, ``n_init``, ``depth``, ``findings`` ...)."""
 
     def __init__(self, model, props, canon, probe, limits, deadlock, progress, keep_going,
-                 transport, checkpointer=None, resume=None):
+                 transport, partition, checkpointer=None, resume=None):
         super().__init__(model, props, canon, probe, False, limits, deadlock, progress,
                          keep_going)
-        self.transport = transport
+        self.transport, self.partition = transport, partition
         self.seen = _Parents(transport)
         self.stop_requested = False
         #: a checkers.checkpoint.Checkpointer, and the (state, shard files) to resume from
@@ -323,7 +336,8 @@ class Coordinator(_Search):
                 depth += 1
                 self.depth = depth
             if checkpointer is not None and (self.stop_requested or checkpointer.due()):
-                checkpointer.write({"depth": depth, "new_level": new_level},
+                checkpointer.write({"depth": depth, "new_level": new_level,
+                                    "partition": list(self.partition.fields)},
                                    transport.snapshot())
                 self.saved += 1
             if self.stop_requested:
@@ -403,7 +417,7 @@ class InProcess:
         return [s.admit([b[k] for b in batches], depth) for k, s in enumerate(shards)]
 
     def parent(self, fp):
-        return self.shards[fp % len(self.shards)].parent(fp)
+        return _first_known(s.parent(fp) for s in self.shards)
 
     def snapshot(self):
         return [s.snapshot() for s in self.shards]
@@ -479,9 +493,10 @@ class Processes:
         return [self._reply(c) for c in self.conns]
 
     def parent(self, fp):
-        conn = self.conns[fp % self.count]
-        conn.send(("parent", fp))
-        return self._reply(conn)
+        def ask(conn):
+            conn.send(("parent", fp))
+            return self._reply(conn)
+        return _first_known(map(ask, self.conns))
 
     def close(self):
         for c in self.conns:
@@ -588,6 +603,7 @@ class ShardRecipe(NamedTuple):
     deadlock: bool
     keep_going: bool
     memory_limit: int  # this shard's share, or None
+    partition: tuple  # checkers.partition.Partition's fields
 
     def build(self, index, count):
         from kripke.checkers.explicit import select_properties
@@ -603,7 +619,8 @@ class ShardRecipe(NamedTuple):
             probe = TranspositionProbe(model, canon, props, deadlock=self.deadlock,
                                        domain=domain, invariants_hold=True)
         return Shard(model, props, canon, probe, self.limits, self.deadlock, self.keep_going,
-                     MemoryBudget(self.memory_limit), index, count)
+                     MemoryBudget(self.memory_limit), index, count,
+                     Partition(self.partition))
 
 
 def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_going, budget,
@@ -613,22 +630,41 @@ def partitioned(model, props, canon, probe, limits, deadlock, progress, keep_goi
     ``engine`` "processes" (forked workers, or one shard in this process) or "ray" (actors on
     the Ray cluster at ``address``, or a local one). Each shard's memory budget is its share
     of ``budget``; on Ray, of ``memory_limit`` when the user set one, else of its own
-    machine's memory (``checkers.ray_engine``)."""
+    machine's memory (``checkers.ray_engine``). The partition is chosen by
+    ``checkers.partition.choose``, or is the one a resumed search was saved with."""
     share = budget.limit // workers if budget.limit else None
+    if resume is None:
+        partition = choose(model, workers, canon is not None)
+    else:
+        partition = _saved_partition(model, resume[0], canon is not None)
 
     def make_shard(index, count):
         return Shard(model, props, canon, probe, limits, deadlock, keep_going,
-                     MemoryBudget(share), index, count)
+                     MemoryBudget(share), index, count, partition)
 
     if engine == "ray":
         from kripke.checkers.ray_engine import RayShards
         recipe = ShardRecipe(model_spec(type(model)), dict(model.params),
                              [p.name for p in props], canon is not None, limits, deadlock,
-                             keep_going, memory_limit // workers if memory_limit else None)
+                             keep_going, memory_limit // workers if memory_limit else None,
+                             partition.fields)
         transport = RayShards(recipe, workers, address)
     elif workers > 1:
         transport = Processes(make_shard, workers, model)
     else:
         transport = InProcess(make_shard, workers)
     return Coordinator(model, props, canon, probe, limits, deadlock, progress, keep_going,
-                       transport, checkpointer, resume)
+                       transport, partition, checkpointer, resume)
+
+
+def _saved_partition(model, state, symmetric):
+    """The partition a checkpoint's manifest ``state`` was saved with, checked: a key that
+    names no variable, or names one under symmetry (where a variable's value is not invariant
+    under renaming), would scatter the saved states."""
+    fields = state.get("partition", []) if isinstance(state, dict) else None
+    names = list(type(model).variables or ())
+    if not isinstance(fields, list) or not all(f in names for f in fields) or len(fields) > 2 \
+            or (fields and symmetric):
+        raise CheckpointError("the checkpoint's manifest names an unknown partition "
+                              f"{fields!r}")
+    return Partition(tuple(fields))

@@ -42,6 +42,7 @@ import logging
 import os
 
 from kripke.checkers.frontier import MemoryBudget
+from kripke.checkers.parallel import _first_known
 from kripke.checkers.wire import Wire
 from kripke.errors import ParamError
 
@@ -234,7 +235,7 @@ class RayShards:
         return _get(ray, [a.admit.remote(depth, *to(k, outs)) for k, a in enumerate(self.actors)])
 
     def parent(self, fp):
-        return _get(self.ray, self.actors[fp % self.count].parent.remote(fp))
+        return _first_known(_get(self.ray, a.parent.remote(fp)) for a in self.actors)
 
     def close(self):
         """Let each shard delete its spill files, then end the actors (a second call does

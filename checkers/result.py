@@ -75,6 +75,9 @@ class Result:
     #: worker processes (or Ray actors) that shared the search, or the Ray tasks of
     #: ``--strategy simulate --engine ray``
     workers: int = 1
+    #: how a partitioned search split the states over its shards: "fingerprint" or "by
+    #: VAR[, VAR]" (``checkers.partition``); None for a search in one process
+    partition: str = None
     #: the engine that ran the search: plain, vector or ray (``--engine auto`` picks one)
     engine: str = "plain"
 
@@ -112,6 +115,7 @@ class Result:
             not_checked=self.not_checked,
             checkpoint=self.checkpoint,
             workers=self.workers,
+            partition=self.partition,
             engine=self.engine,
         )
 

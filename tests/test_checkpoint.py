@@ -15,6 +15,8 @@ import pytest
 
 import kripke
 from kripke import check, load_model
+from kripke.checkers import parallel
+from kripke.checkers.partition import Partition
 from kripke.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +62,29 @@ def test_interrupted_twice_and_resumed_twice_counts_as_one_run(tmp_path, name, p
     last = check(model, symmetry=symmetry, workers=workers, resume=tmp_path)
     assert totals(last) == totals(whole)
     assert last.symmetry == whole.symmetry
+
+
+def test_a_search_resumes_with_the_partition_it_was_saved_with(tmp_path, monkeypatch):
+    """Shards that own states by a variable (checkers/partition.py) are resumed by that same
+    variable, whatever the sample would choose now; a manifest naming a partition the model
+    cannot have is refused."""
+    model = load_model("two-phase")(rms=5)
+    whole = check(model, symmetry=False)
+    monkeypatch.setattr(parallel, "choose", lambda *_: Partition(("tm_prepared",)))
+    first = check(model, symmetry=False, workers=2, checkpoint=tmp_path,
+                  progress=stopped_at(4))
+    assert first.verdict == "interrupted" and first.partition == "by tm_prepared"
+    monkeypatch.setattr(parallel, "choose", lambda *_: Partition())
+    manifest = tmp_path / "manifest.json"
+    saved = json.loads(manifest.read_text())
+    for wrong in (["rm_state", "msgs", "tm_state"], ["votes"], "tm_prepared"):
+        manifest.write_text(json.dumps({**saved, "state": {**saved["state"], "partition": wrong}}))
+        with pytest.raises(CheckpointError, match="unknown partition"):
+            check(model, symmetry=False, workers=2, resume=tmp_path)
+    manifest.write_text(json.dumps(saved))
+    last = check(model, symmetry=False, workers=2, resume=tmp_path)
+    assert last.partition == "by tm_prepared"
+    assert totals(last) == totals(whole)
 
 
 def test_a_violation_found_after_a_resume_is_the_same(tmp_path):

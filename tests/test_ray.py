@@ -104,17 +104,18 @@ def test_a_model_file_is_found_by_the_actors():
     assert replay(two.violation.trace).ok
 
 
-def recipe(name, params, symmetry=False):
+def recipe(name, params, symmetry=False, partition=()):
     model = load_model(name)(**params)
     props = [p.name for p in select_properties(model, None) if not p.temporal]
     return ShardRecipe(name, params, props, symmetry, (None, None, None, math.inf), True, False,
-                       None)
+                       None, partition)
 
 
 def test_an_interrupted_level_goes_on_where_it_stopped():
     """Asked to stop at every step (as Ctrl-C or a due checkpoint does), the actors stop
-    between states and the coordinator resumes the level: the counts are unchanged."""
-    shards = ray_engine.RayShards(recipe("two-phase", {"rms": 5}), 2)
+    between states and the coordinator resumes the level: the counts are unchanged (shards
+    owning states by a variable, checkers/partition.py)."""
+    shards = ray_engine.RayShards(recipe("two-phase", {"rms": 5}, partition=("tm_prepared",)), 2)
     assert shards.neighbours == [2, 2]  # two shards on this node share its memory
     try:
         reports = shards.start()
