@@ -192,7 +192,7 @@ def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
     """Rows of ``kripke bench --workers N``: two-phase at each size and raft (at its defaults,
     or ``raft_params``), both without symmetry, each with one process and with ``workers``,
     interleaved; the ``workers`` row has ``speedup`` (median one-process time / median time
-    with workers)."""
+    with workers) and the ``partition`` the shards used (``checkers.partition``)."""
     rows = []
     cases = [("two-phase", ("-p", f"rms={rms}")) for rms in sizes] + [("raft", raft_params)]
     for model, params in cases:
@@ -209,6 +209,7 @@ def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
                 raise RuntimeError(f"{model}: {key} {b[key]} with {workers} workers, {a[key]} "
                                    "with one process")
         b["speedup"] = a["seconds"] / b["seconds"]
+        b["partition"] = many[0][0]["partition"]
         rows += [a, b]
     return rows
 

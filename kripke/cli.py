@@ -1140,9 +1140,9 @@ def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, wor
             return _echo_rows(rows)
         click.echo(f"{'model':<10} {'params':<9} {'workers':>7} {'distinct':>10} "
                    f"{'generated':>11} {'seconds':>8} {'states/s':>9} {'peak MB':>8} "
-                   f"{'speed-up':>8}")
+                   f"{'speed-up':>8}  partition")
         for r in rows:
-            up = f"{r['speedup']:>7.2f}x" if "speedup" in r else ""
+            up = f"{r['speedup']:>7.2f}x  {r['partition']}" if "speedup" in r else ""
             click.echo(f"{r['model']:<10} {r['params']:<9} {r['workers']:>7} "
                        f"{r['distinct_states']:>10,} {r['states_generated']:>11,} "
                        f"{r['seconds']:>8.2f} {r['states_per_s']:>9,.0f} "

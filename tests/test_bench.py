@@ -5,7 +5,9 @@ import json
 import subprocess
 import sys
 
+from kripke import load_model
 from kripke.checkers.bench import run_bench, run_raft_bench, run_workers_bench
+from kripke.checkers.partition import choose
 from tests.conftest import ROOT
 
 
@@ -46,6 +48,7 @@ def test_workers_rows_compare_equal_counts():
     assert rows[2]["distinct_states"] == rows[3]["distinct_states"]
     assert rows[1]["speedup"] == rows[0]["seconds"] / rows[1]["seconds"] > 0
     assert "speedup" not in rows[0]
+    assert rows[1]["partition"] == choose(load_model("two-phase")(rms=4), 2, False).describe()
 
 
 def test_memory_budget_row():
