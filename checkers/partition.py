@@ -17,11 +17,12 @@ a part of a state is not invariant under renaming, its orbit's fingerprint is).
 """
 
 import collections
+import functools
 import itertools
 import operator
 from typing import NamedTuple
 
-from kripke.models.symmetry import value_fingerprint
+from kripke.models.fingerprint import fingerprint as value_fingerprint, part_fingerprint
 
 __all__ = ["Partition", "choose"]
 
@@ -54,8 +55,7 @@ class Partition(NamedTuple):
         if not self.fields:
             return None
         names = list(type(model).variables)
-        pick = operator.itemgetter(*(names.index(f) for f in self.fields))
-        return lambda s: value_fingerprint(pick(s))
+        return functools.partial(part_fingerprint, tuple(names.index(f) for f in self.fields))
 
     def describe(self):
         return "fingerprint" if not self.fields else "by " + ", ".join(self.fields)

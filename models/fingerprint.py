@@ -148,6 +148,18 @@ def _compute(v):
 fingerprint = getattr(speedups(), "fingerprint", _fingerprint)
 
 
+def _part_fingerprint(indices, s):
+    """The fingerprint of ``s``'s items at ``indices``: of the item itself for one index, else
+    of the tuple of them (the partition key of checkers/partition.py)."""
+    if len(indices) == 1:
+        return fingerprint(s[indices[0]])
+    return fingerprint(tuple(s[i] for i in indices))
+
+
+#: the C twin: the same value without building the tuple
+part_fingerprint = getattr(speedups(), "part_fingerprint", _part_fingerprint)
+
+
 def same_value(a, b):
     """Are ``a`` and ``b`` the same value, types included (``1`` is not ``True``)? A step from
     ``s`` to ``t`` stutters when ``same_value(s, t)``."""

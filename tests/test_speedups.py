@@ -113,6 +113,20 @@ def test_fingerprint_matches_its_twin_on_random_values():
     same()
 
 
+def test_part_fingerprint_matches_its_twin_and_the_parts_fingerprint():
+    """A partition key (checkers/partition.py): the fingerprint of one item, or of the tuple of
+    several, in C without building the tuple."""
+    from kripke.models.fingerprint import _fingerprint, _part_fingerprint
+    s = TwoPhase(rms=3).State(rm_state=("working",) * 3, tm_state="init",
+                              tm_prepared=frozenset({1}), msgs=frozenset())
+    for indices in ((0,), (2,), (1, 2), (3, 0, 2)):
+        want = _fingerprint(s[indices[0]] if len(indices) == 1
+                            else tuple(s[i] for i in indices))
+        assert speedups().part_fingerprint(indices, s) == _part_fingerprint(indices, s) == want
+    with pytest.raises(IndexError, match="no item 4"):
+        speedups().part_fingerprint((4,), s)
+
+
 def _error_paths(pure):
     """Run the error paths of the C functions (or of their twins) in a fresh process: what
     each returns or raises."""
