@@ -5,15 +5,18 @@ the states evenly but sends half the successors of every state (with two shards)
 shard: each is offered, often written and read, and expanded away from the states it shares
 its field objects with. Lerda and Sisto's distributed SPIN ("Distributed-memory model checking
 with SPIN", SPIN 1999) hashes only part of the state instead, a part that few transitions
-change, so that most successors stay with their parent's shard. On raft, hashing ``voted_for``
-keeps 99.5% of the successors at home with shards within 5% of each other at every level; on
-two-phase, ``tm_state`` and ``tm_prepared`` keep 99%.
+change, so that most successors stay with their parent's shard. Over raft's first 27 levels
+(438,366 states), hashing ``voted_for`` keeps 99.6% of the successors at home, with the two
+shards within 5% of each other; over two-phase's whole state space (7 RMs), ``tm_prepared``
+keeps 99.5% and ``tm_prepared, msgs`` 93%.
 
 Which part, kripke finds out: ``choose`` runs a small breadth-first sample of the model and,
 for each variable and pair of variables, measures how often a step changes it and how evenly
-it spreads each level of the sample over the shards; it takes the one that promises the least
+it spreads the sample's last level over the shards; it takes the one that promises the least
 work, or the whole fingerprint when none promises less (symmetry always takes the fingerprint:
-a part of a state is not invariant under renaming, its orbit's fingerprint is).
+a part of a state is not invariant under renaming, its orbit's fingerprint is). The first
+levels mislead as well as inform: in two-phase's, few RMs have prepared, so ``tm_prepared``
+takes few values and is passed over for ``tm_prepared, msgs``.
 """
 
 import collections
