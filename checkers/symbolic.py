@@ -1322,7 +1322,13 @@ def check_source(fn, what):
         first = inspect.getsourcelines(fn)[1]
     except (OSError, TypeError):
         return  # no source (a builtin, a lambda made at run time): traced as it runs
-    tree = ast.parse(source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a lambda's lines, cut from a larger expression: its file's lambdas
+        with open(file) as f:  # that start on its line
+            tree = ast.Module([n for n in ast.walk(ast.parse(f.read()))
+                               if isinstance(n, ast.Lambda) and n.lineno == first], [])
+        first = 1
     for node in ast.walk(tree):
         bad = None
         if type(node) in _CONSTRUCTS:
@@ -1513,6 +1519,32 @@ class SymbolicModel:
         s, t = self.state(self.x), self.state(self.y)
         runs = guarded(tracer, lambda: prop.condition(self.model, s, t), f"property {prop.name}")
         return _formula(runs, prop.name, raising)
+
+    def image(self, prop, spec):
+        """A refinement's mapping (``specs.properties.Refinement``; TLA+'s ``INSTANCE Spec WITH
+        v <- e``) traced on the state: the terms over ``self.x`` of the image of a state, in
+        the encoding of the abstract model ``spec`` (``SymbolicModel(spec)``, returned with
+        them). A mapping that forks gives each term as an if-then-else over its paths."""
+        for e in (prop.mapping or {}).values():
+            if not isinstance(e, str):
+                check_source(e, f"refinement {prop.name}")
+        abstract = SymbolicModel(spec)
+        image, single = prop.image(self.model, spec), len(spec.variables) == 1
+        tracer = Tracer(self.x_facts, groups=self._grouped("x"))
+        s = self.state(self.x)
+        runs = guarded(tracer, lambda: image(s), f"refinement {prop.name}")
+        paths = []
+        for cond, v in runs:
+            try:
+                paths.append((cond, [x for layout, value in zip(abstract.layouts,
+                                                                (v,) if single else v)
+                                     for x in layout.terms(value)]))
+            except OutOfType as e:
+                raise TraceError(f"refinement {prop.name}: {e}") from None
+        terms = paths[-1][1]
+        for cond, other in reversed(paths[:-1]):
+            terms = [b if a.eq(b) else z3.If(cond, a, b) for a, b in zip(other, terms)]
+        return abstract, [z3.simplify(t) for t in terms]
 
 
 def _formula(runs, name, raising=None):

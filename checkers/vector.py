@@ -35,10 +35,12 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
   plain engine's; otherwise the search runs without, and says why.
 
 Checked on the batch: invariants, sometimes-properties, step properties (on every step that
-changes the state), deadlock (with ``terminal()``), and the paths on which an action raises or
-leaves its types. Not yet: refinements, always-possible and temporal properties, state
-constraints; each is refused with one line that suggests ``--engine plain`` (``Unsupported``),
-which ``--engine auto`` takes as its cue to stay plain.
+changes the state), refinements (``_Image``: the mapping traced into terms over the state, each
+step that changes the image looked up among the abstract model's steps, and the initial
+states' images among its initial states), deadlock (with ``terminal()``), and the paths on
+which an action raises or leaves its types. Not yet: always-possible and temporal properties,
+state constraints; each is refused with one line that suggests ``--engine plain``
+(``Unsupported``), which ``--engine auto`` takes as its cue to stay plain.
 """
 
 import functools
@@ -50,7 +52,7 @@ import numpy as np
 import z3
 
 from kripke.checkers.explicit import _Finding, _Search
-from kripke.checkers.symbolic import WIDTH, SymbolicModel, TraceError
+from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
 from kripke.errors import ParamError
 from kripke.models.system import TransitionSystem
 from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType,
@@ -128,13 +130,20 @@ class Packing:
             raise AssertionError(f"{k} slots packed for {len(sm.x)} constants")
         self.words = word + 1
         self.bits = 64 * word + used
+        self.memo = {}  # (layout, value) -> its slot values (pack)
 
     def pack(self, state):
-        """The row of a concrete state."""
+        """The row of a concrete state (``OutOfType`` for a value its slot cannot hold).
+        Each element of an array, and each other field, is encoded once per value and
+        memoised (``_slot_values``): a refinement packs every abstract state it meets."""
+        if not isinstance(state, self.sm.model.State):
+            raise TraceError(f"a {type(state).__name__}, not a State record, cannot be packed")
         row = [0] * self.words
-        for term, (word, shift, bits, lo) in zip(self.sm.terms(state, "a state"), self.slots):
-            v = z3.simplify(term)
-            v = int(z3.is_true(v)) if z3.is_bool(v) else v.as_signed_long()
+        values = [v for layout, x in zip(self.sm.layouts, tuple.__iter__(state))
+                  for v in _slot_values(layout, x, self.memo)]
+        for v, (word, shift, bits, lo) in zip(values, self.slots):
+            if not 0 <= v - lo < 1 << bits:
+                raise OutOfType(f"{v} does not fit a slot of {lo}..{lo + (1 << bits) - 1}")
             row[word] |= (v - lo) << shift
         return row
 
@@ -146,6 +155,19 @@ class Packing:
             values[x.get_id()] = (z3.BoolVal(bool(v)) if z3.is_bool(x)
                                   else z3.BitVecVal(v, WIDTH))
         return self.sm.decode(_Values(values), self.sm.x)
+
+
+def _slot_values(layout, v, memo):
+    """The slot values (ints) of the concrete value ``v`` of ``layout``: an array's element
+    by element, any other value whole, each found once by ``Layout.terms`` and memoised."""
+    if isinstance(layout.t, Array) and type(v) is tuple and len(v) == layout.n:
+        return [x for item in v for x in _slot_values(layout.inner, item, memo)]
+    key = (id(layout), type(v), v)
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = [int(z3.is_true(t)) if z3.is_bool(t) else t.as_signed_long()
+                           for t in map(z3.simplify, layout.terms(v))]
+    return got
 
 
 class Orbits:
@@ -490,6 +512,122 @@ def _in_slot(least, most, slot, what):
                          "(please report it); use --engine plain")
 
 
+class _Image:
+    """A refinement (``specs.properties.Refinement``: TLA+'s ``INSTANCE ... WITH`` and ``Spec =>
+    A!Spec``, for safety) on the batch: the image of each row under the mapping, traced by
+    ``SymbolicModel.image`` and packed as a state of the abstract model (``keys``), and which
+    pairs of images are steps of the abstract model (``refused``).
+
+    The abstract steps are not traced (a spec written for reading forks a lot: TCommit's
+    ``Decide`` over 9 RMs takes thousands of paths): they are the abstract model's own
+    successors, once per abstract state, as the plain engine takes them
+    (``RefinementCheck.allowed``), kept as sorted keys of (image, image) pairs. The images
+    asked about are mostly abstract initial states or allowed successors of earlier images,
+    packed from their abstract states first: ``known`` maps them back (others, e.g. the image of
+    an orbit's representative, are unpacked)."""
+
+    def __init__(self, prop, check, sm, program):
+        self.name, self.check = prop.name, check
+        abstract, terms = sm.image(prop, check.spec)
+        self.packing = Packing(abstract)
+        self.nodes = [program.compile(t, f"refinement {prop.name}") for t in terms]
+        #: the slots of the state the image reads: a path that writes none of them stutters
+        self.reads = {program.packing.index[c.get_id()] for t in terms
+                      for c in z3.z3util.get_vars(t)}
+        words, bits = self.packing.words, self.packing.bits
+        #: a pair of images as one uint64 (image << shift | image) when both fit
+        self.shift = bits if words == 1 and 2 * bits <= 64 else None
+        self.known = {}  # an image's key -> its value (RefinementCheck's image of a state)
+        self.inits = {self._key(a) for a in check.inits}
+        self.expanded = set()  # the images whose abstract steps are in ``allowed``
+        self.allowed = np.zeros(0, _U) if self.shift is not None \
+            else np.zeros((0, 2 * words), _U)
+
+    def _key(self, a):
+        """The key of the image ``a`` (an int, or a tuple of words), noted in ``known``; None
+        when the abstract state lies outside the abstract model's types (no image is one)."""
+        try:
+            row = self.packing.pack(self.check.state(a))
+        except OutOfType:
+            return None
+        key = row[0] if self.packing.words == 1 else tuple(row)
+        self.known[key] = a
+        return key
+
+    def keys(self, program, batch):
+        """The image of each row of ``batch``: one uint64 each, or a row of words."""
+        words = self.packing.words
+        out = np.zeros(batch.n if words == 1 else (batch.n, words), _U)
+        for node, (word, shift, bits, lo) in zip(self.nodes, self.packing.slots):
+            v = np.broadcast_to(np.asarray(program.value(node, batch), dtype=np.int64),
+                                (batch.n,))
+            if v.size and (v.min() < lo or v.max() > lo + (1 << bits) - 1):
+                raise TraceError(f"refinement {self.name} maps a state to a value outside the "
+                                 f"abstract model's types ({v.min()}..{v.max()} for a slot of "
+                                 f"{lo}..{lo + (1 << bits) - 1}); use --engine plain")
+            bits_in = (v - lo).astype(_U) << _U(shift)
+            if words == 1:
+                out |= bits_in
+            else:
+                out[:, word] |= bits_in
+        return out
+
+    def key(self, row):
+        """The key of an image from ``keys``: an int, or a tuple of words."""
+        return int(row) if self.packing.words == 1 else tuple(map(int, row))
+
+    def where(self, keys, key):
+        """Which of ``keys`` (from ``keys``) are the image ``key``."""
+        if self.packing.words == 1:
+            return keys == _U(key)
+        return (keys == np.array(key, _U)).all(axis=1)
+
+    def pairs(self, a, b):
+        """The steps from images ``a`` to images ``b`` that change the image, each once,
+        sorted: keys of (a, b)."""
+        moved = a != b if a.ndim == 1 else (a != b).any(axis=1)
+        a, b = a[moved], b[moved]
+        if self.shift is not None:
+            return _unique((a << _U(self.shift)) | b)
+        return _unique(np.concatenate([a.reshape(len(a), -1), b.reshape(len(b), -1)], axis=1))
+
+    def split(self, pair):
+        """A pair's key as its two images' keys."""
+        if self.shift is not None:
+            return int(pair) >> self.shift, int(pair) & ((1 << self.shift) - 1)
+        w = self.packing.words
+        a, b = [int(x) for x in pair[:w]], [int(x) for x in pair[w:]]
+        return (a[0], b[0]) if w == 1 else (tuple(a), tuple(b))
+
+    def refused(self, pairs):
+        """The first of the sorted keys ``pairs`` that is no abstract step, as two images' keys,
+        or None; the abstract steps from each image not met before are added first."""
+        new = []
+        sources = (np.unique(pairs >> _U(self.shift)) if self.shift is not None
+                   else _unique(pairs[:, :self.packing.words]))
+        for a in sources:
+            a = self.key(a[0] if a.ndim == 1 and len(a) == 1 else a)
+            if a in self.expanded:
+                continue
+            self.expanded.add(a)
+            if a not in self.known:
+                self.known[a] = self.check.image_value(self.packing.unpack(
+                    [a] if self.packing.words == 1 else list(a)))
+            for b in self.check.allowed(self.known[a]):
+                b = self._key(b)
+                if b is not None:
+                    new.append((a, b))
+        if new:
+            if self.shift is not None:
+                more = np.array([a << self.shift | b for a, b in new], dtype=_U)
+            else:
+                as_row = (lambda k: [k]) if self.packing.words == 1 else list
+                more = np.array([as_row(a) + as_row(b) for a, b in new], dtype=_U)
+            self.allowed = _merge(self.allowed, _unique(more))
+        ok = _member(self.allowed, pairs)
+        return None if ok.all() else self.split(pairs[int(np.flatnonzero(~ok)[0])])
+
+
 class Unsupported(ParamError):
     """What the vector engine cannot check (yet), found before it searches: one line, and the
     plain engine suggested."""
@@ -497,7 +635,7 @@ class Unsupported(ParamError):
 
 def unsupported(model, props):
     """Why ``--engine vector`` cannot check ``props`` of ``model`` yet (one line), or None."""
-    kinds = {p.kind for p in props} - {"invariant", "sometimes", "step"}
+    kinds = {p.kind for p in props} - {"invariant", "sometimes", "step", "refinement"}
     if any(p.temporal for p in props):
         return "temporal properties"
     if kinds:
@@ -538,6 +676,9 @@ class VectorSearch(_Search):
         #: every path with its call, numbered in the order of the calls
         self.numbered = [(k, path) for k, paths in enumerate(self.paths) for path in paths]
         self.path_call = np.array([k for k, _ in self.numbered] or [0], dtype=np.intp)
+        #: per path, the slots it writes (a refinement's image changes only where one is read)
+        self.writes = [{i for i, (word, shift, _, _) in enumerate(self.packing.slots)
+                        if not int(path.keep[word]) >> shift & 1} for _, path in self.numbered]
         #: the bits a path's number takes below a state in a sort key; None: no room for it
         tag_bits = max(1, (len(self.numbered) - 1).bit_length())
         self.tag_bits = (tag_bits if self.packing.words == 1
@@ -558,8 +699,11 @@ class VectorSearch(_Search):
         # that writes outside them is a hazard.
         self.conds = {p.name: program.compile(
             (self.sm.step_property if p.kind == "step" else self.sm.invariant)(p),
-            f"property {p.name}") for p in props
-            if not (p.name == "type_ok" and model.type_checks is not None)}
+            f"property {p.name}") for p in props if p.kind != "refinement"
+            and not (p.name == "type_ok" and model.type_checks is not None)}
+        checks = dict(self.refinements)
+        self.images = {p.name: _Image(p, checks[p.name], self.sm, program) for p in props
+                       if p.kind == "refinement"}
         #: the paths on which an action raises or leaves its types: found where they are enabled
         self.hazards = [(kind, program.compile(cond, f"action {name}"))
                         for name, _, kind, cond in self.sm.hazards]
@@ -591,7 +735,7 @@ class VectorSearch(_Search):
         visited = level
         self.distinct = len(level)
         self.depth = 1 if len(level) else 0
-        if not self._check_level(0):
+        if not (self._check_initial(level) and self._check_level(0)):
             return
         while len(level):
             if time.perf_counter() >= self.deadline:
@@ -615,21 +759,29 @@ class VectorSearch(_Search):
             halves = (level,) if len(level) < _SPLIT else (level[:len(level) // 2],
                                                            level[len(level) // 2:])
             steps = [(name, self.conds[name]) for name, _ in self.steps]
+            images = [self.images[name] for name, _ in self.refinements]
             if len(halves) == 1:
-                parts = [self._expand(level, visited, batch, steps)]
+                parts = [self._expand(level, visited, batch, steps, images)]
             else:
                 with ThreadPoolExecutor(2) as pool:
                     parts = list(pool.map(self._expand, halves, (visited, visited),
-                                          (None, None), (steps, steps)))
-            for _, fired, _, _ in parts:
+                                          (None, None), (steps, steps), (images, images)))
+            for _, fired, _, _, _ in parts:
                 for k in np.flatnonzero(fired):
                     self.fired[int(k)] += int(fired[k])
             for name, _ in steps:
-                failed = [b[name] for _, _, _, b in parts if name in b]
+                failed = [b[name] for _, _, _, b, _ in parts if name in b]
                 row = _row_of(self.levels[d], failed[0]) if failed else None
                 if failed and not self._finding(name, "step", d, row, "step"):
                     return
-            enabled = None if not self.deadlock else np.concatenate([e for _, _, e, _ in parts])
+            for img in images:  # the steps of the level that change the image
+                pairs = [p[img.name] for *_, p in parts if img.name in p]
+                bad = img.refused(_unique(np.concatenate(pairs))) if pairs else None
+                if bad is not None and not self._finding(
+                        img.name, "refinement", d, self._refused_row(d, level, img, *bad),
+                        "step"):
+                    return
+            enabled = None if not self.deadlock else np.concatenate([e for _, _, e, _, _ in parts])
             if enabled is not None and not enabled.all():
                 stuck = ~enabled
                 if self.terminal is not None:
@@ -638,7 +790,7 @@ class VectorSearch(_Search):
                     row = _row_of(self.levels[d], level[int(np.flatnonzero(stuck)[0])])
                     if not self._finding("deadlock", "deadlock", d, row):
                         return
-            new, credit = self._new_states([c for c, _, _, _ in parts], visited)
+            new, credit = self._new_states([c for c, _, _, _, _ in parts], visited)
             if self.max_depth is not None and self.depth >= self.max_depth:
                 if len(new):  # as the plain engine: the last level is expanded, not its successors
                     self.bound = f"max_depth={self.max_depth}"
@@ -669,18 +821,22 @@ class VectorSearch(_Search):
                                "generated": self.n_init + sum(self.fired), "queue": len(level),
                                "depth": self.depth, "elapsed": time.perf_counter() - started})
 
-    def _expand(self, rows, visited, batch=None, steps=()):
-        """Expand ``rows`` (a level, or half of one): ``(successors, fired, enabled)``, the
+    def _expand(self, rows, visited, batch=None, steps=(), images=()):
+        """Expand ``rows`` (a level, or half of one): ``(successors, fired, enabled, broken,
+        pairs)``, the
         successors of each path that change the state (a step to itself reaches nothing new):
         when the layout leaves room for the path's number beside the state, as one sorted array
         of keys, each state once with the first path that reached it and none in ``visited``
         (``_new_states``); else a list of (rows, path number); ``fired`` per call; ``enabled``,
         per row, whether any path is (None without the deadlock check); and, of the step
         properties ``steps`` ((name, node)), those a step fails, each with the row it leaves
-        (the first such row, on the first path that fails it)."""
+        (the first such row, on the first path that fails it); and, per refinement of
+        ``images`` (``_Image``), the keys of the pairs of images of the steps that change the
+        image, sorted, each once."""
         program = self.program
         batch = batch if batch is not None else _Batch(self.packing, rows)
         chunks, fired, broken = [], np.zeros(len(self.actions), np.int64), {}
+        pairs = {img.name: [] for img in images}
         enabled = np.zeros(len(rows), bool) if self.deadlock else None
         for j, (k, path) in enumerate(self.numbered):
             parents, idx = program.select(path.cond, batch)
@@ -698,10 +854,16 @@ class VectorSearch(_Search):
                     holds = _mask(program.value(node, pair), pair.n)
                     if name not in broken and not holds.all():
                         broken[name] = pair.rows[int(np.flatnonzero(~holds)[0])]
+            for img in images:
+                if moved.any() and not img.reads.isdisjoint(self.writes[j]):
+                    pairs[img.name].append(img.pairs(
+                        img.keys(program, parents)[moved],
+                        img.keys(program, _Batch(self.packing, succ[moved]))))
             succ = succ[moved]
             chunks.append((succ if self.orbits is None else self.orbits.canonical(succ), j))
+        pairs = {name: _unique(np.concatenate(p)) for name, p in pairs.items() if p}
         if self.tag_bits is None:
-            return chunks, fired, enabled, broken
+            return chunks, fired, enabled, broken, pairs
         keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
         for c, j in chunks:  # (numpy's out= spares a temporary array per step)
             part = keyed[at:at + len(c)]
@@ -711,7 +873,7 @@ class VectorSearch(_Search):
         keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
         keyed = self._first_of_each(keyed)
         fresh = ~_member(visited, np.right_shift(keyed, _U(self.tag_bits)))
-        return keyed[fresh], fired, enabled, broken
+        return keyed[fresh], fired, enabled, broken, pairs
 
     def _first_of_each(self, keyed):
         """The sorted keys ``keyed`` (state above, path below), one per state: its first path."""
@@ -787,6 +949,34 @@ class VectorSearch(_Search):
             self._parents[fp] = parent
             parent = fp
         return self._found(_Finding(what, prop, kind, fps[0]))
+
+    def _check_initial(self, level):
+        """Each refinement's initial condition on the initial states ``level`` (their images
+        are abstract initial states); False when the search stops."""
+        for name, _ in list(self.refinements):
+            img = self.images[name]
+            keys = img.keys(self.program, _Batch(self.packing, level))
+            bad = [i for i, key in enumerate(keys) if img.key(key) not in img.inits]
+            if bad and not self._finding(name, "refinement", 0, bad[0], "init"):
+                return False
+        return True
+
+    def _refused_row(self, d, level, img, a, b):
+        """The row in level ``d`` (``level``, as expanded) of a state with a step from image
+        ``a`` to image ``b`` (keys), the first in the order of the calls."""
+        program, batch = self.program, _Batch(self.packing, level)
+        for j, (k, path) in enumerate(self.numbered):
+            if img.reads.isdisjoint(self.writes[j]):
+                continue
+            parents, idx = program.select(path.cond, batch)
+            if not idx.size:
+                continue
+            succ = path.successors(program, parents, f"action {self.actions[k][0]}")
+            hit = img.where(img.keys(program, parents), a) & img.where(
+                img.keys(program, _Batch(self.packing, succ)), b)
+            if hit.any():
+                return _row_of(self.levels[d], level[idx[np.flatnonzero(hit)[0]]])
+        raise AssertionError(f"no state of level {d} has the step that fails {img.name}")
 
     def _parent(self, d, target):
         """The row in level ``d - 1`` of a parent of ``target`` (a row of level ``d``): parents

@@ -221,11 +221,12 @@ class RefinementCheck:
     def __init__(self, refinement, model):
         spec = refinement.abstract(model)
         self.image = refinement.image(model, spec)
-        self._spec, self._single = spec, len(spec.variables) == 1
+        self.spec, self._single = spec, len(spec.variables) == 1
         self._cache = {}
-        self._inits = {self._values(a) for a in spec.init()}
+        self.inits = {self.image_value(a) for a in spec.init()}  # their images
 
-    def _values(self, abstract_state):
+    def image_value(self, abstract_state):
+        """An abstract state as ``image`` gives it: one value, or a tuple of them."""
         return abstract_state[0] if self._single else tuple(abstract_state)
 
     def allowed(self, a):
@@ -240,13 +241,16 @@ class RefinementCheck:
         needs (the engine asks once per state; built once per abstract state)."""
         ctx = self._cache.get(a)
         if ctx is None:
-            state = self._spec.State(a) if self._single else self._spec.State(*a)
             ctx = self._cache[a] = (self.image, a, frozenset(
-                self._values(t) for _, _, t in self._spec.successors(state)))
+                self.image_value(t) for _, _, t in self.spec.successors(self.state(a))))
         return ctx
 
+    def state(self, a):
+        """The abstract state whose image is ``a``."""
+        return self.spec.State(a) if self._single else self.spec.State(*a)
+
     def init_ok(self, s):
-        return self.image(s) in self._inits
+        return self.image(s) in self.inits
 
     def step_ok(self, s, t):
         """Is ``s -> t`` an abstract step or a stutter?"""

@@ -22,16 +22,18 @@ SUPPORTED = [
     ("two-phase", {"rms": 2}), ("two-phase", {"rms": 3}), ("two-phase", {"rms": 4}),
     ("tcommit", {}), ("commit-2pc", {}), ("bulkhead", {}), ("circuit-breaker", {}),
     ("saga-orchestration", {}), ("toy-bits", {}), ("toy-grid", {}), ("toy-counter", {}),
+    ("retry", {}), ("retry", {"non_retryable": True}),
 ]
 #: broken variants: the plain engine's verdict is "violated"
 BROKEN = ["two-phase-eager", "commit-2pc-article", "circuit-breaker-article",
-          "bulkhead-article", "toy-stuck-counter", "toy-raises", "toy-promises"]
+          "bulkhead-article", "retry-article", "toy-stuck-counter", "toy-raises", "toy-promises"]
 
 
 def safety(model):
-    """The model's default invariants and sometimes-properties (what the engine checks)."""
+    """The model's default invariants, sometimes- and step properties (what the engine
+    checks; the breaker's and the bulkhead's step properties among them)."""
     return [p.name for p in select_properties(model, None)
-            if p.kind in ("invariant", "sometimes") and not p.temporal]
+            if p.kind in ("invariant", "sometimes", "step") and not p.temporal]
 
 
 def reachable(model):
@@ -92,8 +94,8 @@ def test_two_phase_packs_into_one_word():
 @pytest.mark.parametrize("args,message", [
     (("lww-store", "--property", "convergence"),
      "lww-store.outbox: a Set of Item has no finite universe to encode; use --engine plain"),
-    (("two-phase",), "--engine vector does not check refinement properties yet; use --engine "
-                     "plain"),
+    (("commit-2pc",), "--engine vector does not check always-possible properties yet; use "
+                      "--engine plain"),
     (("two-phase", "--property", "tc_consistent", "--strategy", "dfs"),
      "--engine vector runs --strategy bfs, not dfs"),
     (("two-phase", "--property", "tc_consistent", "--workers", "2"), "drop --workers"),
@@ -109,7 +111,7 @@ def test_what_it_cannot_run_is_one_line(args, message):
     ({"rms": 3}, ["tc_consistent"], False, "plain"),  # 288 states: below AUTO_STATES
     ({"rms": 5}, ["tc_consistent"], False, "vector"),  # 8,832 states
     ({"rms": 5}, ["tc_consistent"], None, "plain"),  # symmetry: orbits, on the plain engine
-    ({"rms": 5}, None, False, "plain"),  # refines_tcommit: a refinement, on the plain engine
+    ({"rms": 5}, None, False, "vector"),  # refines_tcommit too: a refinement, on the batch
 ])
 def test_auto_picks_by_size_and_by_what_the_model_needs(params, props, symmetry, engine,
                                                          monkeypatch):
@@ -204,3 +206,54 @@ def test_symmetry_the_layout_does_not_allow_is_said_or_refused():
                                       "value of slot")
     with pytest.raises(vector_module.Unsupported, match="use --engine plain"):
         check(model, properties=props, engine="vector", symmetry=True)
+
+
+#: models with refinements (two-phase's refines_tcommit; the fixture clocks' HourClock, by a
+#: name and a function, and by a mapping that branches), run with their default properties
+REFINING = [("two-phase", {"rms": 2}), ("two-phase", {"rms": 4}),
+            (fixture_model("MinuteClock"), {})]
+
+
+@pytest.mark.parametrize("name,params", REFINING, ids=lambda v: str(v))
+@pytest.mark.parametrize("symmetry", [False, None])
+def test_refinements_count_as_the_plain_engine(name, params, symmetry):
+    """Every step that changes the image is an abstract step (TwoPhase.tla's THEOREM TPSpec =>
+    TC!TCSpec), checked on the batch: the same verdict, counts per action and depth."""
+    model = load_model(name)(**params)
+    assert any(p.kind == "refinement" for p in select_properties(model, None))
+    plain = check(model, symmetry=symmetry)
+    vector = check(model, engine="vector", symmetry=symmetry)
+    assert plain.verdict == vector.verdict == "ok" and vector.properties == plain.properties
+    assert (vector.distinct_states, vector.states_generated, vector.depth) == \
+        (plain.distinct_states, plain.states_generated, plain.depth)
+    assert {a: c["fired"] for a, c in vector.coverage.items()} == \
+        {a: c["fired"] for a, c in plain.coverage.items()}
+
+
+@pytest.mark.parametrize("name,length", [
+    ("two-phase-eager", 5),  # rm_prepare, tm_rcv_prepared, tm_commit, then an RM commits
+    (fixture_model("MinuteClockSkipping"), 7),  # 1:02 to 3:00, on the 6th step
+    (fixture_model("MinuteClockLate"), 1),  # 1:00 is no initial state of HourClock
+])
+@pytest.mark.parametrize("symmetry", [False, None])
+def test_a_refused_step_is_the_plain_engine_s(name, length, symmetry):
+    model = load_model(name)()
+    plain = check(model, symmetry=symmetry)
+    vector = check(model, engine="vector", symmetry=symmetry)
+    assert plain.verdict == vector.verdict == "violated"
+    v, w = plain.violation, vector.violation
+    assert (w.property, w.kind, len(w.trace.steps)) == (v.property, v.kind, len(v.trace.steps))
+    assert w.kind == "refinement" and len(w.trace.steps) == length
+    assert w.message == v.message and replay(w.trace).ok
+
+
+def test_every_violated_refinement_with_continue():
+    """--continue: the refinement is reported once and checked no more, and the search goes
+    on with the same counts as the plain engine's."""
+    model = load_model("two-phase-eager")()
+    plain = check(model, symmetry=False, keep_going=True)
+    vector = check(model, engine="vector", symmetry=False, keep_going=True)
+    assert [(v.property, v.kind, len(v.trace.steps)) for v in vector.violations] == \
+        [(v.property, v.kind, len(v.trace.steps)) for v in plain.violations]
+    assert (vector.distinct_states, vector.states_generated, vector.depth) == \
+        (plain.distinct_states, plain.states_generated, plain.depth)
