@@ -530,7 +530,19 @@ class _Image:
         self.name, self.check = prop.name, check
         abstract, terms = sm.image(prop, check.spec)
         self.packing = Packing(abstract)
-        self.nodes = [program.compile(t, f"refinement {prop.name}") for t in terms]
+        nodes = [program.compile(t, f"refinement {prop.name}") for t in terms]
+        # The slots the image copies as they are (the same width and least value: TwoPhase's
+        # rm_state) are moved a run at a time, by one mask and shift each: (word of the state,
+        # word of the image, shift) -> mask; the others are computed (``computed``).
+        self.copied, self.computed = {}, []
+        for node, (word, shift, bits, lo) in zip(nodes, self.packing.slots):
+            spec = program.nodes[node]
+            if spec[0] in ("slot", "bit") and program.packing.slots[spec[1]][2:] == (bits, lo):
+                from_word, from_shift = program.packing.slots[spec[1]][:2]
+                run = (from_word, word, from_shift - shift)
+                self.copied[run] = self.copied.get(run, 0) | ((1 << bits) - 1) << from_shift
+            else:
+                self.computed.append((node, (word, shift, bits, lo)))
         #: the slots of the state the image reads: a path that writes none of them stutters
         self.reads = {program.packing.index[c.get_id()] for t in terms
                       for c in z3.z3util.get_vars(t)}
@@ -538,6 +550,7 @@ class _Image:
         #: a pair of images as one uint64 (image << shift | image) when both fit
         self.shift = bits if words == 1 and 2 * bits <= 64 else None
         self.known = {}  # an image's key -> its value (RefinementCheck's image of a state)
+        self.key_of = {}  # and back (an abstract state is the successor of many)
         self.inits = {self._key(a) for a in check.inits}
         self.expanded = set()  # the images whose abstract steps are in ``allowed``
         self.allowed = np.zeros(0, _U) if self.shift is not None \
@@ -546,19 +559,29 @@ class _Image:
     def _key(self, a):
         """The key of the image ``a`` (an int, or a tuple of words), noted in ``known``; None
         when the abstract state lies outside the abstract model's types (no image is one)."""
+        if a in self.key_of:
+            return self.key_of[a]
         try:
             row = self.packing.pack(self.check.state(a))
+            key = row[0] if self.packing.words == 1 else tuple(row)
+            self.known[key] = a
         except OutOfType:
-            return None
-        key = row[0] if self.packing.words == 1 else tuple(row)
-        self.known[key] = a
+            key = None
+        self.key_of[a] = key
         return key
 
     def keys(self, program, batch):
         """The image of each row of ``batch``: one uint64 each, or a row of words."""
         words = self.packing.words
         out = np.zeros(batch.n if words == 1 else (batch.n, words), _U)
-        for node, (word, shift, bits, lo) in zip(self.nodes, self.packing.slots):
+        for (from_word, word, shift), mask in self.copied.items():
+            bits_in = batch.word(from_word) & _U(mask)
+            bits_in = bits_in >> _U(shift) if shift >= 0 else bits_in << _U(-shift)
+            if words == 1:
+                out |= bits_in
+            else:
+                out[:, word] |= bits_in
+        for node, (word, shift, bits, lo) in self.computed:
             v = np.broadcast_to(np.asarray(program.value(node, batch), dtype=np.int64),
                                 (batch.n,))
             if v.size and (v.min() < lo or v.max() > lo + (1 << bits) - 1):
