@@ -31,6 +31,7 @@ the action and the line, never a silent wrong encoding.
 
 import ast
 import contextlib
+import dis
 import inspect
 import operator
 import os
@@ -100,6 +101,7 @@ class Tracer:
         # grouping of ``assumptions``, when the caller keeps it for its many tracers).
         self._groups = groups if groups is not None else _connected(assumptions)
         self._cache, self._solvers = {}, {}
+        self.aggregated = {}  # generator frame -> the guards of its _Unrolled iterations
 
     def run(self, fn, what):
         queue, out = [()], []
@@ -165,9 +167,20 @@ def _constants(term, cache):
     """The uninterpreted constants of a term (memoised by term id)."""
     key = term.get_id()
     found = cache.get(key)
-    if found is None:
-        found = cache[key] = frozenset(
-            c.decl().name() for c in z3.z3util.get_vars(term))
+    if found is None:  # a walk of the term as a DAG (z3util.get_vars walks it as a tree: an
+        # aggregation over a set, Paxos's Phase2a, shares sub-terms exponentially often)
+        names, seen, todo = set(), set(), [term]
+        while todo:
+            t = todo.pop()
+            if t.get_id() in seen:
+                continue
+            seen.add(t.get_id())
+            if t.num_args() == 0:
+                if t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+                    names.add(t.decl().name())
+            else:
+                todo += t.children()
+        found = cache[key] = frozenset(names)
     return found
 
 
@@ -446,7 +459,7 @@ class SInt(Sym):
         return self._cmp(other, lambda a, b: a >= b, ">=")
 
     def __bool__(self):
-        return _branch(self.term != 0)
+        return _branch(_nonzero(self.term))
 
     def __index__(self):
         """A concrete int, forking over the value's range (``arr[s.leader]``, ``len``)."""
@@ -456,6 +469,47 @@ class SInt(Sym):
         return self.hi
 
     __int__ = __index__
+
+
+def _nonzero(term):
+    """``term != 0``, a product as its factors all nonzero and a sum of counts as one of them
+    nonzero: an ``SInt``'s bounds keep it inside the bit-vectors' width, so neither wraps to 0,
+    and a solver decides the parts far faster than a bit-blasted multiplication (Paxos's
+    Phase2a: its witnesses are a sum over quorums of products of counts)."""
+    memo, natural = {}, {}
+
+    def nonzero(t):
+        key = t.get_id()
+        if key not in memo:
+            kind = t.decl().kind() if z3.is_app(t) else None
+            if kind == z3.Z3_OP_BMUL:
+                memo[key] = z3.And(*[nonzero(f) for f in t.children()])
+            elif kind == z3.Z3_OP_BADD and all(_natural(f, natural) for f in t.children()):
+                memo[key] = z3.Or(*[nonzero(f) for f in t.children()])  # (nor does it wrap)
+            elif kind == z3.Z3_OP_ITE:
+                c, a, b = t.children()
+                memo[key] = z3.If(c, nonzero(a), nonzero(b))
+            else:
+                memo[key] = t != 0
+        return memo[key]
+    return nonzero(term)
+
+
+def _natural(term, memo):
+    """Is ``term`` at least 0 by its form (a count: if-then-elses, sums and products of
+    non-negative constants)? ``memo``: by term id."""
+    key = term.get_id()
+    if key not in memo:
+        kind = term.decl().kind() if z3.is_app(term) else None
+        if z3.is_bv_value(term):
+            memo[key] = term.as_signed_long() >= 0
+        elif kind == z3.Z3_OP_ITE:
+            memo[key] = _natural(term.arg(1), memo) and _natural(term.arg(2), memo)
+        elif kind in (z3.Z3_OP_BADD, z3.Z3_OP_BMUL):
+            memo[key] = all(_natural(f, memo) for f in term.children())
+        else:
+            memo[key] = False
+    return memo[key]
 
 
 #: what arithmetic and comparisons take: ints (and bools, as Python counts them) and their terms
@@ -640,12 +694,9 @@ class SSet(Sym):
         return SBool(z3.Not(z3.Or(*[z3.And(a, b) for a, b in zip(self.bits, bits)])))
 
     def __iter__(self):
-        """The elements, forking on each one's membership: only for a small universe (at most
-        ``ITERABLE`` elements), which bounds the paths."""
-        if len(self.universe) > ITERABLE:
-            _refuse(f"iterating over a set of up to {len(self.universe)} elements (at most "
-                    f"{ITERABLE}: test membership of the elements of its domain instead)")
-        return iter([e for e, b in zip(self.universe, self.bits) if _branch(b)])
+        """The elements (``_Unrolled``): unrolled over the universe under an aggregation, else
+        forking on each one's membership."""
+        return _Unrolled(self)
 
     def size(self):
         """``len(self)`` as an ``SInt`` (without forking)."""
@@ -659,6 +710,188 @@ class SSet(Sym):
 
     def __bool__(self):
         return _branch(z3.Or(*self.bits)) if self.bits else False
+
+
+class _Unrolled:
+    """An iteration over a symbolic set. In a generator expression that an aggregation
+    consumes (``sum``, ``any``, ``all``, ``max``, ``min``: ``_aggregated``), as TLA+'s ``\\E m
+    \\in msgs : P(m)`` or Paxos.tla's ``Q1bv`` read by Phase2a, it is unrolled over the set's
+    finite universe: every element not known absent, whose membership is the guard of what the
+    expression yields for it, without forking. Anywhere else (a ``for`` loop with effects) it
+    yields the members, forking on each one's membership: at most ``ITERABLE`` undecided ones,
+    which bounds the paths to 2 ** ITERABLE."""
+
+    def __init__(self, sset):
+        # (a set's bits are constants, or simplified by the operation that made them)
+        self.items = [(e, b) for e, b in zip(sset.universe, sset.bits) if not z3.is_false(b)]
+        self.k, self.guards = 0, None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.k == 0:  # unrolled when a consumed generator expression's own loop asks
+            tracer, frame = Tracer.current, sys._getframe(1)
+            if tracer is not None and frame.f_code.co_code[frame.f_lasti] == _FOR_ITER:
+                self.guards = tracer.aggregated.get(frame)
+            undecided = sum(not z3.is_true(b) for _, b in self.items)
+            if self.guards is None and undecided > ITERABLE:
+                _refuse(f"iterating over a set of {undecided} elements that may or may not be "
+                        f"in it (at most {ITERABLE} in a loop: aggregate over it in a generator "
+                        "expression, any(... for m in s) or sum(...), instead)")
+        while self.k < len(self.items):
+            e, b = self.items[self.k]
+            self.k += 1
+            if self.guards is not None:
+                self.guards[id(self)] = b
+                return e
+            if _branch(b):
+                return e
+        if self.guards is not None:
+            self.guards.pop(id(self), None)
+        raise StopIteration
+
+
+_FOR_ITER = dis.opmap["FOR_ITER"]
+
+
+def _aggregated(gen):
+    """``(guard, value)`` for each value the generator expression ``gen`` yields, the guard
+    being the membership of the elements of the symbolic sets it iterates over (``_Unrolled``)
+    that the value was computed for (True when it iterates over none)."""
+    tracer = Tracer.current
+    frame = gen.gi_frame
+    guards = tracer.aggregated[frame] = {}
+    try:
+        for value in gen:
+            bits = list(guards.values())
+            yield (True if not bits else bits[0] if len(bits) == 1 else z3.And(*bits)), value
+    finally:
+        del tracer.aggregated[frame]
+        gen.close()
+
+
+def _consumed(args, kwargs=None):
+    """Is the call of an aggregation over one generator expression, while tracing?"""
+    return (len(args) == 1 and not kwargs and Tracer.current is not None
+            and type(args[0]) is _GENERATOR and args[0].gi_frame is not None)
+
+
+_GENERATOR = type(x for x in ())
+
+
+def _as_condition(v):
+    """What an aggregation reads as a truth value, as a z3 boolean (a symbolic value other
+    than a bool is asked for its truth, forking)."""
+    if isinstance(v, SBool):
+        return v.term
+    if isinstance(v, SInt):
+        return v.term != 0
+    return z3.BoolVal(bool(v))
+
+
+def _concrete(term):
+    """A z3 boolean as a Python bool when it is decided, else an ``SBool``."""
+    term = z3.simplify(term)
+    return True if z3.is_true(term) else False if z3.is_false(term) else SBool(term)
+
+
+def _any(*args, **kwargs):
+    """``any`` while tracing: over a symbolic set, the disjunction of the elements' guarded
+    values (no fork); it stops at a value true unguarded, as Python's does."""
+    if not _consumed(args, kwargs):
+        return _BUILTINS["any"](*args, **kwargs)
+    terms = []
+    for guard, value in _aggregated(args[0]):
+        term = _as_condition(value)
+        if guard is True and z3.is_true(z3.simplify(term)):
+            return True
+        terms.append(term if guard is True else z3.And(guard, term))
+    return _concrete(z3.Or(*terms)) if terms else False
+
+
+def _all(*args, **kwargs):
+    """``all`` while tracing, as ``_any``: the conjunction of guard => value."""
+    if not _consumed(args, kwargs):
+        return _BUILTINS["all"](*args, **kwargs)
+    terms = []
+    for guard, value in _aggregated(args[0]):
+        term = _as_condition(value)
+        if guard is True and z3.is_false(z3.simplify(term)):
+            return False
+        terms.append(term if guard is True else z3.Implies(guard, term))
+    return _concrete(z3.And(*terms)) if terms else True
+
+
+def _sum(*args, **kwargs):
+    """``sum`` while tracing: over a symbolic set, each guarded value counts where its guard
+    holds (an if-then-else: no fork)."""
+    if not _consumed(args[:1]) or len(args) > 2 or set(kwargs) - {"start"}:
+        return _BUILTINS["sum"](*args, **kwargs)
+    total = args[1] if len(args) > 1 else kwargs.get("start", 0)
+    for guard, value in _aggregated(args[0]):
+        if guard is not True:
+            if not isinstance(value, _NUMBERS):
+                _refuse(f"summing a {type(value).__name__} over a symbolic set")
+            lo, hi = _bounds(value)
+            value = SInt(z3.If(guard, term_int(value), num(0)), min(lo, 0), max(hi, 0))
+        total = total + value
+    return total
+
+
+def _extreme(name, above):
+    def extreme(*args, **kwargs):
+        if not _consumed(args, set(kwargs) - {"default"}):
+            return _BUILTINS[name](*args, **kwargs)
+        pairs = list(_aggregated(args[0]))
+        if all(guard is True for guard, _ in pairs):
+            return _BUILTINS[name]((v for _, v in pairs), **kwargs)
+        best, some, lo, hi = None, z3.BoolVal(False), _LIMIT, -_LIMIT
+        for guard, value in pairs:
+            if not isinstance(value, _NUMBERS):
+                _refuse(f"{name}() of a {type(value).__name__} over a symbolic set")
+            term, (v_lo, v_hi) = term_int(value), _bounds(value)
+            lo, hi = min(lo, v_lo), max(hi, v_hi)
+            take = guard if best is None else z3.And(guard, z3.Or(z3.Not(some), above(term, best)))
+            best = term if best is None else z3.If(take, term, best)
+            some = z3.Or(some, guard)
+        if not pairs or not _branch(some):
+            if "default" in kwargs:
+                return kwargs["default"]
+            raise ValueError(f"{name}() arg is an empty sequence")
+        return SInt(z3.simplify(best), lo, hi)
+    extreme.__doc__ = (f"``{name}`` while tracing: over a symbolic set, the {name} of the values "
+                       "whose guards hold, as an if-then-else (forking only on whether any does)")
+    return extreme
+
+
+_BUILTINS = {name: getattr(__import__("builtins"), name)
+             for name in ("any", "all", "sum", "max", "min")}
+#: the tracer's aggregations, in the modules of models and properties while tracing
+_AGGREGATIONS = {"any": _any, "all": _all, "sum": _sum,
+                 "max": _extreme("max", lambda a, b: a > b),
+                 "min": _extreme("min", lambda a, b: a < b)}
+
+
+class Repeated(Sym):
+    """``[t] * k`` for a symbolic count k, as an action's result: k successors alike (TLC counts
+    each witness of an existential as a generated state: Paxos.tla's Phase2a, one per quorum
+    and vote that make a proposal safe). ``SymbolicModel`` keeps k as the outcome's ``count``."""
+
+    __slots__ = ("items", "count")
+
+    def __init__(self, items, count):
+        self.items, self.count = items, count
+
+
+class Outcome(tuple):
+    """``(path condition, next-state terms)`` of one outcome of an action, and ``count``: the
+    number of successors alike it stands for (a term; None: one)."""
+
+    def __new__(cls, cond, terms, count=None):
+        self = tuple.__new__(cls, (cond, terms))
+        self.count = count
+        return self
 
 
 class SOptional(Sym):
@@ -1449,9 +1682,13 @@ class SymbolicModel:
                 continue
             if out is None:
                 continue
+            count = None
+            if isinstance(out, Repeated):  # none where the count is 0
+                out, count = out.items, out.count.term
+                cond = z3.simplify(z3.And(cond, count > 0))
             for t in (out if type(out) is list else [out]):
                 try:
-                    steps.append((cond, self.terms(t, what)))
+                    steps.append(Outcome(cond, self.terms(t, what), count))
                 except OutOfType:
                     self.hazards.append((name, args, "type", cond))
         return name, args, steps
@@ -1605,6 +1842,10 @@ def _tracing():
     patched = [(m, name) for m in list(sys.modules.values()) if m is not types
                for name, (concrete, _) in swaps.items() if getattr(m, name, None) is concrete]
     records = [(g, g["_interned"], g["_fingerprint"]) for g in _record_namespaces()]
+    shadowed = [(m, name) for m in _model_modules() for name in _AGGREGATIONS
+                if name not in vars(m)]
+    for m, name in shadowed:
+        setattr(m, name, _AGGREGATIONS[name])
     for m, name in patched:
         setattr(m, name, swaps[name][1])
     for g, _, _ in records:
@@ -1616,6 +1857,26 @@ def _tracing():
             setattr(m, name, swaps[name][0])
         for g, interned, fp in records:
             g["_interned"], g["_fingerprint"] = interned, fp
+        for m, name in shadowed:
+            delattr(m, name)
+
+
+def _model_modules():
+    """The modules whose code is traced: kripke's models and specs, and those of every model
+    class loaded (a user's file), where the aggregations shadow the builtins while tracing."""
+    from kripke.models.system import TransitionSystem
+    names = {c.__module__ for c in _subclasses(TransitionSystem)}
+    return [m for name, m in list(sys.modules.items()) if m is not None and (
+        name in names or name.startswith(("kripke.models.", "kripke.specs.")))]
+
+
+def _subclasses(cls):
+    todo, found = [cls], []
+    while todo:
+        c = todo.pop()
+        found.append(c)
+        todo += c.__subclasses__()
+    return found
 
 
 def _no_fingerprint(v):

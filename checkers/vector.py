@@ -462,11 +462,14 @@ def _mask(value, n):
 
 class _Path:
     """One path of an action instance: its condition, and what it writes: per word, the bits it
-    keeps and the bits of the slots it sets to constants, and the slots it computes."""
+    keeps and the bits of the slots it sets to constants, and the slots it computes; ``count``,
+    the number of successors alike it makes from a state (``[t] * k``; None: one), all of them
+    generated states as in TLC."""
 
-    def __init__(self, program, cond, terms, what):
+    def __init__(self, program, cond, terms, what, count=None):
         packing = program.packing
         self.cond = program.compile(cond, what)
+        self.count = None if count is None else program.compile(count, what)
         x = packing.sm.x
         keep, bits_set, self.changed = [(1 << 64) - 1] * packing.words, [0] * packing.words, []
         for i, t in enumerate(terms):
@@ -481,6 +484,15 @@ class _Path:
             else:
                 self.changed.append((i, program.compile(t, what)))
         self.keep, self.bits_set = np.array(keep, dtype=_U), np.array(bits_set, dtype=_U)
+
+    def generated(self, program, parents):
+        """How many successors this path makes from the batch ``parents``."""
+        if self.count is None:
+            return parents.n
+        count = program.value(self.count, parents)
+        if isinstance(count, np.ndarray):
+            return int(count.sum(dtype=np.int64))
+        return int(count) * parents.n
 
     def successors(self, program, parents, what):
         """The rows of the successors of the batch ``parents`` (the rows this path selects)."""
@@ -720,10 +732,10 @@ class VectorSearch(_Search):
         program = self.program = Program(self.packing)
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
-        self.conds = {p.name: program.compile(
-            (self.sm.step_property if p.kind == "step" else self.sm.invariant)(p),
-            f"property {p.name}") for p in props if p.kind != "refinement"
-            and not (p.name == "type_ok" and model.type_checks is not None)}
+        self.raising = {}  # property -> where it raises (found as the plain engine finds it)
+        self.conds = {p.name: program.compile(self._traced(p), f"property {p.name}")
+                      for p in props if p.kind != "refinement"
+                      and not (p.name == "type_ok" and model.type_checks is not None)}
         checks = dict(self.refinements)
         self.images = {p.name: _Image(p, checks[p.name], self.sm, program) for p in props
                        if p.kind == "refinement"}
@@ -733,8 +745,18 @@ class VectorSearch(_Search):
         #: may a state have no successor? (TransitionSystem.terminal, traced like a property)
         self.terminal = (None if type(model).terminal is TransitionSystem.terminal
                          else program.compile(self.sm.invariant(_Terminal()), "terminal()"))
-        self.paths = [[_Path(program, c, t, f"action {name}") for c, t in paths]
-                      for name, _, paths in self.actions]
+        self.paths = [[_Path(program, o[0], o[1], f"action {name}", getattr(o, "count", None))
+                       for o in paths] for name, _, paths in self.actions]
+
+    def _traced(self, p):
+        """The formula of the state or step property ``p``; where it raises (on states no
+        search may reach: ``opened_at`` read as None while the breaker is open) goes to
+        ``self.raising``, a finding of kind ``exception`` where the search meets it."""
+        raising = []
+        formula = (self.sm.step_property if p.kind == "step" else self.sm.invariant)(p, raising)
+        if raising:
+            self.raising[p.name] = self.program.compile(raising[0], f"property {p.name}")
+        return formula
 
     # -- the search ---------------------------------------------------------------------------
     def run(self):
@@ -757,9 +779,9 @@ class VectorSearch(_Search):
         self.levels.append(level)
         visited = level
         self.distinct = len(level)
-        self.depth = 1 if len(level) else 0
         if not (self._check_initial(level) and self._check_level(0)):
-            return
+            return  # depth 0, as in the plain engine: the search stopped before its first level
+        self.depth = 1 if len(level) else 0
         while len(level):
             if time.perf_counter() >= self.deadline:
                 self.bound = f"time_limit={self.time_limit:g}"
@@ -794,8 +816,8 @@ class VectorSearch(_Search):
                     self.fired[int(k)] += int(fired[k])
             for name, _ in steps:
                 failed = [b[name] for _, _, _, b, _ in parts if name in b]
-                row = _row_of(self.levels[d], failed[0]) if failed else None
-                if failed and not self._finding(name, "step", d, row, "step"):
+                if failed and not self._finding(name, failed[0][1], d,
+                                                _row_of(self.levels[d], failed[0][0]), "step"):
                     return
             for img in images:  # the steps of the level that change the image
                 pairs = [p[img.name] for *_, p in parts if img.name in p]
@@ -865,7 +887,7 @@ class VectorSearch(_Search):
             parents, idx = program.select(path.cond, batch)
             if not parents.n:
                 continue
-            fired[k] += parents.n
+            fired[k] += path.generated(program, parents)
             if enabled is not None:
                 enabled[idx] = True
             succ = path.successors(program, parents, f"action {self.actions[k][0]}")
@@ -874,9 +896,14 @@ class VectorSearch(_Search):
                 pair = _Batch(self.packing, parents.rows[moved])
                 pair.next = _Batch(self.packing, succ[moved])
                 for name, node in steps:
-                    holds = _mask(program.value(node, pair), pair.n)
-                    if name not in broken and not holds.all():
-                        broken[name] = pair.rows[int(np.flatnonzero(~holds)[0])]
+                    for kind, cond in (("exception", self.raising.get(name)), ("step", node)):
+                        if name in broken or cond is None:
+                            continue
+                        fails = _mask(program.value(cond, pair), pair.n)
+                        if kind == "step":
+                            fails = ~fails
+                        if fails.any():
+                            broken[name] = (pair.rows[int(np.flatnonzero(fails)[0])], kind)
             for img in images:
                 if moved.any() and not img.reads.isdisjoint(self.writes[j]):
                     pairs[img.name].append(img.pairs(
@@ -946,6 +973,12 @@ class VectorSearch(_Search):
         if not len(rows):
             return True
         batch = _Batch(self.packing, rows)
+        for name, _ in list(self.invariants) + list(self.pending):
+            raised = self.raising.get(name)
+            hit = None if raised is None else _mask(self.program.value(raised, batch), len(rows))
+            if hit is not None and hit.any() and not self._finding(
+                    name, "exception", d, int(np.flatnonzero(hit)[0])):
+                return False
         for name, _ in list(self.invariants):
             holds = _mask(self.program.value(self.conds[name], batch), len(rows))
             if not holds.all():

@@ -108,9 +108,15 @@ class Paxos(TransitionSystem):
         """Voting.tla's ``chosen`` under Paxos.tla's ``votes``: the values v for which, in some
         ballot b, every acceptor of some quorum has sent a 2b message for (b, v)."""
         msgs = s.msgs
-        return [v for v in range(self.values)
-                if any(all(Msg2b(a, b, v) in msgs for a in q)
-                       for b in range(self.ballots) for q in self.quorums)]
+        return [v for v in range(self.values) if any(votes <= msgs for votes in self.votes[v])]
+
+    @cached_property
+    def votes(self):
+        """Per value v, for each ballot b and quorum Q, the 2b messages of Q's members for
+        (b, v): v is chosen once one of them is a subset of ``msgs``."""
+        return tuple(tuple(frozenset(Msg2b(a, b, v) for a in q)
+                           for b in range(self.ballots) for q in self.quorums)
+                     for v in range(self.values))
 
     def decisions(self, s):
         """The single decree is slot 0; its decisions are the chosen values."""
@@ -118,7 +124,8 @@ class Paxos(TransitionSystem):
 
     def proposals(self, s):
         """The values some ballot leader has proposed in a 2a message."""
-        return {m.val for m in s.msgs if type(m) is Msg2a}
+        return {v for v in range(self.values)
+                if any(Msg2a(b, v) in s.msgs for b in range(self.ballots))}
 
     # -- the ballot leaders' actions ---------------------------------------------------------
     @action(each=BALLOT)
@@ -139,40 +146,40 @@ class Paxos(TransitionSystem):
         msgs = s.msgs
         if any(Msg2a(b, w) in msgs for w in range(self.values)):
             return None
-        reported = self._reports(msgs, b)
+        reported = msgs & self.messages_1b[b]
         witnesses = 0
         for q in self.quorums:
             heard = self._heard_from(reported, q)
             if not heard:
                 continue
-            q1bv = [m for a in q for m in reported[a] if m.mbal >= 0]
-            if not q1bv:
+            if not any(m.acc in q and m.mbal >= 0 for m in reported):  # Q1bv = {}
                 witnesses += heard
             else:
-                top = max(m.mbal for m in q1bv)
-                witnesses += heard * sum(1 for m in q1bv if m.mval == v and m.mbal == top)
+                top = max(m.mbal for m in reported if m.acc in q and m.mbal >= 0)
+                witnesses += heard * sum(m.mbal == top for m in reported
+                                         if m.acc in q and m.mval == v)
         if not witnesses:
             return None
         t = s.set(msgs=msgs | {Msg2a(b, v)})
         return [t] * witnesses
 
-    @staticmethod
-    def _reports(msgs, b):
-        """The 1b messages for ballot b (Q1b without the quorum), by the acceptor that sent them."""
-        reported = {}
-        for m in msgs:
-            if type(m) is Msg1b and m.bal == b:
-                reported.setdefault(m.acc, []).append(m)
-        return reported
+    @cached_property
+    def messages_1b(self):
+        """Per ballot b, every 1b message for b that an acceptor could send: ``msgs`` cut by it
+        is Q1b without the quorum (the quorum's members are picked by ``m.acc in q``)."""
+        return tuple(frozenset(Msg1b(a, b, mbal, mval) for a in range(self.acceptors)
+                               for mbal in range(-1, self.max_ballot + 1)
+                               for mval in (None, *range(self.values)))
+                     for b in range(self.ballots))
 
     @staticmethod
     def _heard_from(reported, q):
         """The witnesses of ``\\A a \\in Q : \\E m \\in Q1b : m.acc = a``: the product over Q of
-        each member's 1b messages for the ballot (0 when one is missing). An acceptor sends at
-        most one 1b message per ballot, so in reachable states this is 0 or 1."""
+        each member's 1b messages among ``reported`` (0 when one is missing). An acceptor sends
+        at most one 1b message per ballot, so in reachable states this is 0 or 1."""
         heard = 1
         for a in q:
-            heard *= len(reported.get(a, ()))
+            heard *= sum(1 for m in reported if m.acc == a)
         return heard
 
     # -- the acceptors' actions --------------------------------------------------------------
@@ -215,7 +222,7 @@ class PaxosIgnore1b(Paxos):
         msgs = s.msgs
         if any(Msg2a(b, w) in msgs for w in range(self.values)):
             return None
-        reported = self._reports(msgs, b)
+        reported = msgs & self.messages_1b[b]
         witnesses = sum(self._heard_from(reported, q) for q in self.quorums)
         if not witnesses:
             return None

@@ -312,8 +312,9 @@ SMALL = {"bulkhead": dict(callers=2, max_concurrent=1),
 #: after a minute of forking: toy-pingpong, saga-choreography) only in the slow run, so a model
 #: the tracer learns is checked there from then on
 TRACED = {"bulkhead", "bulkhead-article", "circuit-breaker", "circuit-breaker-article",
-          "commit-2pc", "commit-2pc-article", "saga-orchestration", "tcommit", "toy-counter",
-          "toy-stuck-counter", "two-phase", "two-phase-eager"}
+          "commit-2pc", "commit-2pc-article", "paxos", "paxos-ignore-1b", "retry",
+          "retry-article", "saga-orchestration", "tcommit", "toy-counter", "toy-stuck-counter",
+          "two-phase", "two-phase-eager"}
 
 
 @pytest.mark.parametrize("name", [n if n in TRACED else pytest.param(n, marks=pytest.mark.slow)

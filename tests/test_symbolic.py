@@ -40,7 +40,7 @@ def test_the_traced_relation_has_one_path_per_branch():
 @pytest.mark.parametrize("name, construct", [
     ("Identity", "'is' between values (only 'is None' can be traced)"),
     ("Guarded", "'try'"),
-    ("Iterates", "iterating over a set of up to 16 elements (at most 8"),
+    ("Iterates", "iterating over a set of 16 elements that may or may not be in it (at most 8"),
     ("KeyedByState", "a state value used as a dict key or set element (hash)"),
 ])
 def test_untraceable_constructs_are_refused_with_the_action_and_line(name, construct):

@@ -23,10 +23,12 @@ SUPPORTED = [
     ("tcommit", {}), ("commit-2pc", {}), ("bulkhead", {}), ("circuit-breaker", {}),
     ("saga-orchestration", {}), ("toy-bits", {}), ("toy-grid", {}), ("toy-counter", {}),
     ("retry", {}), ("retry", {"non_retryable": True}),
+    ("paxos", {"acceptors": 1, "values": 1}), ("paxos", {"acceptors": 2}),
 ]
 #: broken variants: the plain engine's verdict is "violated"
 BROKEN = ["two-phase-eager", "commit-2pc-article", "circuit-breaker-article",
-          "bulkhead-article", "retry-article", "toy-stuck-counter", "toy-raises", "toy-promises"]
+          "bulkhead-article", "retry-article", "paxos-ignore-1b", "toy-stuck-counter",
+          "toy-raises", "toy-promises"]
 
 
 def safety(model):
@@ -245,6 +247,7 @@ def test_a_refused_step_is_the_plain_engine_s(name, length, symmetry):
     assert (w.property, w.kind, len(w.trace.steps)) == (v.property, v.kind, len(v.trace.steps))
     assert w.kind == "refinement" and len(w.trace.steps) == length
     assert w.message == v.message and replay(w.trace).ok
+    assert (vector.distinct_states, vector.depth) == (plain.distinct_states, plain.depth)
 
 
 def test_every_violated_refinement_with_continue():
