@@ -247,7 +247,7 @@ def test_a_refused_step_is_the_plain_engine_s(name, length, symmetry):
     assert (w.property, w.kind, len(w.trace.steps)) == (v.property, v.kind, len(v.trace.steps))
     assert w.kind == "refinement" and len(w.trace.steps) == length
     assert w.message == v.message and replay(w.trace).ok
-    assert (vector.distinct_states, vector.depth) == (plain.distinct_states, plain.depth)
+    assert vector.depth == plain.depth  # (where a search stops within its level differs)
 
 
 def test_every_violated_refinement_with_continue():
