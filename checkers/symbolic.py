@@ -595,6 +595,9 @@ def has_sym(v):
     return False
 
 
+_TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)
+
+
 class SSet(Sym):
     """A subset of a finite universe of concrete values: one boolean per element."""
 
@@ -625,31 +628,41 @@ class SSet(Sym):
                 _refuse("combining sets over different universes")
             return other.bits
         if isinstance(other, (frozenset, set)):
-            extra = [x for x in other if x not in self.universe]
-            if extra:
-                raise TraceError(f"{extra[0]!r} is outside the set's declared element type")
-            return [z3.BoolVal(e in other) for e in self.universe]
+            return [z3.BoolVal(x) for x in self._concrete(other)]
         return None
 
-    def _combine(self, other, op):
+    def _concrete(self, other):
+        """Which elements of the universe the concrete set ``other`` holds (Python bools)."""
+        extra = [x for x in other if x not in self.universe]
+        if extra:
+            raise TraceError(f"{extra[0]!r} is outside the set's declared element type")
+        return [e in other for e in self.universe]
+
+    def _combine(self, other, op, known):
+        """``op`` bit by bit; with a concrete set, ``known(a, b)`` for its Python bool b (no
+        solver call: ``msgs | {m}`` changes one bit of hundreds)."""
+        if isinstance(other, (frozenset, set)):
+            return SSet(self.universe, [known(a, b) for a, b in zip(self.bits,
+                                                                   self._concrete(other))])
         bits = self._other_bits(other)
         if bits is None:
             return NotImplemented
         return SSet(self.universe, [z3.simplify(op(a, b)) for a, b in zip(self.bits, bits)])
 
     def __or__(self, other):
-        return self._combine(other, z3.Or)
+        return self._combine(other, z3.Or, lambda a, b: _TRUE if b else a)
 
     __ror__ = __or__
     union = __or__
 
     def __and__(self, other):
-        return self._combine(other, z3.And)
+        return self._combine(other, z3.And, lambda a, b: a if b else _FALSE)
 
     __rand__ = __and__
 
     def __sub__(self, other):
-        return self._combine(other, lambda a, b: z3.And(a, z3.Not(b)))
+        return self._combine(other, lambda a, b: z3.And(a, z3.Not(b)),
+                             lambda a, b: _FALSE if b else a)
 
     def __rsub__(self, other):
         bits = self._other_bits(other)
@@ -682,6 +695,9 @@ class SSet(Sym):
     issubset = __le__
 
     def __ge__(self, other):
+        if isinstance(other, (frozenset, set)):  # (a quorum's votes <= msgs: a few bits)
+            return SBool(z3.And(_TRUE, *[a for a, b in zip(self.bits, self._concrete(other))
+                                         if b]))
         bits = self._other_bits(other)
         if bits is None:
             return NotImplemented
