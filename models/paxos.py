@@ -183,30 +183,24 @@ class Paxos(TransitionSystem):
         return heard
 
     # -- the acceptors' actions --------------------------------------------------------------
-    @action(each=ACCEPTOR)
-    def phase1b(self, s, a):
-        """Phase1b(a): on a 1a message for a ballot above max_bal[a], promise it and report the
-        last vote (max_vbal[a], max_val[a]); one successor per such 1a message."""
-        out = []
-        for b in range(s.max_bal[a] + 1, self.ballots):
-            if Msg1a(b) in s.msgs:
-                out.append(s.set(max_bal=put(s.max_bal, a, b),
-                                 msgs=s.msgs | {Msg1b(a, b, s.max_vbal[a], s.max_val[a])}))
-        return out or None
+    @action(each=(ACCEPTOR, BALLOT))
+    def phase1b(self, s, a, b):
+        """Phase1b(a) on the 1a message of ballot b (Paxos.tla's ``\\E m \\in msgs``, one call
+        per ballot a 1a message may carry): if b is above max_bal[a], promise it and report the
+        last vote (max_vbal[a], max_val[a])."""
+        if b > s.max_bal[a] and Msg1a(b) in s.msgs:
+            return s.set(max_bal=put(s.max_bal, a, b),
+                         msgs=s.msgs | {Msg1b(a, b, s.max_vbal[a], s.max_val[a])})
+        return None
 
-    @action(each=ACCEPTOR)
-    def phase2b(self, s, a):
-        """Phase2b(a): on a 2a message for a ballot at least max_bal[a], vote for its value;
-        one successor per such 2a message."""
-        out = []
-        for b in range(max(s.max_bal[a], 0), self.ballots):
-            for v in range(self.values):
-                if Msg2a(b, v) in s.msgs:
-                    out.append(s.set(max_bal=put(s.max_bal, a, b),
-                                     max_vbal=put(s.max_vbal, a, b),
-                                     max_val=put(s.max_val, a, v),
-                                     msgs=s.msgs | {Msg2b(a, b, v)}))
-        return out or None
+    @action(each=(ACCEPTOR, BALLOT, VALUE))
+    def phase2b(self, s, a, b, v):
+        """Phase2b(a) on the 2a message of ballot b for value v (one call per message a 2a
+        may be): if b is at least max_bal[a], vote for v."""
+        if b >= s.max_bal[a] and Msg2a(b, v) in s.msgs:
+            return s.set(max_bal=put(s.max_bal, a, b), max_vbal=put(s.max_vbal, a, b),
+                         max_val=put(s.max_val, a, v), msgs=s.msgs | {Msg2b(a, b, v)})
+        return None
 
 
 class PaxosIgnore1b(Paxos):

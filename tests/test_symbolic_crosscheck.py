@@ -70,8 +70,8 @@ LARGER = [
     ("paxos-ignore-1b", {}),                                         # 5,329, agreement in 12
 ]
 
-#: an explicit search bigger than this at a model's SMALL size is a mistake in SMALL
-MAX_STATES = 5_000
+#: an explicit search bigger than this at a model's SMALL or LARGER size is a mistake there
+MAX_STATES = 10_000
 
 #: random well-typed states per model (derandomized: the same states every run)
 RANDOM_STATES = 60
