@@ -46,8 +46,8 @@ import subprocess
 import sys
 import tempfile
 
-__all__ = ["run_bench", "run_liveness_bench", "run_raft_bench", "run_vector_bench",
-           "run_workers_bench"]
+__all__ = ["run_bench", "run_liveness_bench", "run_paxos_vector_bench", "run_raft_bench",
+           "run_vector_bench", "run_workers_bench"]
 
 #: the scripts the vectorised engine is measured against, beside the project
 SHARED_BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -212,6 +212,30 @@ def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
         b["speedup"] = a["seconds"] / b["seconds"]
         b["partition"] = many[0][0]["partition"]
         rows += [a, b]
+    return rows
+
+
+#: paxos at the size the plain engine takes about a minute for (issue 14, item 6): 3
+#: acceptors, ballots 0..2, 4 values (612,185 states; 45 s here). Ballots 0..3 take it 9 minutes.
+PAXOS = ("-p", "max_ballot=2", "-p", "values=4")
+
+
+def run_paxos_vector_bench(repeat=3, params=PAXOS):
+    """Rows of ``kripke bench --engine vector --paxos``: paxos (``params``) on the plain and
+    the vectorised engine, interleaved, each run a fresh process; each row has the median
+    seconds, the peak memory, the distinct states (which must agree) and ``vector_speedup``
+    (its median over the vector engine's)."""
+    runs = {"plain": [], "vector": []}
+    for _ in range(repeat):
+        for engine, results in runs.items():
+            results.append(_kripke(None, ("--engine", engine), "paxos", params))
+    rows = [_median_row(results, model="paxos", params=" ".join(params[1::2]) or "defaults",
+                        engine=engine) for engine, results in runs.items()]
+    if rows[0]["distinct_states"] != rows[1]["distinct_states"]:
+        raise RuntimeError(f"paxos: {rows[1]['distinct_states']} states on the vector engine, "
+                           f"{rows[0]['distinct_states']} on the plain one")
+    for row in rows:
+        row["vector_speedup"] = row["seconds"] / rows[1]["seconds"]
     return rows
 
 

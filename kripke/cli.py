@@ -1095,13 +1095,30 @@ def _echo_rows(rows):
               help="vector: time the vectorised engine on two-phase at --sizes beside the plain "
                    "engine, the hand-written numpy BFS (--baseline, default "
                    "../shared/bench/numpy_twophase.py) and SPIN (../shared/bench/twophase.pml).")
+@click.option("--paxos", is_flag=True,
+              help="With --engine vector: time paxos instead, on both engines, at the size the "
+                   "plain engine takes about a minute for (ballots 0..2, 4 values).")
 def bench(as_json, sizes, repeat, baseline, liveness, raft, against, params, workers, memory,
-          engine):
+          engine, paxos):
     """The standard performance suite: two-phase without symmetry at several sizes."""
-    from kripke.checkers.bench import (run_bench, run_liveness_bench, run_raft_bench,
-                                       run_vector_bench, run_workers_bench)
+    from kripke.checkers.bench import (run_bench, run_liveness_bench, run_paxos_vector_bench,
+                                       run_raft_bench, run_vector_bench, run_workers_bench)
     if (against or params) and not raft:
         raise click.UsageError("--against and -p need --raft")
+    if paxos and engine != "vector":
+        raise click.UsageError("--paxos needs --engine vector")
+    if paxos:
+        rows = run_paxos_vector_bench(repeat)
+        if as_json:
+            return _echo_rows(rows)
+        click.echo(f"{'model':<6} {'params':<20} {'engine':<7} {'distinct':>9} {'generated':>10} "
+                   f"{'seconds':>8} {'peak MB':>8} {'vector is':>10}")
+        for r in rows:
+            ratio = "" if r["engine"] == "vector" else f"{r['vector_speedup']:>8.2f}x faster"
+            click.echo(f"{r['model']:<6} {r['params']:<20} {r['engine']:<7} "
+                       f"{r['distinct_states']:>9,} {r['states_generated']:>10,} "
+                       f"{r['seconds']:>8.2f} {r['peak_rss_mb']:>8.0f} {ratio}")
+        return
     if raft:
         rows = run_raft_bench(repeat, against, tuple(x for p in params for x in ("-p", p)))
         if as_json:

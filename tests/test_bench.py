@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 from kripke import load_model
-from kripke.checkers.bench import run_bench, run_raft_bench, run_workers_bench
+from kripke.checkers.bench import (run_bench, run_paxos_vector_bench, run_raft_bench,
+                                   run_workers_bench)
 from kripke.checkers.partition import choose
 from tests.conftest import ROOT
 
@@ -57,3 +58,13 @@ def test_memory_budget_row():
     assert {r["verdict"] for r in ok} == {"ok"} and ok[0]["memory"] == "4GB"
     tight = run_bench([5], repeat=1, memory="1MB")
     assert {r["verdict"] for r in tight} == {"incomplete"}
+
+
+def test_paxos_rows_compare_the_engines():
+    """kripke bench --engine vector --paxos: paxos on both engines, the same states (here at its
+    defaults, Paxos.tla's 3,921), the vector engine's speed-up on the plain row."""
+    rows = run_paxos_vector_bench(repeat=1, params=())
+    assert [(r["model"], r["engine"], r["distinct_states"]) for r in rows] == [
+        ("paxos", "plain", 3921), ("paxos", "vector", 3921)]
+    assert rows[0]["vector_speedup"] == rows[0]["seconds"] / rows[1]["seconds"] > 0
+    assert rows[1]["vector_speedup"] == 1
