@@ -175,7 +175,13 @@ def _constants(term, cache):
             if t.get_id() in seen:
                 continue
             seen.add(t.get_id())
-            if t.num_args() == 0:
+            try:
+                leaf = t.num_args() == 0
+            except z3.Z3Exception:  # not an application: a quantifier (the all-sizes tracer's,
+                if z3.is_quantifier(t):  # checkers/parametric.py), or a variable it binds
+                    todo.append(t.body())
+                continue
+            if leaf:
                 if t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
                     names.add(t.decl().name())
             else:
@@ -812,31 +818,28 @@ def _concrete(term):
     return True if z3.is_true(term) else False if z3.is_false(term) else SBool(term)
 
 
-def _any(*args, **kwargs):
-    """``any`` while tracing: over a symbolic set, the disjunction of the elements' guarded
-    values (no fork); it stops at a value true unguarded, as Python's does."""
-    if not _consumed(args, kwargs):
-        return _BUILTINS["any"](*args, **kwargs)
-    terms = []
-    for guard, value in _aggregated(args[0]):
-        term = _as_condition(value)
-        if guard is True and z3.is_true(z3.simplify(term)):
-            return True
-        terms.append(term if guard is True else z3.And(guard, term))
-    return _concrete(z3.Or(*terms)) if terms else False
+def _quantifier(name, decides, join, guarded):
+    """``any`` or ``all`` while tracing: over a symbolic set, ``join`` (Or, And) of each
+    element's value under its guard (``guarded``: And, Implies), with no fork; it stops at a
+    value that ``decides`` it unguarded (true for ``any``, false for ``all``), as Python's
+    does."""
+    empty = name == "all"
+
+    def traced(*args, **kwargs):
+        if not _consumed(args, kwargs):
+            return _BUILTINS[name](*args, **kwargs)
+        terms = []
+        for guard, value in _aggregated(args[0]):
+            term = _as_condition(value)
+            if guard is True and decides(z3.simplify(term)):
+                return not empty
+            terms.append(term if guard is True else guarded(guard, term))
+        return _concrete(join(*terms)) if terms else empty
+    return traced
 
 
-def _all(*args, **kwargs):
-    """``all`` while tracing, as ``_any``: the conjunction of guard => value."""
-    if not _consumed(args, kwargs):
-        return _BUILTINS["all"](*args, **kwargs)
-    terms = []
-    for guard, value in _aggregated(args[0]):
-        term = _as_condition(value)
-        if guard is True and z3.is_false(z3.simplify(term)):
-            return False
-        terms.append(term if guard is True else z3.Implies(guard, term))
-    return _concrete(z3.And(*terms)) if terms else True
+_any = _quantifier("any", z3.is_true, z3.Or, z3.And)
+_all = _quantifier("all", z3.is_false, z3.And, z3.Implies)
 
 
 def _sum(*args, **kwargs):
