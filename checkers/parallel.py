@@ -260,8 +260,8 @@ def _first_known(answers):
 
 
 class _Parents:
-    """The coordinator's view of the visited set: parents, asked of the shard that owns each
-    fingerprint; its length is the shards' total."""
+    """The coordinator's view of the visited set: parents, asked of the shards in turn (a
+    fingerprint does not name its owner: ``_first_known``); its length is the shards' total."""
 
     def __init__(self, transport):
         self.transport, self.cache, self.size = transport, {}, 0
