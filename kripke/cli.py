@@ -452,6 +452,11 @@ def _print_result(result, cls, trace_file, deadlock=True):
                    "checked, not explored")
     if symbolic:  # no states were stored, fingerprinted or counted per action
         return _print_violation(result, cls, trace_file)
+    if result.partition is not None:  # "fingerprint" or "by VAR[, VAR]" (checkers.partition)
+        split = result.partition.removeprefix("by ")
+        click.echo(f"  {result.workers} {'Ray actors' if result.engine == 'ray' else 'workers'},"
+                   f" the states split among them by "
+                   f"{'their fingerprint' if split == 'fingerprint' else split}")
     if result.collision_probability:  # (--engine vector compares whole states)
         click.echo(f"  fingerprint collision probability: {result.collision_probability:.1e} "
                    "(TLC's estimate, if SipHash behaves as a random function)")

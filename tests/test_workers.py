@@ -19,6 +19,7 @@ from kripke.checkers.partition import Partition, choose
 from kripke.errors import ParamError
 from kripke.models.system import registry
 from kripke.traces.trace import replay
+from tests.conftest import kripke
 
 #: parameters that keep a model's search under a second (raft at its defaults takes ~15 s)
 SMALL = {"raft": {"servers": 2}, "two-phase": {"rms": 4}, "two-phase-eager": {"rms": 4}}
@@ -113,6 +114,10 @@ def test_the_partition_keeps_successors_with_their_parent():
     r = check(commit, properties=safety(commit), workers=2)
     assert r.partition == choose(commit, 2, False).describe() != "fingerprint"
     assert check(commit, properties=safety(commit)).partition is None
+    out = kripke("check", "commit-2pc", "--workers", 2, "--property", "atomic_commit").output
+    assert f"2 workers, the states split among them by {r.partition[3:]}\n" in out
+    assert "states split" not in kripke("check", "commit-2pc", "--property",
+                                        "atomic_commit").output
 
 
 def test_bounds_and_keep_going_across_workers():
