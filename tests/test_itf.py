@@ -24,6 +24,7 @@ from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Op
                                  as_type)
 from kripke.traces.itf import ADR, dumps, from_itf, to_itf
 from kripke.traces.trace import json_equal, replay
+from tests.conftest import fixture_model
 
 # (model, parameters, property or None for the default check, fairness)
 CASES = [
@@ -236,18 +237,6 @@ def small(model, s):
     return s[0] < 2
 
 
-class Tupled(TransitionSystem):
-    """Its action gives a tuple, not a State record: a type violation."""
-    variables = {"x": Int(0, 1)}
-
-    def init(self):
-        yield self.State(x=0)
-
-    @action
-    def flatten(self, s):
-        return tuple(s)
-
-
 class Halved(TransitionSystem):
     """Its action writes a float into the Int field: a type violation."""
     variables = {"x": Int(0, 4), "y": Int(0, 4)}
@@ -314,8 +303,8 @@ def test_a_value_outside_its_type_is_written_by_its_json_shape(file_models):
     assert last["x"] == {"#unserializable": "1.0"} and last["y"] == {"#bigint": "0"}
 
 
-def test_a_last_step_that_is_no_state_record_rides_in_meta(file_models):
-    itf, trace = round_trip(file_models + "Tupled")
+def test_a_last_step_that_is_no_state_record_rides_in_meta():
+    itf, trace = round_trip(fixture_model("Tupled"))
     assert itf["#meta"]["kripke"]["final_step"] == {"action": "flatten", "args": {},
                                                     "state": [0]}
     assert len(itf["states"]) == 1

@@ -22,7 +22,7 @@ from kripke.checkers.explicit import check
 from kripke.models.fingerprint import _fingerprint, fingerprint
 from kripke.models.system import load_model
 from kripke.models.types import Domain, record
-from tests.conftest import ROOT
+from tests.conftest import ROOT, fixture_model
 from tests.test_consistency_levels import (CAUSAL, LIN, MR, MW, OK, RYW, SEQ, SESSION, WFR, R, W,
                                            satisfies, verdicts)
 from tests.test_replay import counting, kripke_replay, trace_json
@@ -314,20 +314,7 @@ def test_issue_9_a_session_reads_another_sessions_writes_in_reverse():
 
 
 def test_an_action_that_returns_no_state_record_is_a_type_violation():
-    from kripke.models.system import TransitionSystem, action
-    from kripke.models.types import Int
-
-    class Tupled(TransitionSystem):
-        variables = {"x": Int(0, 1)}
-
-        def init(self):
-            yield self.State(x=0)
-
-        @action
-        def flatten(self, s):
-            return tuple(s)
-
-    r = check(Tupled())
+    r = check(load_model(fixture_model("Tupled"))())
     v = r.violation
     assert (r.verdict, v.kind, v.trace.steps[-1].state) == ("violated", "type", [0])
     assert "gives a tuple, not a" in v.message
