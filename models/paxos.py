@@ -4,7 +4,8 @@ Source: Lamport, "Paxos Made Simple" (ACM SIGACT News 32(4), 2001), section 2; t
 repository, ``specifications/Paxos/Paxos.tla`` (Lamport), mirrored exactly: variables
 ``max_bal``, ``max_vbal``, ``max_val``, ``msgs`` (``maxBal``, ``maxVBal``, ``maxVal``, ``msgs``),
 the initial state ``Init`` and the four actions of ``Next``: ``phase1a`` (Phase1a(b)),
-``phase1b`` (Phase1b(a)), ``phase2a`` (Phase2a(b, v)) and ``phase2b`` (Phase2b(a)). What is
+``phase1b`` (Phase1b(a), one call per ballot b its 1a message may carry), ``phase2a``
+(Phase2a(b, v)) and ``phase2b`` (Phase2b(a), one call per 2a message (b, v)). What is
 *chosen* is Voting.tla's ``chosen`` through Paxos.tla's ``votes``: a value v is chosen when every
 acceptor of some quorum has sent a 2b message for v in one and the same ballot.
 
