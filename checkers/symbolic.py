@@ -100,7 +100,10 @@ class Tracer:
         # satisfy them), so they are grouped by the constants they connect (``groups``: that
         # grouping of ``assumptions``, when the caller keeps it for its many tracers).
         self._groups = groups if groups is not None else _connected(assumptions)
-        self._cache, self._solvers = {}, {}
+        # memos by term id for the whole trace, each beside its term (kept alive: z3 gives the
+        # id of a freed term to the next one): the replays rebuild the same terms
+        self._cache, self._solvers, self._nonzero, self._natural = {}, {}, {}, {}
+        self._simplified, self._built = {}, {}
         self.aggregated = {}  # generator frame -> the guards of its _Unrolled iterations
 
     def run(self, fn, what):
@@ -114,6 +117,7 @@ class Tracer:
                                  "state values (test membership over a domain rather than "
                                  "iterate over a set or bag)")
             self._choices, self._made, self._path, self._queue = queue.pop(), [], [], queue
+            self._path_groups, self._grouped = frozenset(), 0  # those of self._path[:_grouped]
             previous, Tracer.current = Tracer.current, self
             try:
                 result = fn()
@@ -131,7 +135,7 @@ class Tracer:
 
     def branch(self, cond):
         """The concrete answer of a condition on this path."""
-        cond = z3.simplify(cond)
+        cond = _simplify(cond)
         if z3.is_true(cond):
             return True
         if z3.is_false(cond):
@@ -140,54 +144,153 @@ class Tracer:
         if k < len(self._choices):
             choice = self._choices[k]
         else:
-            yes, no = self._feasible(cond), self._feasible(z3.Not(cond))
+            yes, no = self._feasible(cond), self._feasible(_not(cond))
             if yes and no:
                 self._queue.append(tuple(self._made) + (False,))
             choice = yes
         self._made.append(choice)
-        self._path.append(cond if choice else z3.Not(cond))
+        self._path.append(cond if choice else _not(cond))
         return choice
 
+    def _groups_of(self, term):
+        """The assumption groups that share constants with ``term``."""
+        by_constant = self._groups[0]
+        return frozenset(k for v in _constants(term, self._cache) for k in by_constant.get(v, ()))
+
     def _feasible(self, cond):
-        query = self._path + [cond]
-        groups = frozenset(k for term in query for v in _constants(term, self._cache)
-                           for k in self._groups[0].get(v, ()))
+        for term in self._path[self._grouped:]:
+            self._path_groups |= self._groups_of(term)
+        self._grouped = len(self._path)
+        groups = self._path_groups | self._groups_of(cond)
         solver = self._solvers.get(groups)
         if solver is None:  # one incremental solver per set of assumption groups
             solver = self._solvers[groups] = z3.Solver()
             solver.add(*[f for k in groups for f in self._groups[1][k]])
         solver.push()
-        solver.add(*query)
+        ref, handle = solver.ctx.ref(), solver.solver
+        for term in (*self._path, cond):  # (z3's C API: the terms are z3's already)
+            z3.Z3_solver_assert(ref, handle, term.as_ast())
         result = solver.check()
         solver.pop()
         return result != z3.unsat
 
 
+def _simplify(term):
+    """``z3.simplify(term)``, memoised by term id while tracing (beside the term, kept alive):
+    the replays of one action or property simplify the same conditions again and again."""
+    tracer = Tracer.current
+    if tracer is None:
+        return z3.simplify(term)
+    key = term.get_id()
+    found = tracer._simplified.get(key)
+    if found is None:
+        found = tracer._simplified[key] = term, z3.simplify(term)
+    return found[1]
+
+
+def _built(kind, args):
+    """z3's ``And`` / ``Or`` (``kind`` "and", "or") of boolean terms, ``Not`` ("not"), ``If``
+    ("ite": condition, then, else), ``Implies`` ("implies") or bit-vector ``+ - *``, made
+    through z3's C API (no coercion: the terms are z3's already) and memoised by the terms'
+    ids while tracing, beside them (kept alive): an aggregation builds the same guarded terms
+    on every replay."""
+    tracer = Tracer.current
+    if tracer is not None:
+        key = (kind, *[a.get_id() for a in args])
+        found = tracer._built.get(key)
+        if found is not None:
+            return found[1]
+    ctx = args[0].ctx
+    ref = ctx.ref()
+    if kind == "not":
+        made = z3.BoolRef(z3.Z3_mk_not(ref, args[0].as_ast()), ctx)
+    elif kind in _BV:
+        made = z3.BitVecRef(_BV[kind](ref, args[0].as_ast(), args[1].as_ast()), ctx)
+    elif kind == "ite":
+        c, a, b = args
+        if not isinstance(a, (z3.BoolRef, z3.BitVecRef)):
+            return z3.If(c, a, b)
+        cls = z3.BoolRef if isinstance(a, z3.BoolRef) else z3.BitVecRef
+        made = cls(z3.Z3_mk_ite(ref, c.as_ast(), a.as_ast(), b.as_ast()), ctx)
+    elif kind == "implies":
+        made = z3.BoolRef(z3.Z3_mk_implies(ref, args[0].as_ast(), args[1].as_ast()), ctx)
+    else:
+        asts = (z3.Ast * len(args))(*[a.as_ast() for a in args])
+        mk = z3.Z3_mk_and if kind == "and" else z3.Z3_mk_or
+        made = z3.BoolRef(mk(ref, len(args), asts), ctx)
+    if tracer is not None:
+        tracer._built[key] = args, made
+    return made
+
+
+#: bit-vector arithmetic ``_built`` makes (two terms of one width)
+_BV = {"+": z3.Z3_mk_bvadd, "-": z3.Z3_mk_bvsub, "*": z3.Z3_mk_bvmul}
+
+
+def _not(term):
+    return _built("not", (term,))
+
+
+def _and(*terms):
+    return _built("and", terms) if terms else _TRUE
+
+
+def _or(*terms):
+    return _built("or", terms) if terms else _FALSE
+
+
+def _ite(cond, then, otherwise):
+    return _built("ite", (cond, then, otherwise))
+
+
+def _implies(a, b):
+    return _built("implies", (a, b))
+
+
 def _constants(term, cache):
-    """The uninterpreted constants of a term (memoised by term id)."""
+    """The uninterpreted constants of a term, memoised by term id in ``cache``: a walk of the
+    term as a DAG through z3's C API (no Python object per node), that takes each node's
+    constants from ``cache`` once they are known there (every node is walked once per tracer:
+    each replay asks again about the same terms and their parts). The asked-about terms are
+    kept alive in ``cache``, and with them the nodes under them, whose ids z3 cannot then give
+    to other terms."""
     key = term.get_id()
     found = cache.get(key)
-    if found is None:  # a walk of the term as a DAG (z3util.get_vars walks it as a tree: an
-        # aggregation over a set, Paxos's Phase2a, shares sub-terms exponentially often)
-        names, seen, todo = set(), set(), [term]
-        while todo:
-            t = todo.pop()
-            if t.get_id() in seen:
+    if found is not None and found[0] is not None:
+        return found[1]
+    ctx, none = term.ctx_ref(), frozenset()
+    todo = [(term.as_ast(), False)]
+    while todo:
+        a, expanded = todo.pop()
+        k = z3.Z3_get_ast_id(ctx, a)
+        if not expanded and k in cache:
+            continue
+        kind = z3.Z3_get_ast_kind(ctx, a)
+        if kind == z3.Z3_APP_AST:
+            app = z3.Z3_to_app(ctx, a)
+            n = z3.Z3_get_app_num_args(ctx, app)
+            args = [z3.Z3_get_app_arg(ctx, app, i) for i in range(n)]
+            if n == 0:
+                decl = z3.Z3_get_app_decl(ctx, app)
+                names = (frozenset([z3.Z3_get_symbol_string(ctx, z3.Z3_get_decl_name(ctx, decl))])
+                         if z3.Z3_get_decl_kind(ctx, decl) == z3.Z3_OP_UNINTERPRETED else none)
+            elif not expanded:
+                todo.append((a, True))
+                todo += [(x, False) for x in args]
                 continue
-            seen.add(t.get_id())
-            try:
-                leaf = t.num_args() == 0
-            except z3.Z3Exception:  # not an application: a quantifier (the all-sizes tracer's,
-                if z3.is_quantifier(t):  # checkers/parametric.py), or a variable it binds
-                    todo.append(t.body())
-                continue
-            if leaf:
-                if t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                    names.add(t.decl().name())
             else:
-                todo += t.children()
-        found = cache[key] = frozenset(names)
-    return found
+                names = none.union(*[cache[z3.Z3_get_ast_id(ctx, x)][1] for x in args])
+        elif kind == z3.Z3_QUANTIFIER_AST:  # the all-sizes tracer's (checkers/parametric.py)
+            body = z3.Z3_get_quantifier_body(ctx, a)
+            if not expanded:
+                todo += [(a, True), (body, False)]
+                continue
+            names = cache[z3.Z3_get_ast_id(ctx, body)][1]
+        else:  # a numeral, or a variable a quantifier binds
+            names = none
+        cache[k] = (None, names)
+    found = cache[key] = (term, cache[key][1])
+    return found[1]
 
 
 def _connected(facts):
@@ -302,10 +405,18 @@ _LIMIT = 2 ** (WIDTH - 1)
 
 
 def num(v):
-    """A concrete integer as a term."""
-    if not -_LIMIT <= v < _LIMIT:
-        raise TraceError(f"the integer {v} does not fit the symbolic encoding's {WIDTH} bits")
-    return z3.BitVecVal(v, WIDTH)
+    """A concrete integer as a term (each made once: tracing asks for the same few again and
+    again)."""
+    term = _NUMS.get(v)
+    if term is None:
+        if not -_LIMIT <= v < _LIMIT:
+            raise TraceError(f"the integer {v} does not fit the symbolic encoding's {WIDTH} "
+                             "bits")
+        term = _NUMS[v] = z3.BitVecVal(v, WIDTH)
+    return term
+
+
+_NUMS = {}
 
 
 def int_const(name):
@@ -354,8 +465,10 @@ class SInt(Sym):
             (a_lo, a_hi), (b_lo, b_hi) = (b_lo, b_hi), (a_lo, a_hi)
         corners = [op(x, y) for x in (a_lo, a_hi) for y in (b_lo, b_hi)]
         a, b = self.term, term_int(other)
-        term = op(b, a) if reflected else op(a, b)
-        return SInt(z3.simplify(term), min(corners), max(corners))
+        if reflected:
+            a, b = b, a
+        term = _built(symbol, (a, b)) if symbol in _BV else op(a, b)
+        return SInt(_simplify(term), min(corners), max(corners))
 
     def __add__(self, other):
         return self._arith(other, lambda a, b: a + b, symbol="+")
@@ -481,41 +594,45 @@ def _nonzero(term):
     """``term != 0``, a product as its factors all nonzero and a sum of counts as one of them
     nonzero: an ``SInt``'s bounds keep it inside the bit-vectors' width, so neither wraps to 0,
     and a solver decides the parts far faster than a bit-blasted multiplication (Paxos's
-    Phase2a: its witnesses are a sum over quorums of products of counts)."""
-    memo, natural = {}, {}
+    Phase2a: its witnesses are a sum over quorums of products of counts). Memoised by term id
+    for the tracer's whole run: each replay of Phase2a asks again about the same counts."""
+    tracer = Tracer.current
+    memo, natural = (tracer._nonzero, tracer._natural) if tracer is not None else ({}, {})
 
     def nonzero(t):
         key = t.get_id()
         if key not in memo:
             kind = t.decl().kind() if z3.is_app(t) else None
             if kind == z3.Z3_OP_BMUL:
-                memo[key] = z3.And(*[nonzero(f) for f in t.children()])
+                value = z3.And(*[nonzero(f) for f in t.children()])
             elif kind == z3.Z3_OP_BADD and all(_natural(f, natural) for f in t.children()):
-                memo[key] = z3.Or(*[nonzero(f) for f in t.children()])  # (nor does it wrap)
+                value = z3.Or(*[nonzero(f) for f in t.children()])  # (nor does it wrap)
             elif kind == z3.Z3_OP_ITE:
                 c, a, b = t.children()
-                memo[key] = z3.If(c, nonzero(a), nonzero(b))
+                value = z3.If(c, nonzero(a), nonzero(b))
             else:
-                memo[key] = t != 0
-        return memo[key]
+                value = t != 0
+            memo[key] = t, value  # (t kept alive: its id stays its own)
+        return memo[key][1]
     return nonzero(term)
 
 
 def _natural(term, memo):
     """Is ``term`` at least 0 by its form (a count: if-then-elses, sums and products of
-    non-negative constants)? ``memo``: by term id."""
+    non-negative constants)? ``memo``: by term id, beside the term (kept alive)."""
     key = term.get_id()
     if key not in memo:
         kind = term.decl().kind() if z3.is_app(term) else None
         if z3.is_bv_value(term):
-            memo[key] = term.as_signed_long() >= 0
+            value = term.as_signed_long() >= 0
         elif kind == z3.Z3_OP_ITE:
-            memo[key] = _natural(term.arg(1), memo) and _natural(term.arg(2), memo)
+            value = _natural(term.arg(1), memo) and _natural(term.arg(2), memo)
         elif kind in (z3.Z3_OP_BADD, z3.Z3_OP_BMUL):
-            memo[key] = all(_natural(f, memo) for f in term.children())
+            value = all(_natural(f, memo) for f in term.children())
         else:
-            memo[key] = False
-    return memo[key]
+            value = False
+        memo[key] = term, value
+    return memo[key][1]
 
 
 #: what arithmetic and comparisons take: ints (and bools, as Python counts them) and their terms
@@ -607,10 +724,38 @@ _TRUE, _FALSE = z3.BoolVal(True), z3.BoolVal(False)
 class SSet(Sym):
     """A subset of a finite universe of concrete values: one boolean per element."""
 
-    __slots__ = ("universe", "bits")
+    __slots__ = ("universe", "bits", "_present", "_with")
 
     def __init__(self, universe, bits):
         self.universe, self.bits = universe, bits  # universe: {element: position}
+        # what is computed from the set once and asked again on every replay of the code
+        # that reads it: the present elements, and the results of each operation with a
+        # concrete frozenset (``msgs & messages_1b[b]``, a quorum's votes ``<= msgs``)
+        self._present, self._with = None, {}
+
+    def _memo(self, op, other, compute):
+        """``compute()``, remembered per ``(op, other)`` when ``other`` is a frozenset."""
+        if type(other) is not frozenset:
+            return compute()
+        key = op, other
+        found = self._with.get(key)
+        if found is None:
+            found = self._with[key] = compute()
+        return found
+
+    def present(self):
+        """``(element, membership)`` of each element not known absent (computed once: an
+        aggregation may iterate over the set many times)."""
+        if self._present is None:
+            self._present = [(e, b) for e, b in zip(self.universe, self.bits)
+                             if b is not _FALSE and not z3.is_false(b)]
+            self._with["undecided"] = sum(not z3.is_true(b) for _, b in self._present)
+        return self._present
+
+    def undecided(self):
+        """How many elements may or may not be in the set."""
+        self.present()
+        return self._with["undecided"]
 
     def _member(self, x):
         if not has_sym(x):
@@ -638,37 +783,40 @@ class SSet(Sym):
         return None
 
     def _concrete(self, other):
-        """Which elements of the universe the concrete set ``other`` holds (Python bools)."""
-        extra = [x for x in other if x not in self.universe]
-        if extra:
-            raise TraceError(f"{extra[0]!r} is outside the set's declared element type")
-        return [e in other for e in self.universe]
+        """Which elements of the universe the concrete set ``other`` holds (Python bools; one
+        lookup per element of ``other``, which is mostly one message: ``msgs | {m}``)."""
+        held = [False] * len(self.universe)
+        for x in other:
+            k = self.universe.get(x)
+            if k is None:
+                raise TraceError(f"{x!r} is outside the set's declared element type")
+            held[k] = True
+        return held
 
     def _combine(self, other, op, known):
         """``op`` bit by bit; with a concrete set, ``known(a, b)`` for its Python bool b (no
         solver call: ``msgs | {m}`` changes one bit of hundreds)."""
         if isinstance(other, (frozenset, set)):
-            return SSet(self.universe, [known(a, b) for a, b in zip(self.bits,
-                                                                   self._concrete(other))])
+            return self._memo(known, other, lambda: SSet(self.universe, [
+                known(a, b) for a, b in zip(self.bits, self._concrete(other))]))
         bits = self._other_bits(other)
         if bits is None:
             return NotImplemented
-        return SSet(self.universe, [z3.simplify(op(a, b)) for a, b in zip(self.bits, bits)])
+        return SSet(self.universe, [_simplify(op(a, b)) for a, b in zip(self.bits, bits)])
 
     def __or__(self, other):
-        return self._combine(other, z3.Or, lambda a, b: _TRUE if b else a)
+        return self._combine(other, z3.Or, _union_bit)
 
     __ror__ = __or__
     union = __or__
 
     def __and__(self, other):
-        return self._combine(other, z3.And, lambda a, b: a if b else _FALSE)
+        return self._combine(other, z3.And, _intersection_bit)
 
     __rand__ = __and__
 
     def __sub__(self, other):
-        return self._combine(other, lambda a, b: z3.And(a, z3.Not(b)),
-                             lambda a, b: _FALSE if b else a)
+        return self._combine(other, lambda a, b: z3.And(a, z3.Not(b)), _difference_bit)
 
     def __rsub__(self, other):
         bits = self._other_bits(other)
@@ -702,8 +850,8 @@ class SSet(Sym):
 
     def __ge__(self, other):
         if isinstance(other, (frozenset, set)):  # (a quorum's votes <= msgs: a few bits)
-            return SBool(z3.And(_TRUE, *[a for a, b in zip(self.bits, self._concrete(other))
-                                         if b]))
+            return self._memo("ge", other, lambda: SBool(z3.And(_TRUE, *[
+                a for a, b in zip(self.bits, self._concrete(other)) if b])))
         bits = self._other_bits(other)
         if bits is None:
             return NotImplemented
@@ -731,7 +879,26 @@ class SSet(Sym):
         return self.size().__index__()
 
     def __bool__(self):
-        return _branch(z3.Or(*self.bits)) if self.bits else False
+        present = self.present()
+        if not present:
+            return False
+        some = self._with.get("some")
+        if some is None:
+            some = self._with["some"] = z3.Or(*[b for _, b in present])
+        return _branch(some)
+
+
+def _union_bit(a, b):
+    """An element's membership in ``s | c`` for its membership a in s, b (a bool) in c."""
+    return _TRUE if b else a
+
+
+def _intersection_bit(a, b):
+    return a if b else _FALSE
+
+
+def _difference_bit(a, b):
+    return _FALSE if b else a
 
 
 class _Unrolled:
@@ -745,7 +912,7 @@ class _Unrolled:
 
     def __init__(self, sset):
         # (a set's bits are constants, or simplified by the operation that made them)
-        self.items = [(e, b) for e, b in zip(sset.universe, sset.bits) if not z3.is_false(b)]
+        self.sset, self.items = sset, sset.present()
         self.k, self.guards = 0, None
 
     def __iter__(self):
@@ -756,7 +923,7 @@ class _Unrolled:
             tracer, frame = Tracer.current, sys._getframe(1)
             if tracer is not None and frame.f_code.co_code[frame.f_lasti] == _FOR_ITER:
                 self.guards = tracer.aggregated.get(frame)
-            undecided = sum(not z3.is_true(b) for _, b in self.items)
+            undecided = self.sset.undecided()
             if self.guards is None and undecided > ITERABLE:
                 _refuse(f"iterating over a set of {undecided} elements that may or may not be "
                         f"in it (at most {ITERABLE} in a loop: aggregate over it in a generator "
@@ -787,7 +954,7 @@ def _aggregated(gen):
     try:
         for value in gen:
             bits = list(guards.values())
-            yield (True if not bits else bits[0] if len(bits) == 1 else z3.And(*bits)), value
+            yield (True if not bits else bits[0] if len(bits) == 1 else _and(*bits)), value
     finally:
         del tracer.aggregated[frame]
         gen.close()
@@ -814,7 +981,7 @@ def _as_condition(v):
 
 def _concrete(term):
     """A z3 boolean as a Python bool when it is decided, else an ``SBool``."""
-    term = z3.simplify(term)
+    term = _simplify(term)
     return True if z3.is_true(term) else False if z3.is_false(term) else SBool(term)
 
 
@@ -831,15 +998,15 @@ def _quantifier(name, decides, join, guarded):
         terms = []
         for guard, value in _aggregated(args[0]):
             term = _as_condition(value)
-            if guard is True and decides(z3.simplify(term)):
+            if guard is True and decides(_simplify(term)):
                 return not empty
             terms.append(term if guard is True else guarded(guard, term))
         return _concrete(join(*terms)) if terms else empty
     return traced
 
 
-_any = _quantifier("any", z3.is_true, z3.Or, z3.And)
-_all = _quantifier("all", z3.is_false, z3.And, z3.Implies)
+_any = _quantifier("any", z3.is_true, _or, _and)
+_all = _quantifier("all", z3.is_false, _and, _implies)
 
 
 def _sum(*args, **kwargs):
@@ -853,7 +1020,7 @@ def _sum(*args, **kwargs):
             if not isinstance(value, _NUMBERS):
                 _refuse(f"summing a {type(value).__name__} over a symbolic set")
             lo, hi = _bounds(value)
-            value = SInt(z3.If(guard, term_int(value), num(0)), min(lo, 0), max(hi, 0))
+            value = SInt(_ite(guard, term_int(value), num(0)), min(lo, 0), max(hi, 0))
         total = total + value
     return total
 
@@ -865,20 +1032,34 @@ def _extreme(name, above):
         pairs = list(_aggregated(args[0]))
         if all(guard is True for guard, _ in pairs):
             return _BUILTINS[name]((v for _, v in pairs), **kwargs)
-        best, some, lo, hi = None, z3.BoolVal(False), _LIMIT, -_LIMIT
-        for guard, value in pairs:
+        for _, value in pairs:
             if not isinstance(value, _NUMBERS):
                 _refuse(f"{name}() of a {type(value).__name__} over a symbolic set")
-            term, (v_lo, v_hi) = term_int(value), _bounds(value)
-            lo, hi = min(lo, v_lo), max(hi, v_hi)
-            take = guard if best is None else z3.And(guard, z3.Or(z3.Not(some), above(term, best)))
-            best = term if best is None else z3.If(take, term, best)
-            some = z3.Or(some, guard)
-        if not pairs or not _branch(some):
+        guards = [_TRUE if guard is True else guard for guard, _ in pairs]
+        if not pairs or not _branch(_or(*guards)):
             if "default" in kwargs:
                 return kwargs["default"]
             raise ValueError(f"{name}() arg is an empty sequence")
-        return SInt(z3.simplify(best), lo, hi)
+        if all(type(value) is int for _, value in pairs):
+            # concrete values (Paxos's Phase2a: the ballots of the votes its 1b messages
+            # report): one if-then-else per distinct value, whichever wins whose guards hold
+            by_value = {}
+            for guard, (_, value) in zip(guards, pairs):
+                by_value.setdefault(value, []).append(guard)
+            order = sorted(by_value, reverse=name == "min")
+            best = num(order[0])
+            for value in order[1:]:
+                best = _ite(_or(*by_value[value]), num(value), best)
+            return SInt(_simplify(best), order[0] if name == "max" else order[-1],
+                        order[-1] if name == "max" else order[0])
+        best, some, lo, hi = None, _FALSE, _LIMIT, -_LIMIT
+        for guard, (_, value) in zip(guards, pairs):
+            term, (v_lo, v_hi) = term_int(value), _bounds(value)
+            lo, hi = min(lo, v_lo), max(hi, v_hi)
+            take = guard if best is None else _and(guard, _or(_not(some), above(term, best)))
+            best = term if best is None else _ite(take, term, best)
+            some = _or(some, guard)
+        return SInt(_simplify(best), lo, hi)
     extreme.__doc__ = (f"``{name}`` while tracing: over a symbolic set, the {name} of the values "
                        "whose guards hold, as an if-then-else (forking only on whether any does)")
     return extreme

@@ -24,11 +24,12 @@ SUPPORTED = [
     ("saga-orchestration", {}), ("toy-bits", {}), ("toy-grid", {}), ("toy-counter", {}),
     ("retry", {}), ("retry", {"non_retryable": True}),
     ("paxos", {"acceptors": 1, "values": 1}), ("paxos", {"acceptors": 2}),
+    (fixture_model("Ballots"), {}),  # max, min and sum over a set, as the tracer unrolls them
 ]
 #: broken variants: the plain engine's verdict is "violated"
 BROKEN = ["two-phase-eager", "commit-2pc-article", "circuit-breaker-article",
           "bulkhead-article", "retry-article", "paxos-ignore-1b", "toy-stuck-counter",
-          "toy-raises", "toy-promises"]
+          "toy-raises", "toy-promises", fixture_model("BallotsBelowTwo")]
 
 
 def safety(model):
