@@ -277,6 +277,9 @@ class _Batch:
         self.memo = {}  # node -> its value on these rows (Program.value)
         self.next = None  # for a step property: the batch of each row's successor
         self.selected = {}  # node -> the rows where it holds (Program.select)
+        #: ``(batch, rows)`` when these rows were selected from ``batch`` (``rows``: a mask),
+        #: whose values then serve these rows too
+        self.origin = None
 
     def word(self, w):
         col = self.words.get(w)
@@ -422,8 +425,8 @@ class Program:
             first, rest = spec[2][0], spec[2][1:]
             sub, idx = self.select(first, batch)
             holds = _mask(_all(*[self.value(a, sub) for a in rest]), sub.n)
-            rows = sub.rows[holds]
-            got = (_Batch(self.packing, rows), idx[holds])
+            got = (_Batch(self.packing, sub.rows[holds]), idx[holds])
+            got[0].origin = sub, holds  # (a path's count, its writes: parts of its condition)
         else:
             idx = np.flatnonzero(_mask(self.value(node, batch), batch.n))
             got = (_Batch(self.packing, batch.rows[idx]), idx)
@@ -435,6 +438,12 @@ class Program:
         got = memo.get(node)
         if got is not None:
             return got
+        if batch.origin is not None:
+            source, rows = batch.origin
+            got = source.memo.get(node)
+            if isinstance(got, np.ndarray):
+                got = memo[node] = got[rows]
+                return got
         spec = self.nodes[node]
         kind = spec[0]
         if kind == "k":
@@ -1124,25 +1133,18 @@ def _member(visited, rows):
     """Which of the sorted unique ``rows`` are in the sorted ``visited``."""
     if not len(visited) or not len(rows):
         return np.zeros(len(rows), bool)
-    if rows.ndim == 1:
-        pos = np.minimum(np.searchsorted(visited, rows), len(visited) - 1)
-        return visited[pos] == rows
-    both = np.concatenate([_keys(visited), _keys(rows)])
-    order = np.argsort(both, kind="stable")  # a row of rows sorts right after its visited twin
-    s = both[order]
-    dup = np.zeros(len(s), bool)
-    dup[1:] = s[1:] == s[:-1]
-    member = np.zeros(len(both), bool)
-    member[order[dup]] = True
-    return member[len(visited):]
+    known, keys = _keys(visited), _keys(rows)  # (rows of several words: searched as bytes)
+    pos = np.minimum(np.searchsorted(known, keys), len(visited) - 1)
+    return known[pos] == keys
 
 
 def _merge(visited, new):
     """The sorted union of two sorted arrays of distinct rows."""
     if not len(new):
         return visited
-    both = np.concatenate([visited, new])
-    if both.ndim == 1:  # two sorted runs: timsort merges them
+    if visited.ndim == 1:  # two sorted runs: timsort merges them
+        both = np.concatenate([visited, new])
         both.sort(kind="stable")
         return both
-    return _sorted(both)
+    # rows of several words: each new row inserted where it sorts (one copy, no sort)
+    return np.insert(visited, np.searchsorted(_keys(visited), _keys(new)), new, axis=0)
