@@ -125,8 +125,13 @@ class Paxos(TransitionSystem):
 
     def proposals(self, s):
         """The values some ballot leader has proposed in a 2a message."""
-        return {v for v in range(self.values)
-                if any(Msg2a(b, v) in s.msgs for b in range(self.ballots))}
+        return {v for v in range(self.values) if s.msgs & self.messages_2a[v]}
+
+    @cached_property
+    def messages_2a(self):
+        """Per value v, the 2a messages that would propose it, one per ballot."""
+        return tuple(frozenset(Msg2a(b, v) for b in range(self.ballots))
+                     for v in range(self.values))
 
     # -- the ballot leaders' actions ---------------------------------------------------------
     @action(each=BALLOT)
