@@ -3236,6 +3236,152 @@ static PyTypeObject OverEachType = {
     .tp_vectorcall_offset = offsetof(over_t, vectorcall),
 };
 
+/*
+ * The vectorised engine's deduplication (checkers/vector.py): a level's successors, sorted as
+ * uint64 keys (a state above tag_bits, the number of the path that made it below), are cut to
+ * the first key of each state not in the sorted visited states, and the new states are merged
+ * into the visited ones. numpy needs five passes and three temporary arrays for the first (a
+ * shift, a compare, a compaction, a binary search per key, a second compaction) and a sort for
+ * the second; these are one pass each, with the GIL released so that the two halves of a large
+ * level run on two threads.
+ */
+
+static int
+u64_buffer(PyObject *o, Py_buffer *b, int writable, const char *what)
+{
+    if (PyObject_GetBuffer(o, b, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS
+                           | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        return -1;
+    }
+    if (b->itemsize != 8 || b->format == NULL
+        || (strcmp(b->format, "Q") != 0 && strcmp(b->format, "L") != 0)) {
+        PyBuffer_Release(b);
+        PyErr_Format(PyExc_TypeError, "%s must be an array of uint64 ('Q')", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first index at or after j of the sorted v[0 .. m) whose value is at least s: galloping
+ * (1, 2, 4, ... ahead), then a binary search, so that a walk over v that skips long stretches
+ * costs their logarithm. */
+static Py_ssize_t
+gallop(const uint64_t *v, Py_ssize_t m, Py_ssize_t j, uint64_t s)
+{
+    if (j >= m || v[j] >= s) {
+        return j;
+    }
+    Py_ssize_t lo = j, step = 1;  /* v[lo] < s */
+    while (lo + step < m && v[lo + step] < s) {
+        lo += step;
+        step <<= 1;
+    }
+    Py_ssize_t hi = lo + step < m ? lo + step : m;  /* v[hi] >= s, or hi == m */
+    while (hi - lo > 1) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < s) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return hi;
+}
+
+/* fresh_firsts(keyed, visited, tag_bits) -> n: the sorted keys keyed are compacted in place to
+ * their first n: of each state (key >> tag_bits) its first key, for the states not in the
+ * sorted visited. */
+static PyObject *
+speedups_fresh_firsts(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "fresh_firsts(keyed, visited, tag_bits)");
+        return NULL;
+    }
+    long tag = PyLong_AsLong(args[2]);
+    if (tag == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (tag < 0 || tag > 63) {
+        PyErr_SetString(PyExc_ValueError, "tag_bits must be in 0 .. 63");
+        return NULL;
+    }
+    Py_buffer keyed, visited;
+    if (u64_buffer(args[0], &keyed, 1, "keyed") < 0) {
+        return NULL;
+    }
+    if (u64_buffer(args[1], &visited, 0, "visited") < 0) {
+        PyBuffer_Release(&keyed);
+        return NULL;
+    }
+    uint64_t *k = keyed.buf;
+    const uint64_t *v = visited.buf;
+    Py_ssize_t n = keyed.len / 8, m = visited.len / 8, out = 0, j = 0;
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t previous = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t state = k[i] >> tag;
+        if (i > 0 && state == previous) {
+            continue;
+        }
+        previous = state;
+        j = gallop(v, m, j, state);
+        if (j < m && v[j] == state) {
+            continue;
+        }
+        k[out++] = k[i];
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&keyed);
+    PyBuffer_Release(&visited);
+    return PyLong_FromSsize_t(out);
+}
+
+/* merge_into(a, b, out): the sorted uint64 arrays a and b merged into out (len(a) + len(b)). */
+static PyObject *
+speedups_merge_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "merge_into(a, b, out)");
+        return NULL;
+    }
+    Py_buffer a, b, out;
+    if (u64_buffer(args[0], &a, 0, "a") < 0) {
+        return NULL;
+    }
+    if (u64_buffer(args[1], &b, 0, "b") < 0) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    if (u64_buffer(args[2], &out, 1, "out") < 0) {
+        PyBuffer_Release(&a);
+        PyBuffer_Release(&b);
+        return NULL;
+    }
+    Py_ssize_t n = a.len / 8, m = b.len / 8;
+    if (out.len / 8 != n + m) {
+        PyBuffer_Release(&a);
+        PyBuffer_Release(&b);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "out must hold len(a) + len(b) items");
+        return NULL;
+    }
+    const uint64_t *x = a.buf, *y = b.buf;
+    uint64_t *z = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t i = 0, j = 0, o = 0;
+    while (i < n && j < m) {
+        z[o++] = y[j] < x[i] ? y[j++] : x[i++];
+    }
+    memcpy(z + o, x + i, (size_t)(n - i) * 8);
+    memcpy(z + o + (n - i), y + j, (size_t)(m - j) * 8);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"first_bad_field", (PyCFunction)(void (*)(void))speedups_first_bad_field, METH_FASTCALL,
      PyDoc_STR("first_bad_field(t, checks, parent) -> index of the first ill-typed field, or -1")},
@@ -3270,6 +3416,11 @@ static PyMethodDef module_methods[] = {
     {"strongly_connected_into", (PyCFunction)(void (*)(void))speedups_strongly_connected_into,
      METH_FASTCALL,
      PyDoc_STR("strongly_connected_into(start, count, dst, mask, comp) -> components")},
+    {"fresh_firsts", (PyCFunction)(void (*)(void))speedups_fresh_firsts, METH_FASTCALL,
+     PyDoc_STR("fresh_firsts(keyed, visited, tag_bits) -> n: keyed cut to each new state's "
+               "first key")},
+    {"merge_into", (PyCFunction)(void (*)(void))speedups_merge_into, METH_FASTCALL,
+     PyDoc_STR("merge_into(a, b, out): the sorted uint64 arrays a and b merged into out")},
     {NULL, NULL, 0, NULL},
 };
 

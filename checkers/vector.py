@@ -15,14 +15,17 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
 * **Successors**: the traced terms are compiled once into numpy steps (``Program``). Per path of
   each action instance, its rows are selected by its condition's first conjunct (memoised per
   level: the actions mostly share their first guard) and the other conjuncts tested on those
-  rows; the successors are their words with the written slots replaced. A value outside its
-  slot's bounds stops the search with an error (the symbolic trace should have refused the path:
-  never a silent wrap). A step to itself reaches nothing new and is dropped before dedup.
+  rows (whose values then serve the path's count and writes); the successors are their words
+  with the written slots replaced. A value outside its slot's bounds stops the search with an
+  error (the symbolic trace should have refused the path: never a silent wrap). A step to itself reaches nothing new and is dropped before dedup.
 * **Deduplication** by sorting: a successor and the number of the path that made it are sorted as
   one uint64 when the layout leaves room (one sort dedups and credits each new state to the first
-  call that reached it, the coverage's "new"), looked up in the sorted visited array
-  (``searchsorted``) and merged into it; no hash set, and whole states are compared (no
-  fingerprint collisions). A level of ``_SPLIT`` states or more is expanded in two halves on two
+  call that reached it, the coverage's "new"), looked up in the sorted visited array and
+  merged into it; no hash set, and whole states are compared (no fingerprint collisions). With
+  one word a state, the first key of each new state and the merge are one pass each in C
+  (``kripke._speedups.fresh_firsts`` and ``merge_into``, without the GIL; numpy twins when the
+  extension is not built); rows of several words are looked up and merged by ``searchsorted``
+  on their bytes. A level of ``_SPLIT`` states or more is expanded in two halves on two
   threads (numpy lets go of the GIL in its loops and sorts). Counts are TLC's: generated =
   initial states + every successor computed, depth with the initial states as level 1.
 * **Counterexamples**: parents are not kept; a violation is walked back a level at a time by
@@ -53,6 +56,7 @@ import z3
 
 from kripke.checkers.explicit import _Finding, _Search
 from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
+from kripke.common import speedups
 from kripke.errors import ParamError
 from kripke.models.system import TransitionSystem
 from kripke.models.types import (Array, Bag, Bool, Enum, Id, Int, Map, OneOf, Optional, RecordType,
@@ -63,6 +67,8 @@ __all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 _U = np.uint64
 #: a level of at least this many states is expanded on two threads
 _SPLIT = 100_000
+#: the C extension's deduplication kernels, when it is built (``_fresh_firsts``, ``_merge_into``)
+_C = speedups()
 
 
 def _slot_bounds(layout):
@@ -930,17 +936,7 @@ class VectorSearch(_Search):
             np.bitwise_or(part, _U(j), out=part)
             at += len(c)
         keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
-        keyed = self._first_of_each(keyed)
-        fresh = ~_member(visited, np.right_shift(keyed, _U(self.tag_bits)))
-        return keyed[fresh], fired, enabled, broken, pairs
-
-    def _first_of_each(self, keyed):
-        """The sorted keys ``keyed`` (state above, path below), one per state: its first path."""
-        states = np.right_shift(keyed, _U(self.tag_bits))
-        first = np.empty(len(keyed), bool)
-        first[:1] = True
-        np.not_equal(states[1:], states[:-1], out=first[1:])
-        return keyed[first]
+        return _fresh_firsts(keyed, visited, self.tag_bits), fired, enabled, broken, pairs
 
     def _new_states(self, parts, visited):
         """The successors of a level (``parts``: what ``_expand`` gave for each part of it)
@@ -955,10 +951,10 @@ class VectorSearch(_Search):
         calls = self.path_call
         if self.tag_bits is not None:  # each part is fresh, each state once, already
             keyed = parts[0]
-            if len(parts) > 1:
-                keyed = np.concatenate(parts)
-                keyed.sort(kind="stable")  # two sorted runs: a merge
-                keyed = self._first_of_each(keyed)
+            if len(parts) > 1:  # each part fresh already: one key per state of the two
+                keyed = np.empty(sum(map(len, parts)), _U)
+                _merge_into(*parts, keyed)
+                keyed = _fresh_firsts(keyed, keyed[:0], self.tag_bits)
             new = np.right_shift(keyed, _U(self.tag_bits))
             path = np.bitwise_and(keyed, _U((1 << self.tag_bits) - 1)).astype(np.intp)
             return new, np.bincount(calls[path], minlength=len(self.actions))
@@ -1096,6 +1092,36 @@ class _Count:
         return self.search.distinct
 
 
+def _first_fresh(keyed, visited, tag_bits):
+    """The sorted keys ``keyed`` (a state above ``tag_bits``, the number of the path that made
+    it below) cut to the first key of each state not in the sorted ``visited`` (the numpy twin
+    of ``kripke._speedups.fresh_firsts``)."""
+    states = np.right_shift(keyed, _U(tag_bits))
+    first = np.empty(len(keyed), bool)
+    first[:1] = True
+    np.not_equal(states[1:], states[:-1], out=first[1:])
+    keyed = keyed[first]
+    return keyed[~_member(visited, np.right_shift(keyed, _U(tag_bits)))]
+
+
+def _fresh_firsts(keyed, visited, tag_bits):
+    """``_first_fresh``, in place in ``keyed`` by the C extension when it is built (one pass,
+    without the GIL), then copied out of it (the candidates' array is the level's largest)."""
+    if _C is None:
+        return _first_fresh(keyed, visited, tag_bits)
+    return keyed[:_C.fresh_firsts(keyed, visited, tag_bits)].copy()
+
+
+def _merge_into(a, b, out):
+    """The sorted uint64 arrays ``a`` and ``b`` merged into ``out``: by the C extension, else
+    by timsort (two sorted runs: a merge)."""
+    if _C is not None:
+        _C.merge_into(a, b, out)
+        return
+    out[:len(a)], out[len(a):] = a, b
+    out.sort(kind="stable")
+
+
 def _row_of(rows, row):
     """The index of ``row`` in the sorted ``rows``."""
     if rows.ndim == 1:
@@ -1142,9 +1168,9 @@ def _merge(visited, new):
     """The sorted union of two sorted arrays of distinct rows."""
     if not len(new):
         return visited
-    if visited.ndim == 1:  # two sorted runs: timsort merges them
-        both = np.concatenate([visited, new])
-        both.sort(kind="stable")
+    if visited.ndim == 1:
+        both = np.empty(len(visited) + len(new), _U)
+        _merge_into(visited, new, both)
         return both
     # rows of several words: each new row inserted where it sorts (one copy, no sort)
     return np.insert(visited, np.searchsorted(_keys(visited), _keys(new)), new, axis=0)

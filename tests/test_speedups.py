@@ -127,6 +127,31 @@ def test_part_fingerprint_matches_its_twin_and_the_parts_fingerprint():
         speedups().part_fingerprint((4,), s)
 
 
+def test_vector_dedup_kernels_match_their_twins():
+    """The vectorised engine's deduplication (checkers/vector.py): each new state's first key
+    among sorted (state, path) keys, and the merge of sorted arrays, in C and in numpy, on
+    random keys with many repeats and a visited set that takes some of them."""
+    import numpy as np
+    from kripke.checkers.vector import _first_fresh
+    rng = np.random.default_rng(14)
+    for tag_bits, size, states in ((3, 5000, 700), (1, 1, 1), (12, 20_000, 50_000), (5, 0, 10)):
+        keyed = np.sort((rng.integers(0, states, size, dtype=np.uint64) << np.uint64(tag_bits))
+                        | rng.integers(0, 1 << tag_bits, size, dtype=np.uint64), kind="stable")
+        visited = np.unique(rng.integers(0, states, states // 3 + 1, dtype=np.uint64))
+        want = _first_fresh(keyed, visited, tag_bits)
+        n = speedups().fresh_firsts(keyed, visited, tag_bits)
+        assert np.array_equal(keyed[:n], want)
+        assert len(set((want >> np.uint64(tag_bits)).tolist()) & set(visited.tolist())) == 0
+        out = np.empty(len(visited) + len(want), np.uint64)
+        speedups().merge_into(visited, want >> np.uint64(tag_bits), out)
+        assert np.array_equal(out, np.sort(np.concatenate([visited, want >> np.uint64(tag_bits)])))
+    with pytest.raises(TypeError, match="uint64"):
+        speedups().fresh_firsts(np.zeros(3, np.int64), np.zeros(0, np.uint64), 2)
+    with pytest.raises(ValueError, match="len\\(a\\) \\+ len\\(b\\)"):
+        speedups().merge_into(np.zeros(2, np.uint64), np.zeros(1, np.uint64),
+                              np.zeros(2, np.uint64))
+
+
 def _error_paths(pure):
     """Run the error paths of the C functions (or of their twins) in a fresh process: what
     each returns or raises."""

@@ -72,6 +72,20 @@ def test_the_same_states_counts_and_depth(name, params):
     assert vector.collision_probability == 0  # whole states are compared
 
 
+def test_the_numpy_twins_of_the_c_kernels_give_the_same_search(monkeypatch):
+    """Without the C extension (``KRIPKE_PURE_PYTHON``), deduplication by numpy alone: the same
+    counts, on one thread and on two (a level split in halves)."""
+    model = load_model("two-phase")(rms=5)
+    want = check(model, properties=["tc_consistent"], engine="vector", symmetry=False)
+    monkeypatch.setattr(vector_module, "_C", None)
+    for split in (vector_module._SPLIT, 1000):
+        monkeypatch.setattr(vector_module, "_SPLIT", split)
+        got = check(model, properties=["tc_consistent"], engine="vector", symmetry=False)
+        assert (got.distinct_states, got.states_generated, got.depth) == \
+            (want.distinct_states, want.states_generated, want.depth) == (8832, 58146, 17)
+        assert got.coverage == want.coverage
+
+
 @pytest.mark.parametrize("name", BROKEN)
 @pytest.mark.parametrize("symmetry", [False, None])  # None: when the model declares it
 def test_the_same_violations(name, symmetry):
