@@ -303,7 +303,8 @@ def _connected(facts):
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
-    names = [[c.decl().name() for c in z3.z3util.get_vars(f)] for f in facts]
+    cache = {}  # (z3util.get_vars prints every sub-term to compare it: 20 s for vector-clock)
+    names = [sorted(_constants(f, cache)) for f in facts]
     for vs in names:
         for v in vs[1:]:
             parent[find(vs[0])] = find(v)
