@@ -216,7 +216,7 @@ def run_workers_bench(sizes, workers, repeat=3, raft_params=()):
 
 
 #: paxos at the size the plain engine takes about a minute for (issue 14, item 6): 3
-#: acceptors, ballots 0..2, 4 values (612,185 states; 45 s here). Ballots 0..3 take it 9 minutes.
+#: acceptors, ballots 0..2, 4 values (612,185 states; 40 s here). Ballots 0..3 take it 9 minutes.
 PAXOS = ("-p", "max_ballot=2", "-p", "values=4")
 
 

@@ -73,9 +73,9 @@ STRATEGIES = ("bfs", "dfs")
 ENGINES = ("plain", "vector", "auto", "ray")
 #: ``engine="auto"``: the plain engine explores up to this many states; a search that needs more
 #: runs again on the vector engine, when the model and the options allow it. Below it the
-#: vector engine's fixed cost (tracing the model, about 0.1-0.6 s) loses: measured with
-#: ``kripke bench --engine vector``, two-phase with 6 RMs (50,816 states) takes both engines
-#: about 0.4 s, with 7 RMs (296,448) the plain one 2.4 s and the vector one 0.6 s.
+#: vector engine's fixed cost (tracing the model, about 0.1-0.6 s) loses: two-phase with 6 RMs
+#: (50,816 states) takes both engines about 0.6 s (the whole command), with 7 RMs (296,448) the
+#: plain one 2.25 s and the vector one 0.35 s (``kripke bench --engine vector``).
 AUTO_STATES = 50_000
 
 
