@@ -3337,6 +3337,57 @@ speedups_fresh_firsts(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(out);
 }
 
+/* emit_keys(rows, keep, set, tag, tag_bits, out, at) -> at: the successors of rows by a path that
+ * writes constants ((row & keep) | set), those that differ from their row, written to out from
+ * position at as keys ((successor << tag_bits) | tag); the position after the last. */
+static PyObject *
+speedups_emit_keys(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "emit_keys(rows, keep, set, tag, tag_bits, out, at)");
+        return NULL;
+    }
+    uint64_t keep = PyLong_AsUnsignedLongLong(args[1]);
+    uint64_t bits = PyLong_AsUnsignedLongLong(args[2]);
+    uint64_t tag = PyLong_AsUnsignedLongLong(args[3]);
+    long shift = PyLong_AsLong(args[4]);
+    Py_ssize_t at = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (shift < 0 || shift > 63 || at < 0) {
+        PyErr_SetString(PyExc_ValueError, "tag_bits must be in 0 .. 63 and at at least 0");
+        return NULL;
+    }
+    Py_buffer rows, out;
+    if (u64_buffer(args[0], &rows, 0, "rows") < 0) {
+        return NULL;
+    }
+    if (u64_buffer(args[5], &out, 1, "out") < 0) {
+        PyBuffer_Release(&rows);
+        return NULL;
+    }
+    Py_ssize_t n = rows.len / 8;
+    if (at + n > out.len / 8) {
+        PyBuffer_Release(&rows);
+        PyBuffer_Release(&out);
+        PyErr_SetString(PyExc_ValueError, "out has no room for every row's successor");
+        return NULL;
+    }
+    const uint64_t *r = rows.buf;
+    uint64_t *o = out.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t t = (r[i] & keep) | bits;
+        o[at] = (t << shift) | tag;
+        at += t != r[i];
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&out);
+    return PyLong_FromSsize_t(at);
+}
+
 /* merge_into(a, b, out): the sorted uint64 arrays a and b merged into out (len(a) + len(b)). */
 static PyObject *
 speedups_merge_into(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -3419,6 +3470,8 @@ static PyMethodDef module_methods[] = {
     {"fresh_firsts", (PyCFunction)(void (*)(void))speedups_fresh_firsts, METH_FASTCALL,
      PyDoc_STR("fresh_firsts(keyed, visited, tag_bits) -> n: keyed cut to each new state's "
                "first key")},
+    {"emit_keys", (PyCFunction)(void (*)(void))speedups_emit_keys, METH_FASTCALL,
+     PyDoc_STR("emit_keys(rows, keep, set, tag, tag_bits, out, at) -> at: a path's keys")},
     {"merge_into", (PyCFunction)(void (*)(void))speedups_merge_into, METH_FASTCALL,
      PyDoc_STR("merge_into(a, b, out): the sorted uint64 arrays a and b merged into out")},
     {NULL, NULL, 0, NULL},

@@ -16,8 +16,11 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
   each action instance, its rows are selected by its condition's first conjunct (memoised per
   level: the actions mostly share their first guard) and the other conjuncts tested on those
   rows (whose values then serve the path's count and writes); the successors are their words
-  with the written slots replaced. A value outside its slot's bounds stops the search with an
-  error (the symbolic trace should have refused the path: never a silent wrap). A step to itself reaches nothing new and is dropped before dedup.
+  with the written slots replaced (a path that writes only constants, with one word a state,
+  makes its sort keys straight from its parents: ``kripke._speedups.emit_keys``). A value
+  outside its slot's bounds stops the search with an error (the symbolic trace should have
+  refused the path: never a silent wrap). A step to itself reaches nothing new and is dropped
+  before dedup.
 * **Deduplication** by sorting: a successor and the number of the path that made it are sorted as
   one uint64 when the layout leaves room (one sort dedups and credits each new state to the first
   call that reached it, the coverage's "new"), looked up in the sorted visited array and
@@ -898,6 +901,10 @@ class VectorSearch(_Search):
         chunks, fired, broken = [], np.zeros(len(self.actions), np.int64), {}
         pairs = {img.name: [] for img in images}
         enabled = np.zeros(len(rows), bool) if self.deadlock else None
+        # a path that writes constants makes its keys straight from its parents (``_emit_keys``)
+        # when its successors are wanted for nothing else
+        direct = self.tag_bits is not None and not steps and not images and self.orbits is None
+        emits = []
         for j, (k, path) in enumerate(self.numbered):
             parents, idx = program.select(path.cond, batch)
             if not parents.n:
@@ -905,6 +912,9 @@ class VectorSearch(_Search):
             fired[k] += path.generated(program, parents)
             if enabled is not None:
                 enabled[idx] = True
+            if direct and not path.changed:
+                emits.append((parents.rows, path, j))
+                continue
             succ = path.successors(program, parents, f"action {self.actions[k][0]}")
             moved = succ != parents.rows if succ.ndim == 1 else (succ != parents.rows).any(axis=1)
             if steps and moved.any():  # a stuttering step satisfies them, as [][A]_vars
@@ -929,12 +939,17 @@ class VectorSearch(_Search):
         pairs = {name: _unique(np.concatenate(p)) for name, p in pairs.items() if p}
         if self.tag_bits is None:
             return chunks, fired, enabled, broken, pairs
-        keyed, at = np.empty(sum(len(c) for c, _ in chunks), _U), 0
+        keyed = np.empty(sum(len(c) for c, _ in chunks) + sum(len(r) for r, _, _ in emits), _U)
+        at = 0
         for c, j in chunks:  # (numpy's out= spares a temporary array per step)
             part = keyed[at:at + len(c)]
             np.left_shift(c, _U(self.tag_bits), out=part)
             np.bitwise_or(part, _U(j), out=part)
             at += len(c)
+        for parents, path, j in emits:
+            at = _emit_keys(parents, int(path.keep[0]), int(path.bits_set[0]), j, self.tag_bits,
+                            keyed, at)
+        keyed = keyed[:at]
         keyed.sort(kind="stable")  # timsort: the chunks are long sorted runs
         return _fresh_firsts(keyed, visited, self.tag_bits), fired, enabled, broken, pairs
 
@@ -1092,7 +1107,7 @@ class _Count:
         return self.search.distinct
 
 
-def _first_fresh(keyed, visited, tag_bits):
+def _fresh_firsts_numpy(keyed, visited, tag_bits):
     """The sorted keys ``keyed`` (a state above ``tag_bits``, the number of the path that made
     it below) cut to the first key of each state not in the sorted ``visited`` (the numpy twin
     of ``kripke._speedups.fresh_firsts``)."""
@@ -1105,11 +1120,30 @@ def _first_fresh(keyed, visited, tag_bits):
 
 
 def _fresh_firsts(keyed, visited, tag_bits):
-    """``_first_fresh``, in place in ``keyed`` by the C extension when it is built (one pass,
-    without the GIL), then copied out of it (the candidates' array is the level's largest)."""
+    """What ``_fresh_firsts_numpy`` gives, made in place in ``keyed`` by the C extension when
+    it is built (one pass, without the GIL), then copied out of it (the candidates' array is
+    the level's largest)."""
     if _C is None:
-        return _first_fresh(keyed, visited, tag_bits)
+        return _fresh_firsts_numpy(keyed, visited, tag_bits)
     return keyed[:_C.fresh_firsts(keyed, visited, tag_bits)].copy()
+
+
+def _emit_keys(rows, keep, bits, tag, tag_bits, out, at):
+    """The successors ``(row & keep) | bits`` of ``rows`` (one word each) that differ from
+    their row, written to ``out`` from ``at`` as keys (successor above ``tag_bits``, ``tag``
+    below); the position after the last. One pass in C when the extension is built (no
+    successor array, no mask of moved rows, no compaction), else numpy."""
+    if _C is not None:
+        return _C.emit_keys(rows, keep, bits, tag, tag_bits, out, at)
+    return _emit_keys_numpy(rows, keep, bits, tag, tag_bits, out, at)
+
+
+def _emit_keys_numpy(rows, keep, bits, tag, tag_bits, out, at):
+    """The numpy twin of ``kripke._speedups.emit_keys``."""
+    succ = (rows & _U(keep)) | _U(bits)
+    succ = succ[succ != rows]
+    out[at:at + len(succ)] = (succ << _U(tag_bits)) | _U(tag)
+    return at + len(succ)
 
 
 def _merge_into(a, b, out):

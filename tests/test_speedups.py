@@ -132,19 +132,29 @@ def test_vector_dedup_kernels_match_their_twins():
     among sorted (state, path) keys, and the merge of sorted arrays, in C and in numpy, on
     random keys with many repeats and a visited set that takes some of them."""
     import numpy as np
-    from kripke.checkers.vector import _first_fresh
+    from kripke.checkers import vector
+    from kripke.checkers.vector import _fresh_firsts_numpy
     rng = np.random.default_rng(14)
     for tag_bits, size, states in ((3, 5000, 700), (1, 1, 1), (12, 20_000, 50_000), (5, 0, 10)):
         keyed = np.sort((rng.integers(0, states, size, dtype=np.uint64) << np.uint64(tag_bits))
                         | rng.integers(0, 1 << tag_bits, size, dtype=np.uint64), kind="stable")
         visited = np.unique(rng.integers(0, states, states // 3 + 1, dtype=np.uint64))
-        want = _first_fresh(keyed, visited, tag_bits)
+        want = _fresh_firsts_numpy(keyed, visited, tag_bits)
         n = speedups().fresh_firsts(keyed, visited, tag_bits)
         assert np.array_equal(keyed[:n], want)
         assert len(set((want >> np.uint64(tag_bits)).tolist()) & set(visited.tolist())) == 0
         out = np.empty(len(visited) + len(want), np.uint64)
         speedups().merge_into(visited, want >> np.uint64(tag_bits), out)
         assert np.array_equal(out, np.sort(np.concatenate([visited, want >> np.uint64(tag_bits)])))
+    rows = np.sort(rng.integers(0, 1 << 20, 3000, dtype=np.uint64))
+    for keep, bits in ((~0b1100 & (1 << 64) - 1, 0b0100), ((1 << 64) - 1, 0), (0, 7)):
+        c_out, py_out = np.zeros(3100, np.uint64), np.zeros(3100, np.uint64)
+        at = speedups().emit_keys(rows, keep, bits, 5, 4, c_out, 100)
+        assert at == vector._emit_keys_numpy(rows, keep, bits, 5, 4, py_out, 100)
+        assert np.array_equal(c_out[:at], py_out[:at])
+        assert at - 100 == int(((rows & np.uint64(keep)) | np.uint64(bits) != rows).sum())
+    with pytest.raises(ValueError, match="no room"):
+        speedups().emit_keys(rows, 0, 1, 0, 4, np.zeros(10, np.uint64), 0)
     with pytest.raises(TypeError, match="uint64"):
         speedups().fresh_firsts(np.zeros(3, np.int64), np.zeros(0, np.uint64), 2)
     with pytest.raises(ValueError, match="len\\(a\\) \\+ len\\(b\\)"):
