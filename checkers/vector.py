@@ -70,7 +70,8 @@ __all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 _U = np.uint64
 #: a level of at least this many states is expanded on two threads
 _SPLIT = 100_000
-#: the C extension's deduplication kernels, when it is built (``_fresh_firsts``, ``_merge_into``)
+#: the C extension, when it is built: the kernels of ``_emit_keys``, ``_fresh_firsts`` and
+#: ``_merge_into``
 _C = speedups()
 
 
