@@ -112,9 +112,43 @@ def _slot_bounds(layout):
             yield from _slot_bounds(o)
 
 
+def _slot_guards(layout, k=0, outer=()):
+    """What must hold for each slot of ``layout`` (numbered from ``k``, in the order of
+    ``_slot_bounds``) to be read at all: ``(slot, value in the slot)`` pairs, an Optional's or
+    a Map entry's presence, a OneOf's tag, a Seq's length (all its items), outermost first."""
+    t = layout.t
+    if isinstance(t, (Bool, Enum, Int, Id)):
+        return [outer]
+    if isinstance(t, (Set, Bag)):
+        return [outer] * layout.width
+    if isinstance(t, Optional):
+        return [outer] + _slot_guards(layout.inner, k + 1, outer + ((k, 1),))
+    out = []
+    if isinstance(t, Map):
+        for _ in layout.universe:
+            here = k + len(out)
+            out += [outer] + _slot_guards(layout.inner, here + 1, outer + ((here, 1),))
+        return out
+    if isinstance(t, Seq):
+        out.append(outer)
+        for _ in range(layout.n):
+            out += _slot_guards(layout.inner, k + len(out), outer + ((k, layout.n),))
+        return out
+    if isinstance(t, OneOf):
+        out.append(outer)
+        for i, option in enumerate(layout.options):
+            out += _slot_guards(option, k + len(out), outer + ((k, i),))
+        return out
+    parts = [layout.inner] * layout.n if isinstance(t, Array) else layout.fields
+    for part in parts:
+        out += _slot_guards(part, k + len(out), outer)
+    return out
+
+
 class Packing:
     """Where each slot of a state lives in its row of ``words`` uint64: ``slots[i] = (word,
-    shift, bits, lo)`` for the i-th constant of ``sm.x``."""
+    shift, bits, lo)`` for the i-th constant of ``sm.x``; ``guards[i]``, the ``(slot, value)``
+    pairs that must hold for slot i to be read (``_slot_guards``)."""
 
     def __init__(self, sm):
         self.sm = sm
@@ -138,6 +172,9 @@ class Packing:
                 k += 1
         if k != len(sm.x):  # the walk above must mirror Layout.fresh
             raise AssertionError(f"{k} slots packed for {len(sm.x)} constants")
+        self.guards = []
+        for layout in sm.layouts:
+            self.guards += _slot_guards(layout, len(self.guards))
         self.words = word + 1
         self.bits = 64 * word + used
         self.memo = {}  # (layout, value) -> its slot values (pack)
@@ -188,20 +225,21 @@ class Orbits:
     bit of 2 in ``tm_prepared``; the bit of ``Prepared(rm=2)`` in ``msgs``) or to none
     (``tm_state``), and no slot's *value* is an id. Then the ids' groups of slots, aligned, are
     all that a renaming permutes, and sorting the ids by their groups' values (the group as one
-    key) gives one representative per orbit. The slot groups are found by probing: a row with
-    one slot set is decoded, renamed by each transposition (``Canonicalizer.permute``) and
-    packed again. ``Orbits(...)`` raises ``TraceError`` (why) when the layout is not of that
-    form, or the groups do not fit one word."""
+    key, in as many 64-bit words as it needs) gives one representative per orbit. The slot
+    groups are found by probing: a row with one slot set is decoded, renamed by each
+    transposition (``Canonicalizer.permute``) and packed again. ``Orbits(...)`` raises
+    ``TraceError`` (why) when the layout is not of that form."""
 
     def __init__(self, packing, canon):
         self.packing, n = packing, canon.n
-        if packing.words != 1:
-            raise TraceError("symmetry on the vector engine needs a state in one word")
+        self._at = {(word, shift): k for k, (word, shift, _, _) in enumerate(packing.slots)}
         moves = {}  # (a, b) -> slot -> slot it moves to under the transposition of a and b
         for a, b in itertools.combinations(range(n), 2):
             perm = list(range(n))
             perm[a], perm[b] = b, a
-            moves[a, b] = [self._moved(canon, perm, j) for j in range(len(packing.slots))]
+            moved = moves[a, b] = []
+            for j in range(len(packing.slots)):
+                moved.append(self._moved(canon, perm, j, moved))
         owner = []  # the id each slot belongs to: moved by every transposition of it, no other
         for j in range(len(packing.slots)):
             ids = {e for (a, b), m in moves.items() if m[j] != j for e in (a, b)}
@@ -213,58 +251,84 @@ class Orbits:
                 raise TraceError(f"slot {j} names more than one id")
             owner.append(mine[0] if mine else None)
         base = [j for j in range(len(packing.slots)) if owner[j] == 0]
-        self.groups = []  # per id, its slots aligned with id 0's
+        groups = []  # per id, its slots aligned with id 0's
         for e in range(n):
             group = [j if e == 0 else moves[0, e][j] for j in base]
             if sorted(group) != sorted(j for j in range(len(packing.slots)) if owner[j] == e):
                 raise TraceError(f"the slots of id {e} do not mirror those of id 0")
-            self.groups.append(group)
-        self.widths = [packing.slots[j][2] for j in base]
-        if sum(self.widths) > 64:
-            raise TraceError("an id's slots take more than 64 bits")
-        keep = (1 << 64) - 1
-        for group in self.groups:
+            groups.append(group)
+        self.n = n
+        # An id's key: its slots' values side by side in words of 64 bits (a slot in one). A
+        # run of slots that lie side by side in the row for every id (an acceptor's messages
+        # in paxos's msgs) is moved as one field: (key word, shift there, bits, per id its
+        # (row word, shift)).
+        self.fields, word, used = [], 0, 0
+        for i, j in enumerate(base):
+            bits = packing.slots[j][2]
+            at = [packing.slots[g[i]][:2] for g in groups]
+            if used + bits > 64:
+                word, used = word + 1, 0
+            last = self.fields[-1] if self.fields else None
+            if last is not None and last[0] == word and last[1] + last[2] == used and all(
+                    w == lw and sh == lsh + last[2] for (w, sh), (lw, lsh) in zip(at, last[3])):
+                self.fields[-1] = (word, last[1], last[2] + bits, last[3])
+            else:
+                self.fields.append((word, used, bits, at))
+            used += bits
+        self.key_words = word + 1
+        keep = [(1 << 64) - 1] * packing.words
+        for group in groups:
             for j in group:
-                _, shift, bits, _ = packing.slots[j]
-                keep &= ~(((1 << bits) - 1) << shift)
-        self.keep = _U(keep)
+                w, shift, bits, _ = packing.slots[j]
+                keep[w] &= ~(((1 << bits) - 1) << shift)
+        self.keep = np.array(keep, dtype=_U)
 
-    def _moved(self, canon, perm, j):
+    def _moved(self, canon, perm, j, moved):
         """Where slot ``j`` goes when the ids are renamed by ``perm`` (a TraceError when the
-        renaming changes a value rather than moving it)."""
+        renaming changes a value rather than moving it). The slot is probed at its least value
+        but one, with its guards set (an Optional present, a OneOf's tag: else the slot is not
+        read), whose own places under ``perm`` are ``moved`` (they come before it)."""
         packing = self.packing
         word, shift, bits, lo = packing.slots[j]
-        row = [(1 << shift) if bits else 0]  # the slot at its least value but one
+        row, guards = [0] * packing.words, [0] * packing.words
+        for g, value in packing.guards[j]:
+            w, sh, _, g_lo = packing.slots[g]
+            row[w] |= (value - g_lo) << sh
+            w, sh, _, _ = packing.slots[moved[g]]
+            guards[w] |= (value - g_lo) << sh
+        row[word] |= 1 << shift
         try:
-            renamed = packing.pack(canon.permute(packing.unpack(row), perm))[0]
+            renamed = packing.pack(canon.permute(packing.unpack(row), perm))
         except Exception as e:  # an unpacked row that is no state (a value with no meaning)
             raise TraceError(f"slot {j} cannot be probed: {type(e).__name__}: {e}") from None
-        if renamed == row[0]:
-            return j
-        for k, (_, sh, bk, _) in enumerate(packing.slots):
-            if renamed == 1 << sh and bk == bits:
+        rest = [r ^ g if r & g == g else -1 for r, g in zip(renamed, guards)]
+        set_words = [w for w, v in enumerate(rest) if v]
+        if len(set_words) == 1 and rest[set_words[0]] > 0:
+            v = rest[set_words[0]]
+            k = self._at.get((set_words[0], v.bit_length() - 1))
+            if k is not None and v & (v - 1) == 0 and packing.slots[k][2] == bits:
                 return k
         raise TraceError(f"renaming ids changes the value of slot {j}, not its place")
 
     def canonical(self, rows):
-        """The representative of each row's orbit (one word a row)."""
-        slots, n = self.packing.slots, len(self.groups)
-        keys = np.zeros((len(rows), n), _U)
-        for e, group in enumerate(self.groups):
-            at = 0
-            for j, width in zip(group, self.widths):
-                _, shift, bits, _ = slots[j]
-                keys[:, e] |= ((rows >> _U(shift)) & _U((1 << bits) - 1)) << _U(at)
-                at += width
-        keys.sort(axis=1)
-        out = rows & self.keep
-        for e, group in enumerate(self.groups):
-            at = 0
-            for j, width in zip(group, self.widths):
-                _, shift, bits, _ = slots[j]
-                out |= ((keys[:, e] >> _U(at)) & _U((1 << bits) - 1)) << _U(shift)
-                at += width
-        return out
+        """The representative of each row's orbit."""
+        wide, m = rows.reshape(len(rows), self.packing.words), len(rows)
+        keys = np.zeros((m, self.n, self.key_words), _U)
+        for kw, at, bits, places in self.fields:
+            mask = _U((1 << bits) - 1)
+            for e, (word, shift) in enumerate(places):
+                keys[:, e, kw] |= ((wide[:, word] >> _U(shift)) & mask) << _U(at)
+        if self.key_words == 1:
+            keys = np.sort(keys.reshape(m, self.n), axis=1).reshape(m, self.n, 1)
+        else:  # the keys of several words as opaque values: any total order is canonical
+            opaque = keys.view(np.dtype((np.void, 8 * self.key_words))).reshape(m, self.n)
+            keys = np.sort(opaque, axis=1).view(_U).reshape(m, self.n, self.key_words)
+        out = wide & self.keep
+        for kw, at, bits, places in self.fields:
+            mask = _U((1 << bits) - 1)
+            for e, (word, shift) in enumerate(places):
+                out[:, word] |= ((keys[:, e, kw] >> _U(at)) & mask) << _U(shift)
+        return out.reshape(rows.shape)
 
 
 class _Values:
@@ -935,8 +999,9 @@ class VectorSearch(_Search):
                     pairs[img.name].append(img.pairs(
                         img.keys(program, parents)[moved],
                         img.keys(program, _Batch(self.packing, succ[moved]))))
-            succ = succ[moved]
-            chunks.append((succ if self.orbits is None else self.orbits.canonical(succ), j))
+            succ = succ[moved]  # (rows of several words: their orbits in _new_states, at once)
+            chunks.append((succ if self.orbits is None or self.tag_bits is None
+                           else self.orbits.canonical(succ), j))
         pairs = {name: _unique(np.concatenate(p)) for name, p in pairs.items() if p}
         if self.tag_bits is None:
             return chunks, fired, enabled, broken, pairs
@@ -978,6 +1043,8 @@ class VectorSearch(_Search):
         if not chunks:
             return visited[:0], np.zeros(len(self.actions), np.int64)
         cand = np.concatenate([c for c, _ in chunks])
+        if self.orbits is not None:
+            cand = self.orbits.canonical(cand)
         path_of = np.repeat([j for _, j in chunks], [len(c) for c, _ in chunks])
         order = np.argsort(_keys(cand), kind="stable")
         keys = _keys(cand)[order]
