@@ -44,9 +44,11 @@ Checked on the batch: invariants, sometimes-properties, step properties (on ever
 changes the state), refinements (``_Image``: the mapping traced into terms over the state, each
 step that changes the image looked up among the abstract model's steps, and the initial
 states' images among its initial states), deadlock (with ``terminal()``), and the paths on
-which an action raises or leaves its types. Not yet: always-possible and temporal properties,
-state constraints; each is refused with one line that suggests ``--engine plain``
-(``Unsupported``), which ``--engine auto`` takes as its cue to stay plain.
+which an action raises or leaves its types; after the search, always-possible properties
+(``always_possible``: backwards from the states where p holds, a level of successors made
+again at a time). Not yet: temporal properties and state constraints; each is refused with one
+line that suggests ``--engine plain`` (``Unsupported``), which ``--engine auto`` takes as its
+cue to stay plain.
 """
 
 import functools
@@ -57,7 +59,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import z3
 
-from kripke.checkers.explicit import _Finding, _Search
+from kripke.checkers.explicit import _Finding, _Search, _error_text
+from kripke.checkers.result import Violation
 from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
 from kripke.common import speedups
 from kripke.errors import ParamError
@@ -753,7 +756,8 @@ class Unsupported(ParamError):
 
 def unsupported(model, props):
     """Why ``--engine vector`` cannot check ``props`` of ``model`` yet (one line), or None."""
-    kinds = {p.kind for p in props} - {"invariant", "sometimes", "step", "refinement"}
+    kinds = {p.kind for p in props} - {"invariant", "sometimes", "step", "refinement",
+                                       "always_possible"}
     if any(p.temporal for p in props):
         return "temporal properties"
     if kinds:
@@ -1082,6 +1086,11 @@ class VectorSearch(_Search):
         """Record that ``prop`` fails at row ``row`` of level ``d`` (``what`` "step": on a step
         from it), with the plain engine's fingerprints of its path; False when the search
         stops."""
+        return self._found(_Finding(what, prop, kind, self._walk_back(d, row)))
+
+    def _walk_back(self, d, row):
+        """The plain engine's fingerprint of row ``row`` of level ``d``, with those of its path
+        from an initial state noted as parents (``_parents``), for ``violation``."""
         fps, parent = [], None
         while True:
             rows = self.levels[d]
@@ -1092,7 +1101,71 @@ class VectorSearch(_Search):
         for fp in reversed(fps):
             self._parents[fp] = parent
             parent = fp
-        return self._found(_Finding(what, prop, kind, fps[0]))
+        return fps[0]
+
+    def always_possible(self, props):
+        """AG EF p on the batch, after a complete search: the states where p holds, then, until
+        none is added, every state with a successor among them (its successors made again by
+        the same paths, on the states not yet known to reach p). A state left over is one from
+        which p can never hold again: the first of the lowest level is the violation, with its
+        path, as the plain engine reports it. A state where p raises is a finding of kind
+        ``exception``. Returns the violations (without ``keep_going``, the first)."""
+        program, found = self.program, []
+        states = functools.reduce(_merge, self.levels[1:], self.levels[0])
+        every = _Batch(self.packing, states)
+        for p in props:
+            raises = self.raising.get(p.name)
+            hit = _mask(program.value(raises, every), len(states)) if raises is not None else None
+            if hit is not None and hit.any():
+                d, row = self._first_in_levels(states[hit])
+                try:  # the error, as the plain engine words it: the condition run on the state
+                    p.condition(self.model, self.packing.unpack(self._row(self.levels[d], row)))
+                    error = None
+                except Exception as e:
+                    error = _error_text(e)
+                found.append(self.violation(_Finding("state", p.name, "exception",
+                                                     self._walk_back(d, row), error)))
+            else:
+                good = _mask(program.value(self.conds[p.name], every), len(states)).copy()
+                while not good.all():
+                    todo = np.flatnonzero(~good)
+                    reach = self._reaches(states[todo], states[good])
+                    if not reach.any():
+                        break
+                    good[todo[reach]] = True
+                if good.all():
+                    continue
+                d, row = self._first_in_levels(states[~good])
+                trace, _ = self._trace(p.name, "always_possible",
+                                       self._path(self._walk_back(d, row), self._parents))
+                found.append(Violation(p.name, "always_possible", trace,
+                                       f"after {len(trace.steps) - 1} steps no state satisfying "
+                                       f"{p.name} can be reached any more"))
+            if not self.keep_going:
+                return found
+        return found
+
+    def _reaches(self, rows, targets):
+        """Which of ``rows`` have a successor among the sorted ``targets``."""
+        program, batch = self.program, _Batch(self.packing, rows)
+        reach = np.zeros(len(rows), bool)
+        for k, path in self.numbered:
+            parents, idx = program.select(path.cond, batch)
+            if not parents.n:
+                continue
+            succ = path.successors(program, parents, f"action {self.actions[k][0]}")
+            if self.orbits is not None:
+                succ = self.orbits.canonical(succ)
+            reach[idx[_member(targets, succ)]] = True
+        return reach
+
+    def _first_in_levels(self, rows):
+        """``(level, row there)`` of the first of the sorted ``rows`` in the lowest level."""
+        for d, level in enumerate(self.levels):
+            hit = _member(rows, level)
+            if hit.any():
+                return d, int(np.flatnonzero(hit)[0])
+        raise AssertionError("a state in no level")
 
     def _check_initial(self, level):
         """Each refinement's initial condition on the initial states ``level`` (their images
