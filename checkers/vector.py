@@ -38,7 +38,9 @@ whatever the symbolic back end cannot trace is refused the same way, naming the 
 
 * **Symmetry** (``Orbits``): when renaming ids only moves slots, each row is replaced by its
   orbit's representative (the ids sorted by their slots' values), so the orbit counts are the
-  plain engine's; otherwise the search runs without, and says why.
+  plain engine's; otherwise the search runs without, and says why. Each new state is compared
+  with a renaming of it on the batch (``_probe``, as the plain engine's probe): a difference
+  starts the search again without symmetry.
 
 Checked on the batch: invariants, sometimes-properties, step properties (on every step that
 changes the state), refinements (``_Image``: the mapping traced into terms over the state, each
@@ -53,15 +55,18 @@ cue to stay plain.
 
 import functools
 import itertools
+import math
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import z3
 
-from kripke.checkers.explicit import _Finding, _Search, _error_text
+from kripke.checkers.explicit import _Finding, _Search, _SymmetryBroken, _error_text
 from kripke.checkers.result import Violation
 from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
+from kripke.checkers.symmetry_check import _Comparison
 from kripke.common import speedups
 from kripke.errors import ParamError
 from kripke.models.system import TransitionSystem
@@ -73,6 +78,9 @@ __all__ = ["Packing", "Program", "Unsupported", "VectorSearch", "unsupported"]
 _U = np.uint64
 #: a level of at least this many states is expanded on two threads
 _SPLIT = 100_000
+#: the symmetry probe: renamings drawn per level, and one state in this many compared on its
+#: successors (as the plain engine's TranspositionProbe, ``every=16``)
+_RENAMINGS, _PROBE_STEPS = 8, 16
 #: the C extension, when it is built: the kernels of ``_emit_keys``, ``_fresh_firsts`` and
 #: ``_merge_into``
 _C = speedups()
@@ -312,6 +320,18 @@ class Orbits:
             if k is not None and v & (v - 1) == 0 and packing.slots[k][2] == bits:
                 return k
         raise TraceError(f"renaming ids changes the value of slot {j}, not its place")
+
+    def rename(self, rows, perm):
+        """Each row with its ids renamed by ``perm`` (id e becomes ``perm[e]``): the values of
+        e's slots move to those of ``perm[e]``."""
+        wide = rows.reshape(len(rows), self.packing.words)
+        out = wide & self.keep
+        for _, _, bits, places in self.fields:
+            mask = _U((1 << bits) - 1)
+            for e, (word, shift) in enumerate(places):
+                to_word, to_shift = places[perm[e]]
+                out[:, to_word] |= ((wide[:, word] >> _U(shift)) & mask) << _U(to_shift)
+        return out.reshape(rows.shape)
 
     def canonical(self, rows):
         """The representative of each row's orbit."""
@@ -795,6 +815,15 @@ class VectorSearch(_Search):
                     raise Unsupported(f"{why}; use --engine plain") from None
                 self.symmetry_off, canon = why, None
         self.canon = canon  # the orbit's fingerprint names a state of a counterexample
+        if self.orbits is not None:  # what the probe compares on a state and its renaming
+            self._compare = _Comparison(model, canon, model.symmetric_domain(), props, deadlock)
+            self._symmetric = [node for p in props if p.kind in ("invariant", "sometimes",
+                                                                 "always_possible")
+                               and p.name in self.conds
+                               for node in (self.conds[p.name], self.raising.get(p.name))
+                               if node is not None]
+            if deadlock and self.terminal is not None:
+                self._symmetric.append(self.terminal)
         #: every path with its call, numbered in the order of the calls
         self.numbered = [(k, path) for k, paths in enumerate(self.paths) for path in paths]
         self.path_call = np.array([k for k, _ in self.numbered] or [0], dtype=np.intp)
@@ -863,6 +892,7 @@ class VectorSearch(_Search):
         self.n_init = len(init)
         level = self._rows(np.array(init, dtype=_U).reshape(len(init), packing.words))
         level = _unique(level if self.orbits is None else self.orbits.canonical(level))
+        self._probe(level, 0)
         self.levels.append(level)
         visited = level
         self.distinct = len(level)
@@ -933,6 +963,7 @@ class VectorSearch(_Search):
             for k in np.flatnonzero(credit):
                 self.new[int(k)] += int(credit[k])
             del parts, batch
+            self._probe(new, d + 1)
             self.levels.append(new)
             self.distinct += len(new)
             level = new
@@ -1057,6 +1088,65 @@ class VectorSearch(_Search):
         uniq, path = cand[order[first]], path_of[order[first]]
         fresh = ~_member(visited, uniq)
         return uniq[fresh], np.bincount(calls[path[fresh]], minlength=len(self.actions))
+
+    def _probe(self, rows, d):
+        """Compare each new state of a symmetric search with a renaming of it, as the plain
+        engine's ``TranspositionProbe`` does state by state: on the batch, the state properties
+        (and ``terminal()``) of every state, and the orbits of the successors of every 16th;
+        each row with one of a few renamings drawn for its level (``d``). A difference is
+        worded by ``symmetry_check``'s comparison of the decoded state with its renaming, and
+        ``check`` searches again without symmetry (``_SymmetryBroken``)."""
+        if self.orbits is None or self.orbits.n < 2 or not len(rows):
+            return
+        n, draw = self.orbits.n, random.Random(d)
+        identity, perms = tuple(range(n)), set()
+        while len(perms) < min(_RENAMINGS, math.factorial(n) - 1):
+            perm = list(identity)
+            draw.shuffle(perm)
+            if tuple(perm) != identity:
+                perms.add(tuple(perm))
+        perms = sorted(perms)
+        which = np.arange(len(rows)) % len(perms)  # the renaming of each row
+        renamed = rows.copy()
+        for r, perm in enumerate(perms):
+            renamed[which == r] = self.orbits.rename(rows[which == r], perm)
+        a, b = _Batch(self.packing, rows), _Batch(self.packing, renamed)
+        for node in self._symmetric:
+            differ = (_mask(self.program.value(node, a), len(rows))
+                      != _mask(self.program.value(node, b), len(rows)))
+            if differ.any():
+                i = int(np.flatnonzero(differ)[0])
+                self._asymmetric(rows[i], perms[which[i]], "states")
+        ours, theirs = (self._successor_orbits(x[::_PROBE_STEPS]) for x in (rows, renamed))
+        if not np.array_equal(ours, theirs):  # the first row whose steps differ
+            odd = np.concatenate([ours[~_member(theirs, ours)], theirs[~_member(ours, theirs)]])
+            i = int(odd[:, 0].min()) * _PROBE_STEPS
+            self._asymmetric(rows[i], perms[which[i]], "steps")
+
+    def _successor_orbits(self, rows):
+        """``(row number, successor's orbit...)`` of every step from ``rows``, sorted, each
+        once (a row of words: the number, then the canonical successor's)."""
+        batch, parts = _Batch(self.packing, rows), []
+        for k, path in self.numbered:
+            parents, idx = self.program.select(path.cond, batch)
+            if not parents.n:
+                continue
+            succ = path.successors(self.program, parents, f"action {self.actions[k][0]}")
+            succ = self.orbits.canonical(succ).reshape(len(succ), self.packing.words)
+            parts.append(np.column_stack([idx.astype(_U), succ]))
+        if not parts:
+            return np.zeros((0, 1 + self.packing.words), _U)
+        return _unique(np.concatenate(parts))
+
+    def _asymmetric(self, row, perm, what):
+        """Stop the search: the state of ``row`` is not treated like its renaming by ``perm``
+        (``what``: its "states" properties or its "steps"), in the words of the plain probe."""
+        s = self.packing.unpack(list(row) if row.ndim else [row])
+        ps = self._compare.permute(s, list(perm))
+        compare = self._compare.states if what == "states" else self._compare.steps
+        reason = None if ps is None else compare(s, [(perm, ps)])
+        raise _SymmetryBroken(reason or f"{self._compare.domain.name}: {s!r} and its "
+                              f"renaming {perm} differ on the vector engine ({what})")
 
     def _check_level(self, d):
         """Check the invariants on level ``d`` and look for the sometimes-properties there;

@@ -217,6 +217,28 @@ def test_orbits_on_the_batch_count_as_the_plain_engine(name, params):
         assert (vector.distinct_states, vector.states_generated, vector.depth) == (857, 5190, 17)
 
 
+@pytest.mark.parametrize("name,prop,length,cause", [
+    ("TwoPhaseWatchingRm0", "not_aborted_while_working", 1, "invariant not_aborted_while_"),
+    ("FlagBoom", "not_boomed", 2, "action boom is not symmetric"),
+    ("FlagsTerminal", "deadlock", 1, "terminal() is not symmetric"),
+])
+def test_the_probe_on_the_batch_catches_what_the_random_test_missed(name, prop, length, cause,
+                                                                     monkeypatch):
+    """Each new state of a symmetric search is compared with a renaming of it on the batch, as
+    the plain engine's probe does (its state properties and terminal(); the successors of every
+    16th): without the random test before the search, an asymmetric model is still searched
+    again without symmetry, and its violation found, as without symmetry."""
+    from kripke.checkers import explicit
+    monkeypatch.setattr(explicit, "symmetry_problem", lambda *args, **kwargs: None)
+    model = load_model(f"tests/fixtures/asymmetric.py:{name}")()
+    r = check(model, engine="vector")
+    v = r.violation
+    assert (r.verdict, r.symmetry, v.property, len(v.trace.steps) - 1) == (
+        "violated", False, prop, length)
+    assert r.symmetry_note.startswith("symmetry off: ") and cause in r.symmetry_note
+    assert replay(v.trace).ok
+
+
 def test_symmetry_the_layout_does_not_allow_is_said_or_refused():
     """The bulkhead's callers appear in values (the queue of waiting callers), not only as
     places: the vector engine runs without symmetry and says why, or refuses --symmetry."""
