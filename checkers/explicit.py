@@ -1027,13 +1027,17 @@ class _Search:
                         todo.append(q)
             stuck = next((f for f in parent if f not in reach), None)  # BFS order: shortest
             if stuck is not None:
-                trace, _ = self._trace(p.name, "always_possible", self._path(stuck, parent))
-                found.append(Violation(p.name, "always_possible", trace,
-                                       f"after {len(trace.steps) - 1} steps no state satisfying "
-                                       f"{p.name} can be reached any more"))
+                found.append(self._stuck(p.name, self._path(stuck, parent)))
                 if not self.keep_going:
                     return found
         return found
+
+    def _stuck(self, prop, fps):
+        """The violation of the always-possible ``prop`` at the end of the path ``fps``: no
+        state satisfying it can be reached from there."""
+        trace, _ = self._trace(prop, "always_possible", fps)
+        return Violation(prop, "always_possible", trace, f"after {len(trace.steps) - 1} steps "
+                         f"no state satisfying {prop} can be reached any more")
 
     # -- counterexamples ---------------------------------------------------------------------
     def violation(self, found, parents=None):

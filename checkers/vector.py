@@ -64,7 +64,6 @@ import numpy as np
 import z3
 
 from kripke.checkers.explicit import _Finding, _Search, _SymmetryBroken, _error_text
-from kripke.checkers.result import Violation
 from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
 from kripke.checkers.symmetry_check import _Comparison
 from kripke.common import speedups
@@ -1126,14 +1125,8 @@ class VectorSearch(_Search):
     def _successor_orbits(self, rows):
         """``(row number, successor's orbit...)`` of every step from ``rows``, sorted, each
         once (a row of words: the number, then the canonical successor's)."""
-        batch, parts = _Batch(self.packing, rows), []
-        for k, path in self.numbered:
-            parents, idx = self.program.select(path.cond, batch)
-            if not parents.n:
-                continue
-            succ = path.successors(self.program, parents, f"action {self.actions[k][0]}")
-            succ = self.orbits.canonical(succ).reshape(len(succ), self.packing.words)
-            parts.append(np.column_stack([idx.astype(_U), succ]))
+        parts = [np.column_stack([idx.astype(_U), succ.reshape(len(succ), self.packing.words)])
+                 for idx, succ in self._steps_from(rows)]
         if not parts:
             return np.zeros((0, 1 + self.packing.words), _U)
         return _unique(np.concatenate(parts))
@@ -1226,28 +1219,30 @@ class VectorSearch(_Search):
                 if good.all():
                     continue
                 d, row = self._first_in_levels(states[~good])
-                trace, _ = self._trace(p.name, "always_possible",
-                                       self._path(self._walk_back(d, row), self._parents))
-                found.append(Violation(p.name, "always_possible", trace,
-                                       f"after {len(trace.steps) - 1} steps no state satisfying "
-                                       f"{p.name} can be reached any more"))
+                found.append(self._stuck(p.name, self._path(self._walk_back(d, row),
+                                                            self._parents)))
             if not self.keep_going:
                 return found
         return found
 
     def _reaches(self, rows, targets):
         """Which of ``rows`` have a successor among the sorted ``targets``."""
-        program, batch = self.program, _Batch(self.packing, rows)
         reach = np.zeros(len(rows), bool)
+        for idx, succ in self._steps_from(rows):
+            reach[idx[_member(targets, succ)]] = True
+        return reach
+
+    def _steps_from(self, rows):
+        """``(positions in rows, successors)`` for each path, in the order of the calls, that
+        some of ``rows`` take: its successors made again, as their orbits' representatives
+        under symmetry."""
+        program, batch = self.program, _Batch(self.packing, rows)
         for k, path in self.numbered:
             parents, idx = program.select(path.cond, batch)
             if not parents.n:
                 continue
             succ = path.successors(program, parents, f"action {self.actions[k][0]}")
-            if self.orbits is not None:
-                succ = self.orbits.canonical(succ)
-            reach[idx[_member(targets, succ)]] = True
-        return reach
+            yield idx, succ if self.orbits is None else self.orbits.canonical(succ)
 
     def _first_in_levels(self, rows):
         """``(level, row there)`` of the first of the sorted ``rows`` in the lowest level."""
@@ -1289,19 +1284,10 @@ class VectorSearch(_Search):
         """The row in level ``d - 1`` of a parent of ``target`` (a row of level ``d``): parents
         are not kept, but found again by running that level's actions once more (as the
         prototype in ../shared/notes/tracing.md does), the first in the order of the calls."""
-        level, program = self.levels[d - 1], self.program
-        batch = _Batch(self.packing, level)
-        for k, paths in enumerate(self.paths):
-            for path in paths:
-                parents, idx = program.select(path.cond, batch)
-                if not idx.size:
-                    continue
-                succ = path.successors(program, parents, f"action {self.actions[k][0]}")
-                if self.orbits is not None:
-                    succ = self.orbits.canonical(succ)
-                hit = succ == target if succ.ndim == 1 else (succ == target).all(axis=1)
-                if hit.any():
-                    return int(idx[np.flatnonzero(hit)[0]])
+        for idx, succ in self._steps_from(self.levels[d - 1]):
+            hit = succ == target if succ.ndim == 1 else (succ == target).all(axis=1)
+            if hit.any():
+                return int(idx[np.flatnonzero(hit)[0]])
         raise AssertionError(f"no state of level {d - 1} leads to a state of level {d}")
 
     def _row(self, rows, i):
