@@ -834,6 +834,7 @@ class VectorSearch(_Search):
         self.tag_bits = (tag_bits if self.packing.words == 1
                          and self.packing.bits + tag_bits <= 64 else None)
         self.levels = []  # per level, its states (rows), sorted
+        self.visited = None  # every state reached so far, sorted (the levels merged)
         self.distinct = 0
         self.seen = _Count(self)
         self._parents = {}
@@ -893,7 +894,7 @@ class VectorSearch(_Search):
         level = _unique(level if self.orbits is None else self.orbits.canonical(level))
         self._probe(level, 0)
         self.levels.append(level)
-        visited = level
+        visited = self.visited = level
         self.distinct = len(level)
         if not (self._check_initial(level) and self._check_level(0)):
             return  # depth 0, as in the plain engine: the search stopped before its first level
@@ -969,13 +970,13 @@ class VectorSearch(_Search):
             if len(new):
                 self.depth += 1
             if len(new) < _SPLIT:
-                visited = _merge(visited, new)
+                visited = self.visited = _merge(visited, new)
                 holds = self._check_level(d + 1)
             else:  # the properties are checked while the visited set takes the new states in
                 with ThreadPoolExecutor(1) as pool:
                     merged = pool.submit(_merge, visited, new)
                     holds = self._check_level(d + 1)
-                    visited = merged.result()
+                    visited = self.visited = merged.result()
             if not holds:
                 return
             if self.progress is not None:
@@ -1193,8 +1194,7 @@ class VectorSearch(_Search):
         which p can never hold again: the first of the lowest level is the violation, with its
         path, as the plain engine reports it. A state where p raises is a finding of kind
         ``exception``. Returns the violations (without ``keep_going``, the first)."""
-        program, found = self.program, []
-        states = functools.reduce(_merge, self.levels[1:], self.levels[0])
+        program, found, states = self.program, [], self.visited  # every state, sorted
         every = _Batch(self.packing, states)
         for p in props:
             raises = self.raising.get(p.name)
