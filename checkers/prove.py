@@ -258,8 +258,14 @@ def _cti(model, sym, zmodel, states, action, inv, traced, all_names):
             return model.type_error(t) is not None
         return model.type_error(t) is None and not prop.condition(model, t)
     expected = None if inv == "type_ok" else sym.decode(zmodel, states[k][0])
-    candidates = [(a, args, t) for a, args, t in model.successors(concrete[-1])
-                  if a == action and breaks(t)]
+    # Only ``action``'s calls run on the last state: it satisfies the invariants but need not
+    # be reachable, and another action may raise there (the breaker's tick, with an open
+    # circuit and no retry time).
+    candidates = []
+    for a, args, thunk in model.each_call(concrete[-1]):
+        out = thunk() if a == action else None
+        candidates += [(a, args, t) for t in (out if type(out) is list else [out])
+                       if t is not None and breaks(t)]
     pick = next((c for c in candidates if c[2] == expected), candidates[0] if candidates
                 else None)
     if pick is None:
