@@ -249,7 +249,7 @@ def check(model, *, properties=None, strategy="bfs", symmetry=None, max_states=N
         partition=(search.partition.describe()
                    if hasattr(search, "partition") and (workers > 1 or engine == "ray")
                    else None),
-        engine=engine,
+        engine=engine, per_state=dict(getattr(search, "per_state", {})),
         checkpoint=str(saving) if saving and getattr(search, "saved", 0) else None)
 
 

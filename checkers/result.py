@@ -80,6 +80,9 @@ class Result:
     partition: str = None
     #: the engine that ran the search: plain, vector or ray (``--engine auto`` picks one)
     engine: str = "plain"
+    #: {property: why}: the properties the vector engine ran on each decoded state, in Python,
+    #: because the tracer refused them (checked as the plain engine checks them, slower)
+    per_state: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.violation is not None and not self.violations:  # engines that stop at one
@@ -117,6 +120,7 @@ class Result:
             workers=self.workers,
             partition=self.partition,
             engine=self.engine,
+            per_state=self.per_state,
         )
 
 

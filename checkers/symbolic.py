@@ -31,6 +31,7 @@ the action and the line, never a silent wrong encoding.
 
 import ast
 import contextlib
+import ctypes
 import dis
 import inspect
 import operator
@@ -48,6 +49,7 @@ from kripke.models.types import (Array, Bag, Bool, Enum, FrozenMap, Id, Int, Map
                                  RecordType, Seq, Set, _resolve, as_type)
 from kripke.models.types import bag_add as _concrete_bag_add
 from kripke.models.types import bag_remove as _concrete_bag_remove
+from kripke.models.types import set_add as _concrete_set_add
 from kripke.traces.trace import Step
 
 __all__ = ["TraceError", "Tracer", "Layout", "SymbolicModel", "PATH_LIMIT"]
@@ -69,12 +71,22 @@ class OutOfType(TraceError):
     type violation, if the path is reachable)."""
 
 
+class OutsideUniverse(OutOfType):
+    """An element that ``set_add`` adds outside the universe of the set's element type (on
+    that path the action leaves its types)."""
+
+
 class Raised:
     """The result of a path on which the model's own code raised (if reachable: a finding of
     kind ``exception``, as the explicit engine reports it)."""
 
     def __init__(self, error):
         self.error = error
+
+
+class LeftTypes(Raised):
+    """The result of a path on which an action made a set element outside its declared type
+    (if reachable: a ``type_ok`` finding, as the explicit engine reports the state it makes)."""
 
 
 #: the names that mark an exception as the tracer's limit rather than the model's own error
@@ -97,13 +109,12 @@ class Tracer:
         self.limit, self.time_limit, self.raises = limit, time_limit, raises
         # A feasibility check needs only the assumptions that share constants with it (the
         # others hold of constants it does not mention, and hold together: initial states
-        # satisfy them), so they are grouped by the constants they connect (``groups``: that
-        # grouping of ``assumptions``, when the caller keeps it for its many tracers).
-        self._groups = groups if groups is not None else _connected(assumptions)
-        # memos by term id for the whole trace, each beside its term (kept alive: z3 gives the
-        # id of a freed term to the next one): the replays rebuild the same terms
-        self._cache, self._solvers, self._nonzero, self._natural = {}, {}, {}, {}
-        self._simplified, self._built = {}, {}
+        # satisfy them), so they are grouped by the constants they connect (``groups``: an
+        # ``Assumed`` of ``assumptions``, when the caller keeps it for its many tracers).
+        assumed = groups if groups is not None else Assumed(assumptions)
+        self._groups = assumed.by_constant, assumed.groups
+        self._cache, self._solvers, self._nonzero, self._natural, self._simplified, \
+            self._built, self._linked = assumed.memos
         self.aggregated = {}  # generator frame -> the guards of its _Unrolled iterations
 
     def run(self, fn, what):
@@ -117,10 +128,13 @@ class Tracer:
                                  "state values (test membership over a domain rather than "
                                  "iterate over a set or bag)")
             self._choices, self._made, self._path, self._queue = queue.pop(), [], [], queue
-            self._path_groups, self._grouped = frozenset(), 0  # those of self._path[:_grouped]
             previous, Tracer.current = Tracer.current, self
             try:
                 result = fn()
+            except OutsideUniverse as e:
+                if not self.raises:
+                    raise
+                result = LeftTypes(str(e))
             except TraceError:
                 raise
             except Exception as e:  # the model's code raised on this path, or cannot be traced
@@ -152,23 +166,44 @@ class Tracer:
         self._path.append(cond if choice else _not(cond))
         return choice
 
-    def _groups_of(self, term):
-        """The assumption groups that share constants with ``term``."""
-        by_constant = self._groups[0]
-        return frozenset(k for v in _constants(term, self._cache) for k in by_constant.get(v, ()))
+    def _links(self, term):
+        """What connects ``term`` to other terms: its constants, and the assumption groups
+        that share constants with it (``("group", k)``), memoised beside the term."""
+        key = term.get_id()
+        found = self._linked.get(key)
+        if found is None:
+            by_constant, names = self._groups[0], _constants(term, self._cache)
+            found = self._linked[key] = term, names | {("group", k) for v in names
+                                                        for k in by_constant.get(v, ())}
+        return found[1]
 
     def _feasible(self, cond):
-        for term in self._path[self._grouped:]:
-            self._path_groups |= self._groups_of(term)
-        self._grouped = len(self._path)
-        groups = self._path_groups | self._groups_of(cond)
+        """Is ``cond`` satisfiable with the path so far and the assumptions? Only the path's
+        conditions connected to ``cond`` are asserted, by shared constants or through the
+        assumption groups, with those groups: the path is satisfiable, so the rest of it,
+        over other constants, is satisfiable beside any answer about ``cond`` (vector-clock's
+        receive: the message being in the bag is not asked again when its events are)."""
+        links, rest, asserted = set(self._links(cond)), list(self._path), [cond]
+        grew = True
+        while grew:
+            grew, left = False, []
+            for term in rest:
+                theirs = self._links(term)
+                if links.isdisjoint(theirs):
+                    left.append(term)
+                else:
+                    links |= theirs
+                    asserted.append(term)
+                    grew = True
+            rest = left
+        groups = frozenset(k for kind, k in (x for x in links if type(x) is tuple))
         solver = self._solvers.get(groups)
         if solver is None:  # one incremental solver per set of assumption groups
             solver = self._solvers[groups] = z3.Solver()
             solver.add(*[f for k in groups for f in self._groups[1][k]])
         solver.push()
         ref, handle = solver.ctx.ref(), solver.solver
-        for term in (*self._path, cond):  # (z3's C API: the terms are z3's already)
+        for term in asserted:  # (z3's C API: the terms are z3's already)
             z3.Z3_solver_assert(ref, handle, term.as_ast())
         result = solver.check()
         solver.pop()
@@ -190,7 +225,8 @@ def _simplify(term):
 
 def _built(kind, args):
     """z3's ``And`` / ``Or`` (``kind`` "and", "or") of boolean terms, ``Not`` ("not"), ``If``
-    ("ite": condition, then, else), ``Implies`` ("implies") or bit-vector ``+ - *``, made
+    ("ite": condition, then, else), ``Implies`` ("implies"), bit-vector ``+ - *`` or a
+    comparison (``== < <= > >=``) of two bit-vectors, made
     through z3's C API (no coercion: the terms are z3's already) and memoised by the terms'
     ids while tracing, beside them (kept alive): an aggregation builds the same guarded terms
     on every replay."""
@@ -206,6 +242,8 @@ def _built(kind, args):
         made = z3.BoolRef(z3.Z3_mk_not(ref, args[0].as_ast()), ctx)
     elif kind in _BV:
         made = z3.BitVecRef(_BV[kind](ref, args[0].as_ast(), args[1].as_ast()), ctx)
+    elif kind in _COMPARE:
+        made = z3.BoolRef(_COMPARE[kind](ref, args[0].as_ast(), args[1].as_ast()), ctx)
     elif kind == "ite":
         c, a, b = args
         if not isinstance(a, (z3.BoolRef, z3.BitVecRef)):
@@ -225,6 +263,9 @@ def _built(kind, args):
 
 #: bit-vector arithmetic ``_built`` makes (two terms of one width)
 _BV = {"+": z3.Z3_mk_bvadd, "-": z3.Z3_mk_bvsub, "*": z3.Z3_mk_bvmul}
+#: and comparisons (signed, as z3's ``<`` on bit-vectors)
+_COMPARE = {"==": z3.Z3_mk_eq, "<": z3.Z3_mk_bvslt, "<=": z3.Z3_mk_bvsle, ">": z3.Z3_mk_bvsgt,
+            ">=": z3.Z3_mk_bvsge}
 
 
 def _not(term):
@@ -291,6 +332,20 @@ def _constants(term, cache):
         cache[k] = (None, names)
     found = cache[key] = (term, cache[key][1])
     return found[1]
+
+
+class Assumed:
+    """Facts that tracers assume (a state's types), grouped by the constants they share
+    (``_connected``), and what every tracer over them shares: an incremental solver per set
+    of groups (made once: vector-clock's bag of 486 counts, asked about by each of its
+    receive's 486 instances), and the memos by term id, each beside its term (kept alive: z3
+    gives the id of a freed term to the next one), of what the replays of the code, and the
+    traces of one action's instances, build again."""
+
+    def __init__(self, facts):
+        self.by_constant, self.groups = _connected(facts)
+        #: constants, solvers, nonzero, natural, simplified, built, linked
+        self.memos = {}, {}, {}, {}, {}, {}, {}
 
 
 def _connected(facts):
@@ -543,13 +598,15 @@ class SInt(Sym):
             term = z3.If(self.term == k, num(values[k - self.lo]), term)
         return SInt(term, min(values), max(values))
 
-    def _cmp(self, other, op, symbol=None):
+    def _cmp(self, other, symbol):
         if not isinstance(other, _NUMBERS):
-            if symbol is not None:  # as Python says it of an int (the model's own error)
+            if symbol not in ("==", "!="):  # as Python says it of an int (the model's error)
                 raise TypeError(f"'{symbol}' not supported between instances of 'int' and "
                                 f"'{type(other).__name__}'")
             return NotImplemented
-        return SBool(op(self.term, term_int(other)))
+        if symbol == "!=":
+            return SBool(_not(_built("==", (self.term, term_int(other)))))
+        return SBool(_built(symbol, (self.term, term_int(other))))
 
     def __hash__(self):
         """As a dict key or set element: forked to its concrete value (over its range, as
@@ -559,24 +616,24 @@ class SInt(Sym):
     def __eq__(self, other):
         if other is None or isinstance(other, (str, tuple)):
             return False
-        return self._cmp(other, lambda a, b: a == b)
+        return self._cmp(other, "==")
 
     def __ne__(self, other):
         if other is None or isinstance(other, (str, tuple)):
             return True
-        return self._cmp(other, lambda a, b: a != b)
+        return self._cmp(other, "!=")
 
     def __lt__(self, other):
-        return self._cmp(other, lambda a, b: a < b, "<")
+        return self._cmp(other, "<")
 
     def __le__(self, other):
-        return self._cmp(other, lambda a, b: a <= b, "<=")
+        return self._cmp(other, "<=")
 
     def __gt__(self, other):
-        return self._cmp(other, lambda a, b: a > b, ">")
+        return self._cmp(other, ">")
 
     def __ge__(self, other):
-        return self._cmp(other, lambda a, b: a >= b, ">=")
+        return self._cmp(other, ">=")
 
     def __bool__(self):
         return _branch(_nonzero(self.term))
@@ -584,11 +641,113 @@ class SInt(Sym):
     def __index__(self):
         """A concrete int, forking over the value's range (``arr[s.leader]``, ``len``)."""
         for v in range(self.lo, self.hi):
-            if _branch(self.term == v):
+            if _branch(self._cmp(v, "==").term):
                 return v
         return self.hi
 
     __int__ = __index__
+
+
+class SCount(SInt):
+    """A count: ``offset`` plus the weights of the booleans of ``ones`` (``[(term, weight)]``)
+    that hold (``sum(e.proc == p for e in s.events)``, a set's or a bag's size). Its term is
+    their sum, as any ``SInt``'s; compared with a constant it is a pseudo-Boolean constraint
+    (z3's ``PbLe``, ``PbGe``, ``PbEq``), which z3 decides without bit-blasting an adder over
+    hundreds of bits (vector-clock's 162 events: 0.1-1.5 s a solver call as a sum)."""
+
+    __slots__ = ("ones", "offset", "_compared")
+
+    def __init__(self, ones, offset=0, term=None, hi=None):
+        """``term``: the count's term when it has a smaller form than the sum of ``ones``
+        (a bag's size: the sum of its counts); ``hi``: its bound when smaller than their sum."""
+        if term is None:
+            term = num(offset)
+            for b, w in ones:
+                term = term + _ite(b, num(w), num(0))
+            term = _simplify(term)
+        top = offset + sum(w for _, w in ones)
+        super().__init__(term, offset, top if hi is None else min(hi, top))
+        self.ones, self.offset = ones, offset
+        self._compared = {}  # (symbol, k) -> SBool: set_add compares a count with 162 events
+
+    def _cmp(self, other, symbol):
+        if type(other) is not int or not self.ones:
+            return super()._cmp(other, symbol)
+        found = self._compared.get((symbol, other))
+        if found is None:
+            found = self._compared[symbol, other] = self._pseudo_boolean(other, symbol)
+        return found
+
+    def _pseudo_boolean(self, other, symbol):
+        k = other - self.offset
+        if symbol in ("==", "!="):
+            term = _pb("==", self.ones, k)
+            return SBool(term if symbol == "==" else _not(term))
+        if symbol in ("<", "<="):
+            return SBool(_pb("<=", self.ones, k - (symbol == "<")))
+        return SBool(_pb(">=", self.ones, k + (symbol == ">")))
+
+    def __bool__(self):
+        return _branch(self._cmp(0, "!=").term)
+
+    def __index__(self):
+        """A concrete int, forking on ``count <= v`` for v upwards: each path then bounds the
+        count from both sides (a chain of ``count != v`` instead is a disjunction each, which
+        z3 splits on: ``len(s.events)`` took seconds a check at 26 of them)."""
+        for v in range(self.lo, self.hi):
+            if _branch(self._cmp(v, "<=").term):
+                return v
+        return self.hi
+
+    __int__ = __index__
+
+    def __add__(self, other):
+        if type(other) is int:
+            return SCount(self.ones, self.offset + other, _simplify(self.term + other),
+                          self.hi + other)
+        return super().__add__(other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self + -other if type(other) is int else super().__sub__(other)
+
+
+def _pb(kind, ones, k):
+    """z3's ``PbEq`` / ``PbLe`` / ``PbGe`` (``kind`` "==", "<=", ">=") of ``ones`` and ``k``,
+    made through z3's C API and memoised while tracing, as ``_built`` (``set_add`` compares
+    an event's sequence number, a count, with each of 162 events)."""
+    tracer = Tracer.current
+    memo = tracer._built if tracer is not None else {}
+    # the C arrays of ``ones``, once per list (kept alive beside them: counts made by adding
+    # a constant to a count share its list)
+    found = memo.get(("ones", id(ones)))
+    if found is None:
+        n = len(ones)
+        found = memo["ones", id(ones)] = ones, (
+            tuple((b.get_id(), w) for b, w in ones), (z3.Ast * n)(*[b.as_ast() for b, _ in ones]),
+            (ctypes.c_int * n)(*[w for _, w in ones]))
+    ids, asts, weights = found[1]
+    key = ("pb", kind, k, ids)
+    made = memo.get(key)
+    if made is None:
+        ctx = ones[0][0].ctx
+        mk = {"==": z3.Z3_mk_pbeq, "<=": z3.Z3_mk_pble, ">=": z3.Z3_mk_pbge}[kind]
+        made = memo[key] = ones, z3.BoolRef(mk(ctx.ref(), len(ones), asts, weights, k), ctx)
+    return made[1]
+
+
+def _count(ones, offset=0, term=None, hi=None):
+    """An ``SCount`` of the booleans ``ones`` (``[(term, weight)]``), those decided by
+    simplification taken out: the false dropped, the true added to ``offset``."""
+    open_ones = []
+    for b, w in ones:
+        b = _simplify(b)
+        if z3.is_true(b):
+            offset += w
+        elif not z3.is_false(b):
+            open_ones.append((b, w))
+    return SCount(open_ones, offset, term, hi)
 
 
 def _nonzero(term):
@@ -705,8 +864,19 @@ def sym_eq(a, b):
         return term_bool(r)
     if isinstance(a, tuple) and isinstance(b, tuple):
         if type(a) is not type(b) or len(a) != len(b):
-            return z3.BoolVal(False)
-        return z3.And(*[sym_eq(x, y) for x, y in zip(a, b)]) if a else z3.BoolVal(True)
+            return _FALSE
+        pairs = list(zip(tuple.__iter__(a), tuple.__iter__(b)))
+        if any(not has_sym(x) and not has_sym(y) and not (x == y and type(x) is type(y))
+               for x, y in pairs):  # (a concrete part that differs decides it: a message
+            return _FALSE  # of another sender, compared with each of a bag's 486)
+        parts = []
+        for x, y in pairs:
+            t = sym_eq(x, y)
+            if z3.is_false(t):
+                return _FALSE
+            if not z3.is_true(t):
+                parts.append(t)
+        return parts[0] if len(parts) == 1 else _and(*parts)
     return z3.BoolVal(a == b and type(a) is type(b))
 
 
@@ -870,11 +1040,8 @@ class SSet(Sym):
         return _Unrolled(self)
 
     def size(self):
-        """``len(self)`` as an ``SInt`` (without forking)."""
-        total = num(0)
-        for b in self.bits:
-            total = total + z3.If(b, num(1), num(0))
-        return SInt(z3.simplify(total), 0, len(self.bits))
+        """``len(self)`` as an ``SCount`` (without forking)."""
+        return _count([(b, 1) for _, b in self.present()])
 
     def __len__(self):
         return self.size().__index__()
@@ -956,6 +1123,13 @@ def _aggregated(gen):
         for value in gen:
             bits = list(guards.values())
             yield (True if not bits else bits[0] if len(bits) == 1 else _and(*bits)), value
+    except TraceError:
+        raise
+    except Exception as e:  # the expression raised for an element that may not be in the set
+        if any(not z3.is_true(b) for b in guards.values()):  # (as vector-clock's dict of the
+            _refuse(f"an expression that raises ({type(e).__name__}) for an element that "
+                    "may not be in the set it iterates over")  # events' pasts, read for
+        raise  # every event of the universe)
     finally:
         del tracer.aggregated[frame]
         gen.close()
@@ -1016,7 +1190,11 @@ def _sum(*args, **kwargs):
     if not _consumed(args[:1]) or len(args) > 2 or set(kwargs) - {"start"}:
         return _BUILTINS["sum"](*args, **kwargs)
     total = args[1] if len(args) > 1 else kwargs.get("start", 0)
-    for guard, value in _aggregated(args[0]):
+    pairs = list(_aggregated(args[0]))
+    ones = _ones(pairs)
+    if ones is not None and type(total) is int:
+        return _count(ones, total)
+    for guard, value in pairs:
         if guard is not True:
             if not isinstance(value, _NUMBERS):
                 _refuse(f"summing a {type(value).__name__} over a symbolic set")
@@ -1026,8 +1204,37 @@ def _sum(*args, **kwargs):
     return total
 
 
+def _ones(pairs):
+    """The ``(guard, value)`` pairs of a sum as the weighted booleans of an ``SCount`` (a
+    count: every value a bool, or a non-negative int constant), or None."""
+    ones = []
+    for guard, value in pairs:
+        if value is False:
+            continue
+        if value is True:
+            ones.append((_TRUE if guard is True else guard, 1))
+        elif isinstance(value, SBool):
+            ones.append((value.term if guard is True else _and(guard, value.term), 1))
+        elif type(value) is int and value >= 0:
+            ones.append((_TRUE if guard is True else guard, value))
+        else:
+            return None
+    return ones
+
+
 def _extreme(name, above):
     def extreme(*args, **kwargs):
+        if len(args) > 1 and not kwargs and all(isinstance(a, _NUMBERS) for a in args) \
+                and any(isinstance(a, SInt) for a in args):
+            # max(a, b) of numbers (a vector clock's merge): an if-then-else, not a fork
+            best = args[0]
+            for a in args[1:]:
+                (a_lo, a_hi), (b_lo, b_hi) = _bounds(a), _bounds(best)
+                take = above(term_int(a), term_int(best))
+                best = SInt(_simplify(_ite(_simplify(take), term_int(a), term_int(best))),
+                            max(a_lo, b_lo) if name == "max" else min(a_lo, b_lo),
+                            max(a_hi, b_hi) if name == "max" else min(a_hi, b_hi))
+            return best
         if not _consumed(args, set(kwargs) - {"default"}):
             return _BUILTINS[name](*args, **kwargs)
         pairs = list(_aggregated(args[0]))
@@ -1138,10 +1345,11 @@ class SBag(Sym):
     Iterating forks over the counts (the bag's size bounds the paths); ``bag_add`` and
     ``bag_remove`` update counts while an action is traced."""
 
-    __slots__ = ("universe", "counts", "bound")
+    __slots__ = ("universe", "counts", "bound", "_size")
 
     def __init__(self, universe, counts, bound):
         self.universe, self.counts, self.bound = universe, counts, bound
+        self._size = None  # (each replay of a send asks the state's bag again)
 
     def _count(self, x):
         if not has_sym(x):
@@ -1156,10 +1364,16 @@ class SBag(Sym):
         return _branch(self._count(x) > 0)
 
     def size(self):
-        total = num(0)
-        for c in self.counts:
-            total = total + c
-        return SInt(z3.simplify(total), 0, self.bound)
+        """The number of messages as an ``SCount`` of each element's count reaching 1, 2, ...
+        up to the bag's bound (without forking)."""
+        if self._size is None:
+            total = num(0)
+            for c in self.counts:
+                total = total + c
+            self._size = _count([(c >= j, 1) for c in self.counts
+                                 for j in range(1, self.bound + 1)],
+                                term=z3.simplify(total), hi=self.bound)
+        return self._size
 
     def __len__(self):
         return self.size().__index__()
@@ -1175,8 +1389,22 @@ class SBag(Sym):
         return iter(items)
 
     def _changed(self, m, delta):
-        counts = [z3.simplify(c + z3.If(sym_eq(m, e), num(delta), num(0)))
-                  for e, c in zip(self.universe, self.counts)]
+        """The bag with ``delta`` more of ``m``: of a concrete message, one count; of one built
+        from the state, every count it may be (a path on which it is no element of the
+        universe leaves the bag's type: ``OutsideUniverse``)."""
+        counts = list(self.counts)
+        if not has_sym(m):
+            k = self.universe.get(m)
+            if k is None:
+                raise OutsideUniverse(f"{m!r} is outside the bag's declared element type")
+            counts[k] = _simplify(_built("+", (counts[k], num(delta))))
+            return SBag(self.universe, counts, self.bound)
+        if not _branch(_within(m, self.universe)):
+            raise OutsideUniverse(f"{_show(m)} is outside the bag's declared element type")
+        for k, e in enumerate(self.universe):
+            eq = sym_eq(m, e)
+            if not z3.is_false(eq):
+                counts[k] = _simplify(_built("+", (counts[k], _ite(eq, num(delta), num(0)))))
         return SBag(self.universe, counts, self.bound)
 
     def __eq__(self, other):
@@ -1211,6 +1439,48 @@ def _bag_add(bag, m, fifo=False):
             _refuse("a FIFO (ordered) bag")
         return bag._changed(m, 1)
     return _concrete_bag_add(bag, m, fifo)
+
+
+def _set_add(s, *items):
+    """``set_add`` while an action is traced: an element built from the state (symbolic
+    parts) sets the bit of each element of the universe it may equal, without forking over
+    its values; a path on which it is none of them leaves the set's type (``OutsideUniverse``)."""
+    if not isinstance(s, SSet):
+        return _concrete_set_add(s, *items)
+    bits = list(s.bits)
+    for x in items:
+        if not has_sym(x):
+            bits = [_union_bit(a, b) for a, b in zip(bits, s._concrete({x}))]
+            continue
+        if not _branch(_within(x, s.universe)):
+            raise OutsideUniverse(f"{_show(x)} is outside the set's declared element type")
+        for k, e in enumerate(s.universe):
+            eq = sym_eq(x, e)
+            if not z3.is_false(eq):
+                bits[k] = _simplify(_or(bits[k], eq))
+    return SSet(s.universe, bits)
+
+
+def _within(x, values):
+    """Is ``x`` (with symbolic parts) one of the concrete ``values``? Part by part when the
+    values are every combination of their parts' values (a record type's universe), so the
+    term tests each field's range rather than every element."""
+    if not has_sym(x):
+        return z3.BoolVal(x in values)
+    if isinstance(x, tuple):
+        n = len(x)
+        if all(type(v) is type(x) and len(v) == n for v in values):
+            parts = [{tuple.__getitem__(v, i) for v in values} for i in range(n)]
+            size = 1
+            for p in parts:
+                size *= len(p)
+            if size == len(values):
+                return z3.And(*[_within(tuple.__getitem__(x, i), p) for i, p in enumerate(parts)])
+    if isinstance(x, SInt) and all(type(v) is int for v in values):
+        lo, hi = min(values), max(values)
+        if hi - lo + 1 == len(values):
+            return z3.And(x.term >= lo, x.term <= hi)
+    return z3.Or(*[sym_eq(x, v) for v in values])
 
 
 def _bag_remove(bag, m):
@@ -1481,7 +1751,7 @@ class Layout:
             for e, k in self.universe.items():
                 consts.append(z3.Bool(f"{prefix}{{{k}}}"))
         elif isinstance(t, Map):
-            total = num(0)
+            ones = []
             for e, k in self.universe.items():
                 present = z3.Bool(f"{prefix}[{k}]?")
                 consts.append(present)
@@ -1489,16 +1759,17 @@ class Layout:
                 self.inner._fresh(f"{prefix}[{k}]", consts, facts)
                 facts.append(z3.Implies(z3.Not(present), z3.And(*[
                     c == d for c, d in zip(consts[start:], self.inner.default())])))
-                total = total + z3.If(present, num(1), num(0))
-            facts.append(total <= self.n)
+                ones.append((present, 1))
+            if ones:  # (the size bound as a pseudo-Boolean constraint: no adder to bit-blast)
+                facts.append(z3.PbLe(ones, self.n))
         elif isinstance(t, Bag):
             counts = [int_const(f"{prefix}#{k}") for k in range(self.width)]
             consts += counts
-            total = num(0)
             for c in counts:
                 facts.append(z3.And(0 <= c, c <= self.n))
-                total = total + c
-            facts.append(total <= self.n)
+            if counts:  # the size: each count reaching 1, 2, ... n, as in SBag.size
+                facts.append(z3.PbLe([(c >= j, 1) for c in counts
+                                      for j in range(1, self.n + 1)], self.n))
         elif isinstance(t, Seq):
             n = int_const(f"{prefix}#")
             consts.append(n)
@@ -1666,51 +1937,50 @@ class Layout:
                             f"type {t!r} ({e})") from None
 
     # z3 model -> concrete value
-    def decode(self, zmodel, terms):
+    def decode(self, read, terms):
+        """The concrete value whose encoding is ``terms``, each read as an int (a boolean as
+        0 or 1) by ``read``: of a z3 model (``model_reader``), or of a packed row's slots."""
         t = self.t
-
-        def ev(term):
-            return zmodel.eval(term, model_completion=True)
         if isinstance(t, Bool):
-            return z3.is_true(ev(terms[0]))
+            return bool(read(terms[0]))
         if isinstance(t, Enum):
-            return t.values[ev(terms[0]).as_signed_long()]
+            return t.values[read(terms[0])]
         if isinstance(t, (Int, Id)):
-            return ev(terms[0]).as_signed_long()
+            return read(terms[0])
         if isinstance(t, Optional):
-            return self.inner.decode(zmodel, terms[1:]) if z3.is_true(ev(terms[0])) else None
+            return self.inner.decode(read, terms[1:]) if read(terms[0]) else None
         if isinstance(t, Array):
             w = self.inner.width
-            return tuple(self.inner.decode(zmodel, terms[i * w:(i + 1) * w])
+            return tuple(self.inner.decode(read, terms[i * w:(i + 1) * w])
                          for i in range(self.n))
         if isinstance(t, Set):
-            return frozenset(e for e, b in zip(self.universe, terms) if z3.is_true(ev(b)))
+            return frozenset(e for e, b in zip(self.universe, terms) if read(b))
         if isinstance(t, Map):
             w, pairs = 1 + self.inner.width, {}
             for e, k in self.universe.items():
-                if z3.is_true(ev(terms[k * w])):
-                    pairs[e] = self.inner.decode(zmodel, terms[k * w + 1:(k + 1) * w])
+                if read(terms[k * w]):
+                    pairs[e] = self.inner.decode(read, terms[k * w + 1:(k + 1) * w])
             return FrozenMap(pairs)
         if isinstance(t, Bag):
             bag = ()
             for e, c in zip(self.universe, terms):
-                for _ in range(ev(c).as_signed_long()):
+                for _ in range(read(c)):
                     bag = _concrete_bag_add(bag, e, self.fifo)
             return bag
         if isinstance(t, Seq):
-            w, n = self.inner.width, ev(terms[0]).as_signed_long()
-            return tuple(self.inner.decode(zmodel, terms[1 + i * w:1 + (i + 1) * w])
+            w, n = self.inner.width, read(terms[0])
+            return tuple(self.inner.decode(read, terms[1 + i * w:1 + (i + 1) * w])
                          for i in range(n))
         if isinstance(t, RecordType):
             values, k = [], 0
             for f in self.fields:
-                values.append(f.decode(zmodel, terms[k:k + f.width]))
+                values.append(f.decode(read, terms[k:k + f.width]))
                 k += f.width
             return t.cls(*values)
-        k, start = ev(terms[0]).as_signed_long(), 1
+        k, start = read(terms[0]), 1
         for j, o in enumerate(self.options):
             if j == k:
-                return o.decode(zmodel, terms[start:start + o.width])
+                return o.decode(read, terms[start:start + o.width])
             start += o.width
 
 
@@ -1835,9 +2105,12 @@ class SymbolicModel:
                 for x in layout.terms(v)]
 
     def decode(self, zmodel, terms):
+        """The concrete state whose encoding is ``terms`` in the z3 model ``zmodel`` (or, with
+        ``zmodel`` a function, as that function reads each of ``terms``: ``Layout.decode``)."""
+        read = zmodel if callable(zmodel) else model_reader(zmodel)
         values, k = [], 0
         for layout in self.layouts:
-            values.append(layout.decode(zmodel, terms[k:k + layout.width]))
+            values.append(layout.decode(read, terms[k:k + layout.width]))
             k += layout.width
         return self.model.State(*values)
 
@@ -1866,9 +2139,37 @@ class SymbolicModel:
     @property
     def actions(self):
         if self._actions is None:
-            self._actions = [self._trace_action(name, fn, args)
-                             for name, fn, args in self.model._calls]
+            instances = [(k, name, call, call_args)
+                         for k, (name, fn, args) in enumerate(self.model._calls)
+                         for call, call_args in self._instances(name, fn, args)]
+            #: per traced action instance, the index of its call in the model's ``_calls``
+            self.calls = [k for k, *_ in instances]
+            self._actions = [self._trace_action(name, call, call_args)
+                             for _, name, call, call_args in instances]
         return self._actions
+
+    def _instances(self, name, fn, args):
+        """``(fn, args)`` of each instance to trace of the engine's call ``fn`` of ``name`` on
+        ``args``: itself, or for an action over a state-dependent domain that is declared
+        ``among`` a variable's elements (``MessagePassing.deliverable``), one instance per
+        element of that variable's universe, enabled where the domain's test holds of it."""
+        model = self.model
+        domain = model._actions[name].each[-1] if name in model._dynamic else None
+        among = getattr(getattr(type(model), domain, None), "among", None) \
+            if isinstance(domain, str) else None
+        if among is None:
+            return [(fn, args)]
+        variable, test = among
+        if variable not in model.State._fields:
+            raise TraceError(f"{model.display_name()}.{domain}: declared among the elements of "
+                             f"{variable!r}, which is no variable of the model")
+        layout = self.layouts[model.State._fields.index(variable)]
+        method, test = getattr(model, name), getattr(model, test)
+        check_source(getattr(type(model), among[1]), f"{domain}'s test {among[1]}")
+
+        def instance(s, *call):
+            return method(s, *call) if test(s, call[-1]) else None
+        return [(instance, args + (v,)) for v in getattr(layout, "universe", ())]
 
     def _trace_action(self, name, fn, args):
         what = f"action {name}" + (f"{args}" if args else "")
@@ -1879,7 +2180,8 @@ class SymbolicModel:
         steps = []
         for cond, out in runs:
             if isinstance(out, Raised):
-                self.hazards.append((name, args, "exception", cond))
+                self.hazards.append((name, args, "type" if isinstance(out, LeftTypes)
+                                     else "exception", cond))
                 continue
             if out is None:
                 continue
@@ -1944,8 +2246,8 @@ class SymbolicModel:
         """The type facts of x (``which`` "x") or of x and y ("xy"), grouped for ``Tracer``
         once for all the tracers that assume them."""
         if which not in self._groups:
-            self._groups[which] = _connected(self.x_facts if which == "x"
-                                             else self.x_facts + self.y_facts)
+            self._groups[which] = Assumed(self.x_facts if which == "x"
+                                          else self.x_facts + self.y_facts)
         return self._groups[which]
 
     def step_property(self, prop, raising=None):
@@ -1983,6 +2285,14 @@ class SymbolicModel:
         for cond, other in reversed(paths[:-1]):
             terms = [b if a.eq(b) else z3.If(cond, a, b) for a, b in zip(other, terms)]
         return abstract, [z3.simplify(t) for t in terms]
+
+
+def model_reader(zmodel):
+    """A term's value in the z3 model ``zmodel``, as an int (a boolean as 0 or 1)."""
+    def read(term):
+        value = zmodel.eval(term, model_completion=True)
+        return int(z3.is_true(value)) if z3.is_bool(value) else value.as_signed_long()
+    return read
 
 
 def _formula(runs, name, raising=None):
@@ -2034,12 +2344,13 @@ def _record_namespaces():
 
 @contextlib.contextmanager
 def _tracing():
-    """While an action is traced: every module's ``put``, ``bag_add`` and ``bag_remove`` (from
-    kripke.models.types, imported by name) are the tracer's, and messages are built without
-    interning; restored afterwards."""
+    """While an action is traced: every module's ``put``, ``bag_add``, ``bag_remove`` and
+    ``set_add`` (from kripke.models.types, imported by name) are the tracer's, and messages are
+    built without interning; restored afterwards."""
     from kripke.models import types
     swaps = {"put": (types.put, _lazy_put), "bag_add": (types.bag_add, _bag_add),
-             "bag_remove": (types.bag_remove, _bag_remove)}
+             "bag_remove": (types.bag_remove, _bag_remove),
+             "set_add": (types.set_add, _set_add)}
     patched = [(m, name) for m in list(sys.modules.values()) if m is not types
                for name, (concrete, _) in swaps.items() if getattr(m, name, None) is concrete]
     records = [(g, g["_interned"], g["_fingerprint"]) for g in _record_namespaces()]

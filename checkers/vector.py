@@ -64,7 +64,7 @@ import numpy as np
 import z3
 
 from kripke.checkers.explicit import _Finding, _Search, _SymmetryBroken, _error_text
-from kripke.checkers.symbolic import WIDTH, OutOfType, SymbolicModel, TraceError
+from kripke.checkers.symbolic import OutOfType, SymbolicModel, TraceError
 from kripke.checkers.symmetry_check import _Comparison
 from kripke.common import speedups
 from kripke.errors import ParamError
@@ -187,6 +187,7 @@ class Packing:
             self.guards += _slot_guards(layout, len(self.guards))
         self.words = word + 1
         self.bits = 64 * word + used
+        self.positions = range(len(self.slots))  # a row's slot values, as decode reads them
         self.memo = {}  # (layout, value) -> its slot values (pack)
 
     def pack(self, state):
@@ -206,12 +207,16 @@ class Packing:
 
     def unpack(self, row):
         """The concrete state of a row."""
-        values = {}
-        for x, (word, shift, bits, lo) in zip(self.sm.x, self.slots):
-            v = ((int(row[word]) >> shift) & ((1 << bits) - 1)) + lo
-            values[x.get_id()] = (z3.BoolVal(bool(v)) if z3.is_bool(x)
-                                  else z3.BitVecVal(v, WIDTH))
-        return self.sm.decode(_Values(values), self.sm.x)
+        values = [((int(row[word]) >> shift) & ((1 << bits) - 1)) + lo
+                  for word, shift, bits, lo in self.slots]
+        return self.sm.decode(values.__getitem__, self.positions)
+
+    def unpack_batch(self, batch):
+        """The concrete states of a batch's rows (its slots read as columns, once each)."""
+        columns = np.stack([batch.field(i) for i in range(len(self.slots))], axis=1) \
+            if batch.n else np.zeros((0, len(self.slots)), dtype=_INT)
+        return [self.sm.decode(values.__getitem__, self.positions)
+                for values in columns.tolist()]
 
 
 def _slot_values(layout, v, memo):
@@ -353,16 +358,6 @@ class Orbits:
         return out.reshape(rows.shape)
 
 
-class _Values:
-    """A z3 model stand-in for ``SymbolicModel.decode``: the value of each constant."""
-
-    def __init__(self, values):
-        self.values = values
-
-    def eval(self, term, model_completion=True):
-        return self.values[term.get_id()]
-
-
 class _Batch:
     """The rows of a level as numpy columns, each read once: ``word(w)`` (uint64) and
     ``field(i)``, slot i's values (int16, as the symbolic encoding's integers)."""
@@ -447,6 +442,22 @@ _OPS = {
 }
 
 
+#: z3's pseudo-Boolean constraints (a count compared with a constant: ``SCount``), by kind
+_PSEUDO_BOOLEAN = {z3.Z3_OP_PB_LE: np.less_equal, z3.Z3_OP_PB_AT_MOST: np.less_equal,
+                   z3.Z3_OP_PB_GE: np.greater_equal, z3.Z3_OP_PB_AT_LEAST: np.greater_equal,
+                   z3.Z3_OP_PB_EQ: np.equal}
+
+
+def _pseudo_boolean(compare, k, weights):
+    """The weighted count of the booleans it is given, compared with ``k``."""
+    def holds(*bits):
+        total = 0
+        for w, b in zip(weights, bits):
+            total = total + w * (b.astype(np.int32) if isinstance(b, np.ndarray) else int(b))
+        return compare(total, k)
+    return holds
+
+
 class Program:
     """The traced terms compiled once into numpy steps, shared sub-terms once (by z3 term id):
     ``compile(term)`` gives a node; ``value(node, batch)`` its value on every row of a
@@ -476,16 +487,40 @@ class Program:
             spec = ("bit" if z3.is_bool(term) else "slot", slot, after)
         else:
             kind, args = term.decl().kind(), term.children()
-            if kind not in _OPS:
+            if kind in _PSEUDO_BOOLEAN:
+                params = term.decl().params()
+                weights = params[1:] if len(params) > 1 else [1] * len(args)
+                spec = ("op", _pseudo_boolean(_PSEUDO_BOOLEAN[kind], params[0], weights),
+                        [self.compile(a, what) for a in args])
+            elif kind not in _OPS:
                 raise TraceError(f"{what}: {term.decl()} (in {term}) cannot be evaluated on a "
                                  "batch; use --engine plain")
-            spec = self._equality(kind, args)
-            if spec is None:
-                spec = ("op", _OPS[kind], [self.compile(a, what) for a in args])
+            else:
+                spec = self._equality(kind, args)
+                if spec is None:
+                    spec = ("op", _OPS[kind], [self.compile(a, what) for a in args])
         self.nodes.append(spec)
         self.terms.append(term)
         node = self.ids[key] = len(self.nodes) - 1
         return node
+
+    def per_state(self, fn, what):
+        """A node whose value on a batch is ``fn`` of each row's decoded state (an int8 per
+        row): a property the tracer refuses, run as the plain engine runs it."""
+        self.nodes.append(("states", fn, what))
+        self.terms.append(None)
+        return len(self.nodes) - 1
+
+    def derived(self, op, node, constant):
+        """A node: ``op`` of ``node``'s value and a constant."""
+        self.nodes.append(("op", op, [node, self._constant(constant)]))
+        self.terms.append(None)
+        return len(self.nodes) - 1
+
+    def _constant(self, value):
+        self.nodes.append(("k", value))
+        self.terms.append(None)
+        return len(self.nodes) - 1
 
     def _equality(self, kind, args):
         """``slot == constant`` as a test of the packed word, or None."""
@@ -552,6 +587,9 @@ class Program:
             got = ((batch.next if spec[2] else batch).word(word) & _U(1 << shift)) != _U(0)
         elif kind == "slot":
             got = (batch.next if spec[2] else batch).field(spec[1])
+        elif kind == "states":
+            got = np.fromiter(map(spec[1], self.packing.unpack_batch(batch)), dtype=np.int8,
+                              count=batch.n)
         else:
             got = spec[1](*[self.value(a, batch) for a in spec[2]])
         memo[node] = got
@@ -849,8 +887,9 @@ class VectorSearch(_Search):
         # type_ok holds by construction: every slot keeps to its declared bounds, and a path
         # that writes outside them is a hazard.
         self.raising = {}  # property -> where it raises (found as the plain engine finds it)
-        self.conds = {p.name: program.compile(self._traced(p), f"property {p.name}")
-                      for p in props if p.kind != "refinement"
+        #: {property: why the tracer refused it}: those checked on each decoded state instead
+        self.per_state = {}
+        self.conds = {p.name: self._traced(p) for p in props if p.kind != "refinement"
                       and not (p.name == "type_ok" and model.type_checks is not None)}
         checks = dict(self.refinements)
         self.images = {p.name: _Image(p, checks[p.name], self.sm, program) for p in props
@@ -860,19 +899,38 @@ class VectorSearch(_Search):
                         for name, _, kind, cond in self.sm.hazards]
         #: may a state have no successor? (TransitionSystem.terminal, traced like a property)
         self.terminal = (None if type(model).terminal is TransitionSystem.terminal
-                         else program.compile(self.sm.invariant(_Terminal()), "terminal()"))
+                         else self._traced(_Terminal()))
         self.paths = [[_Path(program, o[0], o[1], f"action {name}", getattr(o, "count", None))
                        for o in paths] for name, _, paths in self.actions]
 
     def _traced(self, p):
-        """The formula of the state or step property ``p``; where it raises (on states no
-        search may reach: ``opened_at`` read as None while the breaker is open) goes to
-        ``self.raising``, a finding of kind ``exception`` where the search meets it."""
-        raising = []
-        formula = (self.sm.step_property if p.kind == "step" else self.sm.invariant)(p, raising)
+        """The node of the state or step property ``p``: its traced formula, compiled; where it
+        raises (on states no search may reach: ``opened_at`` read as None while the breaker
+        is open) goes to ``self.raising``, a finding of kind ``exception`` where the search
+        meets it. A state property the tracer refuses (vector-clock's: a transitive closure
+        built in dicts) is run on each decoded state instead (``Program.per_state``), and
+        ``self.per_state`` says why."""
+        raising, what = [], f"property {p.name}"
+        try:
+            formula = (self.sm.step_property if p.kind == "step"
+                       else self.sm.invariant)(p, raising)
+        except TraceError as e:
+            if p.kind == "step":
+                raise
+            self.per_state[p.name] = str(e)
+            model = self.model
+
+            def outcome(s):  # 1 holds, 0 fails, 2 raises (where it is taken to hold)
+                try:
+                    return 1 if p.condition(model, s) else 0
+                except Exception:
+                    return 2
+            node = self.program.per_state(outcome, what)
+            self.raising[p.name] = self.program.derived(np.equal, node, 2)
+            return self.program.derived(np.not_equal, node, 0)
         if raising:
-            self.raising[p.name] = self.program.compile(raising[0], f"property {p.name}")
-        return formula
+            self.raising[p.name] = self.program.compile(raising[0], what)
+        return self.program.compile(formula, what)
 
     # -- the search ---------------------------------------------------------------------------
     def run(self):
@@ -930,7 +988,7 @@ class VectorSearch(_Search):
                                           (None, None), (steps, steps), (images, images)))
             for _, fired, _, _, _ in parts:
                 for k in np.flatnonzero(fired):
-                    self.fired[int(k)] += int(fired[k])
+                    self.fired[self.sm.calls[k]] += int(fired[k])
             for name, _ in steps:
                 failed = [b[name] for _, _, _, b, _ in parts if name in b]
                 if failed and not self._finding(name, failed[0][1], d,
@@ -961,7 +1019,7 @@ class VectorSearch(_Search):
                 self.bound = f"max_states={self.max_states}"
                 return
             for k in np.flatnonzero(credit):
-                self.new[int(k)] += int(credit[k])
+                self.new[self.sm.calls[k]] += int(credit[k])
             del parts, batch
             self._probe(new, d + 1)
             self.levels.append(new)
@@ -1307,7 +1365,7 @@ class VectorSearch(_Search):
 class _Terminal:
     """``model.terminal`` as a property that ``SymbolicModel.invariant`` traces."""
 
-    name = "terminal()"
+    name, kind = "terminal()", "invariant"
 
     @staticmethod
     def condition(model, s):

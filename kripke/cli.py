@@ -438,6 +438,9 @@ def _print_result(result, cls, trace_file, deadlock=True):
         click.echo(f"  {result.symmetry_note}")
     for name, why in result.not_checked.items():
         click.echo(f"  not checked: {name} ({why})")
+    if result.per_state:
+        click.echo(f"  checked state by state (the tracer refused them): "
+                   f"{', '.join(result.per_state)}")
     if result.bound and result.bound.startswith("bmc: "):
         click.echo(f"  incomplete: {result.bound[5:]}")
     elif result.bound:

@@ -32,7 +32,7 @@ With ``ordered`` each channel ``(src, dst)`` is FIFO: only its oldest message ca
 import itertools
 
 from kripke.common import speedups
-from kripke.models.system import Param, TransitionSystem, action
+from kripke.models.system import Param, TransitionSystem, action, among
 from kripke.models.types import Array, Bag, Bool, Set, bag_add, bag_remove, put
 
 __all__ = ["MessagePassing", "network_variables"]
@@ -91,6 +91,7 @@ class MessagePassing(TransitionSystem):
         """Receive ``request`` and answer it with ``response`` in one step."""
         return self.send(self.discard(msgs, request), response)
 
+    @among("messages", "delivers")
     def deliverable(self, s):
         """The messages that can be received now, each once: the oldest of its channel when
         ``ordered``; not across a partition; not to a node that is down.
@@ -121,13 +122,31 @@ class MessagePassing(TransitionSystem):
             out.append(m)
         return out
 
+    def delivers(self, s, m):
+        """Is ``m`` one of ``deliverable(s)``? (What the symbolic back end asks of each message
+        of the bag's universe.)"""
+        if m not in s.messages or not s.up[m.dst] or self.separated(s, m.src, m.dst):
+            return False
+        return not self.ordered or next(x for x in s.messages
+                                        if (x.src, x.dst) == (m.src, m.dst)) == m
+
+    @among("messages", "lost")
     def droppable(self, s):
         """The distinct messages in flight, when the network is ``lossy``."""
         return list(dict.fromkeys(s.messages)) if self.lossy else []
 
+    @among("messages", "copied")
     def duplicable(self, s):
         """The distinct messages in flight, when the network is ``duplicating``."""
         return list(dict.fromkeys(s.messages)) if self.duplicating else []
+
+    def lost(self, s, m):
+        """Is ``m`` one of ``droppable(s)``?"""
+        return self.lossy and m in s.messages
+
+    def copied(self, s, m):
+        """Is ``m`` one of ``duplicable(s)``?"""
+        return self.duplicating and m in s.messages
 
     def separated(self, s, a, b):
         """Are nodes ``a`` and ``b`` on different sides of a partition?"""

@@ -42,7 +42,7 @@ from kripke.errors import (DefinitionError, KripkeError, ModelLoadError, Mutable
 from kripke.models.fingerprint import fingerprint
 from kripke.models.types import Bag, Domain, Set, as_type, encode_value, json_equal, state_record
 
-__all__ = ["Param", "action", "TransitionSystem", "registry", "load_model", "model_spec"]
+__all__ = ["Param", "action", "among", "TransitionSystem", "registry", "load_model", "model_spec"]
 
 
 class Param:
@@ -145,6 +145,19 @@ def action(fn=None, *, each=(), fair=None):
         f._kripke_action = _ActionSpec(tuple(each), fair)
         return f
     return mark(fn) if fn is not None else mark
+
+
+def among(variable, test):
+    """Declare a state-dependent domain (a method ``domain(self, s)`` that ``each=`` names) as
+    the elements ``v`` of the Set or Bag variable ``variable`` for which the method ``test(self,
+    s, v)`` is true, listed once each. The explicit engine calls the domain itself; the
+    symbolic back end traces an action over it once per element of the variable's universe,
+    guarded by ``test``, rather than forking over the elements as the domain's code lists
+    them (``MessagePassing.deliverable`` and ``delivers``)."""
+    def mark(fn):
+        fn.among = (variable, test)
+        return fn
+    return mark
 
 
 _REGISTRY = {}

@@ -39,8 +39,9 @@ from kripke.models.fingerprint import fingerprint
 
 __all__ = [
     "Domain", "Type", "Enum", "Int", "Bool", "Id", "Optional", "Array", "Set", "Seq", "Bag",
-    "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key", "encode_value",
-    "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove", "for_all", "exists", "type_text",
+    "OneOf", "record", "state_record", "as_type", "put", "bag_order", "total_order_key",
+    "encode_value", "json_equal", "Map", "FrozenMap", "bag_add", "bag_remove", "set_add",
+    "for_all", "exists", "type_text",
 ]
 
 # The C base gives records a C-speed set(), and put() in C (checkers/_speedups.c); without the
@@ -293,6 +294,15 @@ class Array(Type):
         elem = self.value.checker(model)
         return lambda v: type(v) is tuple and len(v) == n and all(map(elem, v))
 
+    def universe(self, model):
+        """Every function from the index to the values (TLA+'s ``[D -> T]`` as a set) when
+        there are at most 65,536: a vector clock, which an event and a message record."""
+        values = self.value.universe(model)
+        n = len(self.index.values(model))
+        if values is None or len(values) ** n > 65536:
+            return None
+        return frozenset(itertools.product(values, repeat=n))
+
     def to_json(self, value, model=None):
         return [self.value.to_json(x, model) for x in value]
 
@@ -515,6 +525,14 @@ def bag_add(bag, m, fifo=False):
     while i and order(bag[i - 1]) > key:
         i -= 1
     return bag[:i] + (m,) + bag[i:]
+
+
+def set_add(s, *items):
+    """``s`` (a frozenset) with ``items`` added: TLA+'s ``s \\cup {e}``. The same as
+    ``s | {e}``, except to the symbolic back end: a set display hashes its elements, which
+    forks over every value of an element built from the state (``Event(p, seq, clock)``), while
+    ``set_add`` adds it as one membership term per element of the set's universe."""
+    return s.union(items)
 
 
 def bag_remove(bag, m):

@@ -42,7 +42,7 @@ from operator import le
 
 from kripke.models.network import MessagePassing, network_variables
 from kripke.models.system import Param, action
-from kripke.models.types import Array, Domain, Int, Set, put, record
+from kripke.models.types import Array, Domain, Int, Set, put, record, set_add
 from kripke.specs.properties import invariant, sometimes, type_ok
 
 __all__ = ["increment", "merge", "compare", "happened_before", "concurrent", "VectorClockType",
@@ -192,8 +192,8 @@ class VectorClocks(MessagePassing):
         seq = self.taken(s, p) + 1
         causes = [(p, seq - 1)] if seq > 1 else []
         causes += more_causes
-        edges = {Edge(q, n, p, seq) for q, n in causes}
-        return s.events | {Event(p, seq, clock)}, s.causes | edges, seq
+        edges = [Edge(q, n, p, seq) for q, n in causes]
+        return set_add(s.events, Event(p, seq, clock)), set_add(s.causes, *edges), seq
 
     def can_act(self, s, p):
         """Can process ``p`` take an event: it is up and has events left?"""
