@@ -88,3 +88,20 @@ def test_a_step_out_of_the_types_is_found_by_bmc_and_stops_a_proof():
     proof = prove(model, "small")
     assert proof.verdict != "ok"
     assert "spoil may raise or leave the declared types" in proof.reason
+
+
+def test_an_aggregation_that_raises_for_an_element_that_may_be_absent_is_refused():
+    """``all(...)`` over a symbolic set is unrolled over the set's universe; a body that raises
+    for an element (a dict read for each event, as vector-clock's properties read theirs) may
+    raise only for elements absent from the state, where Python never evaluates it, so the
+    tracer refuses rather than calling the property one that raises (the vector engine then
+    runs it on each decoded state, and finds the exception the plain engine finds)."""
+    model = load_model("tests/fixtures/vector_clock_broken.py:FirstEventsOnly")(procs=2)
+    prop = next(p for p in model.properties if p.name == "first_events_only")
+    with pytest.raises(TraceError, match=r"raises \(KeyError\) for an element that may not be"):
+        SymbolicModel(model).invariant(prop, [])
+    vector = check(model, properties=["first_events_only"], engine="vector", symmetry=False)
+    plain = check(model, properties=["first_events_only"], symmetry=False)
+    assert vector.per_state.keys() == {"first_events_only"}
+    assert (vector.violation.kind, len(vector.violation.trace.steps)) == \
+        (plain.violation.kind, len(plain.violation.trace.steps)) == ("exception", 3)

@@ -128,6 +128,38 @@ def test_vector_clock_properties_run_on_each_decoded_state():
                                         "concurrent_events_possible"]
     assert "iterating over a set of 16 elements" in result.per_state["clocks_match_causality"]
     assert check(model, symmetry=False).per_state == {}
+    plain, vector = check(model), check(model, engine="vector")  # (the processes' symmetry)
+    assert (vector.symmetry, vector.distinct_states, vector.states_generated, vector.depth) == \
+        (plain.symmetry, plain.distinct_states, plain.states_generated, plain.depth) == \
+        (True, 52, 79, 5)
+
+
+def test_pseudo_boolean_constraints_evaluate_on_a_batch():
+    """The counts the tracer compares as pseudo-Boolean constraints (``SCount``: z3's PbLe,
+    PbGe, PbEq, and AtMost / AtLeast that z3's simplifier makes of them), evaluated on random
+    rows as their weights and bound say."""
+    import numpy as np
+    import z3
+    model = load_model("vector-clock")(procs=2)
+    search = VectorSearch(model, [], (None, None, None, math.inf), False, None, False)
+    packing, program = search.packing, search.program
+    bits = [x for x in packing.sm.x if z3.is_bool(x)][:8]
+    weights = (1, 2, 1, 3, 1, 1, 2, 1)
+    pairs = list(zip(bits, weights))
+    rows = np.random.default_rng(7).integers(0, 2 ** 63, size=(300, packing.words),
+                                             dtype=np.uint64)
+    values = []
+    for x in bits:
+        word, shift, _, _ = packing.slots[packing.index[x.get_id()]]
+        values.append((rows[:, word] >> np.uint64(shift)) & np.uint64(1))
+    weighted = sum(w * v.astype(int) for w, v in zip(weights, values))
+    ones = sum(v.astype(int) for v in values)
+    for term, want in [(z3.PbLe(pairs, 6), weighted <= 6), (z3.PbGe(pairs, 7), weighted >= 7),
+                       (z3.PbEq(pairs, 5), weighted == 5), (z3.AtMost(*bits, 3), ones <= 3),
+                       (z3.AtLeast(*bits, 5), ones >= 5)]:
+        got = program.value(program.compile(term, "test"), vector_module._Batch(packing, rows))
+        assert want.any() and not want.all()  # (the rows test both outcomes)
+        assert (got == want).all(), term
 
 
 def test_two_phase_packs_into_one_word():
