@@ -114,7 +114,7 @@ class Tracer:
         assumed = groups if groups is not None else Assumed(assumptions)
         self._groups = assumed.by_constant, assumed.groups
         self._cache, self._solvers, self._nonzero, self._natural, self._simplified, \
-            self._built, self._linked = assumed.memos
+            self._built, self._linked, self._checked = assumed.memos
         self.aggregated = {}  # generator frame -> the guards of its _Unrolled iterations
 
     def run(self, fn, what):
@@ -197,6 +197,10 @@ class Tracer:
                     grew = True
             rest = left
         groups = frozenset(k for kind, k in (x for x in links if type(x) is tuple))
+        key = groups, frozenset(t.get_id() for t in asserted)
+        known = self._checked.get(key)
+        if known is not None:  # the same question, from another replay or instance
+            return known[1]
         solver = self._solvers.get(groups)
         if solver is None:  # one incremental solver per set of assumption groups
             solver = self._solvers[groups] = z3.Solver()
@@ -207,6 +211,7 @@ class Tracer:
             z3.Z3_solver_assert(ref, handle, term.as_ast())
         result = solver.check()
         solver.pop()
+        self._checked[key] = asserted, result != z3.unsat  # (the terms kept alive: their ids)
         return result != z3.unsat
 
 
@@ -338,14 +343,14 @@ class Assumed:
     """Facts that tracers assume (a state's types), grouped by the constants they share
     (``_connected``), and what every tracer over them shares: an incremental solver per set
     of groups (made once: vector-clock's bag of 486 counts, asked about by each of its
-    receive's 486 instances), and the memos by term id, each beside its term (kept alive: z3
-    gives the id of a freed term to the next one), of what the replays of the code, and the
-    traces of one action's instances, build again."""
+    receive's 486 instances), the answer of each feasibility question, and the memos by term
+    id, each beside its term (kept alive: z3 gives the id of a freed term to the next one), of
+    what the replays of the code, and the traces of one action's instances, build again."""
 
     def __init__(self, facts):
         self.by_constant, self.groups = _connected(facts)
-        #: constants, solvers, nonzero, natural, simplified, built, linked
-        self.memos = {}, {}, {}, {}, {}, {}, {}
+        #: constants, solvers, nonzero, natural, simplified, built, linked, checked
+        self.memos = {}, {}, {}, {}, {}, {}, {}, {}
 
 
 def _connected(facts):
@@ -655,20 +660,30 @@ class SCount(SInt):
     (z3's ``PbLe``, ``PbGe``, ``PbEq``), which z3 decides without bit-blasting an adder over
     hundreds of bits (vector-clock's 162 events: 0.1-1.5 s a solver call as a sum)."""
 
-    __slots__ = ("ones", "offset", "_compared")
+    __slots__ = ("ones", "offset", "_compared", "_term")
 
     def __init__(self, ones, offset=0, term=None, hi=None):
         """``term``: the count's term when it has a smaller form than the sum of ``ones``
-        (a bag's size: the sum of its counts); ``hi``: its bound when smaller than their sum."""
-        if term is None:
-            term = num(offset)
-            for b, w in ones:
-                term = term + _ite(b, num(w), num(0))
-            term = _simplify(term)
+        (a bag's size: the sum of its counts), else made when first asked for (a count
+        compared with constants never needs it); ``hi``: its bound when smaller than their
+        sum."""
         top = offset + sum(w for _, w in ones)
         super().__init__(term, offset, top if hi is None else min(hi, top))
         self.ones, self.offset = ones, offset
         self._compared = {}  # (symbol, k) -> SBool: set_add compares a count with 162 events
+
+    @property
+    def term(self):
+        if self._term is None:
+            term = num(self.offset)
+            for b, w in self.ones:
+                term = _built("+", (term, _ite(b, num(w), num(0))))
+            self._term = _simplify(term)
+        return self._term
+
+    @term.setter
+    def term(self, term):
+        self._term = term
 
     def _cmp(self, other, symbol):
         if type(other) is not int or not self.ones:
@@ -703,8 +718,8 @@ class SCount(SInt):
 
     def __add__(self, other):
         if type(other) is int:
-            return SCount(self.ones, self.offset + other, _simplify(self.term + other),
-                          self.hi + other)
+            term = None if self._term is None else _simplify(self._term + other)
+            return SCount(self.ones, self.offset + other, term, self.hi + other)
         return super().__add__(other)
 
     __radd__ = __add__
@@ -739,7 +754,14 @@ def _pb(kind, ones, k):
 
 def _count(ones, offset=0, term=None, hi=None):
     """An ``SCount`` of the booleans ``ones`` (``[(term, weight)]``), those decided by
-    simplification taken out: the false dropped, the true added to ``offset``."""
+    simplification taken out: the false dropped, the true added to ``offset``. While tracing,
+    one per distinct count (its terms are those of any path: each replay of an action asks
+    again for ``sum(e.proc == p for e in s.events)``), kept beside its terms."""
+    tracer = Tracer.current
+    key = ("count", offset, hi, id(term), *[(id(b), w) for b, w in ones])
+    found = tracer._built.get(key) if tracer is not None else None
+    if found is not None:
+        return found[1]
     open_ones = []
     for b, w in ones:
         b = _simplify(b)
@@ -747,7 +769,10 @@ def _count(ones, offset=0, term=None, hi=None):
             offset += w
         elif not z3.is_false(b):
             open_ones.append((b, w))
-    return SCount(open_ones, offset, term, hi)
+    count = SCount(open_ones, offset, term, hi)
+    if tracer is not None:  # (the terms kept alive: their ids are the key)
+        tracer._built[key] = (ones, term), count
+    return count
 
 
 def _nonzero(term):
@@ -1401,9 +1426,8 @@ class SBag(Sym):
             return SBag(self.universe, counts, self.bound)
         if not _branch(_within(m, self.universe)):
             raise OutsideUniverse(f"{_show(m)} is outside the bag's declared element type")
-        for k, e in enumerate(self.universe):
-            eq = sym_eq(m, e)
-            if not z3.is_false(eq):
+        for k, eq in enumerate(_equalities(m, self.universe)):
+            if eq is not _FALSE:
                 counts[k] = _simplify(_built("+", (counts[k], _ite(eq, num(delta), num(0)))))
         return SBag(self.universe, counts, self.bound)
 
@@ -1454,11 +1478,38 @@ def _set_add(s, *items):
             continue
         if not _branch(_within(x, s.universe)):
             raise OutsideUniverse(f"{_show(x)} is outside the set's declared element type")
-        for k, e in enumerate(s.universe):
-            eq = sym_eq(x, e)
-            if not z3.is_false(eq):
+        for k, eq in enumerate(_equalities(x, s.universe)):
+            if eq is not _FALSE:
                 bits[k] = _simplify(_or(bits[k], eq))
     return SSet(s.universe, bits)
+
+
+def _equalities(x, universe):
+    """``sym_eq(x, e)`` for each element ``e`` of ``universe``, ``_FALSE`` itself where it is
+    false: each part of ``x`` (a field, a clock's entry) compared once with each of its values,
+    not once per element (an event against 162: its process, sequence number and three clock
+    entries)."""
+    memo = {}
+
+    def part(a, b, where):
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            if type(a) is not type(b) or len(a) != len(b):
+                return _FALSE
+            terms = []
+            for i, (c, d) in enumerate(zip(tuple.__iter__(a), tuple.__iter__(b))):
+                t = part(c, d, where + (i,))
+                if t is _FALSE:
+                    return _FALSE
+                if t is not _TRUE:
+                    terms.append(t)
+            return terms[0] if len(terms) == 1 else _and(*terms) if terms else _TRUE
+        key = where, type(b), b
+        found = memo.get(key)
+        if found is None:
+            t = sym_eq(a, b)
+            found = memo[key] = _FALSE if z3.is_false(t) else _TRUE if z3.is_true(t) else t
+        return found
+    return [part(x, e, ()) for e in universe]
 
 
 def _within(x, values):

@@ -1115,8 +1115,10 @@ class VectorSearch(_Search):
     def _new_states(self, parts, visited):
         """The successors of a level (``parts``: what ``_expand`` gave for each part of it)
         not in ``visited``, sorted and each once, and how many of them each call reached first
-        (credited as the plain engine credits "new": to the first call, in the order of the
-        calls, that reached a state).
+        (credited to the first call, in the order of the calls, that reached a state from any
+        state of the level; the plain engine credits the call of the first parent in its queue's
+        order, which the sorted level does not keep, so the per-action "new" counts differ
+        from the plain engine's while their sum, and the "fired" counts, are the same).
 
         With one word and room in it for the path's number, a successor and its path are sorted
         as one uint64 (state above, path below): dedup and the first path of each state come

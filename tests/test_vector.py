@@ -81,6 +81,9 @@ def test_the_same_states_counts_and_depth(name, params):
         (len(states), search.n_init + sum(search.fired), search.depth)
     assert {a: c["fired"] for a, c in vector.coverage.items()} == \
         {a: c["fired"] for a, c in plain.coverage.items()}
+    # "new" is credited per level, not per parent in the plain queue's order: only its sum agrees
+    assert sum(c["new"] for c in vector.coverage.values()) == \
+        sum(c["new"] for c in plain.coverage.values()) == len(states) - search.n_init
     assert vector.collision_probability == 0  # whole states are compared
 
 
