@@ -1474,7 +1474,10 @@ def _set_add(s, *items):
     bits = list(s.bits)
     for x in items:
         if not has_sym(x):
-            bits = [_union_bit(a, b) for a, b in zip(bits, s._concrete({x}))]
+            k = s.universe.get(x)
+            if k is None:
+                raise OutsideUniverse(f"{x!r} is outside the set's declared element type")
+            bits[k] = _TRUE
             continue
         if not _branch(_within(x, s.universe)):
             raise OutsideUniverse(f"{_show(x)} is outside the set's declared element type")
