@@ -960,7 +960,8 @@ class SSet(Sym):
             except TraceError:
                 k = None
             return self.bits[k] if k is not None else z3.BoolVal(False)
-        return z3.Or(*[z3.And(b, sym_eq(x, e)) for e, b in zip(self.universe, self.bits)])
+        return _or(*[_and(b, eq) for eq, b in zip(_equalities(x, self.universe), self.bits)
+                     if eq is not _FALSE])
 
     def __contains__(self, x):
         return _branch(self._member(x))
@@ -1381,8 +1382,9 @@ class SBag(Sym):
             k = self.universe.get(x)
             return self.counts[k] if k is not None else num(0)
         total = num(0)
-        for e, c in zip(self.universe, self.counts):
-            total = total + z3.If(sym_eq(x, e), c, num(0))
+        for eq, c in zip(_equalities(x, self.universe), self.counts):
+            if eq is not _FALSE:
+                total = _built("+", (total, _ite(eq, c, num(0))))
         return total
 
     def __contains__(self, x):
@@ -1534,7 +1536,7 @@ def _within(x, values):
         lo, hi = min(values), max(values)
         if hi - lo + 1 == len(values):
             return z3.And(x.term >= lo, x.term <= hi)
-    return z3.Or(*[sym_eq(x, v) for v in values])
+    return _or(*[eq for eq in _equalities(x, values) if eq is not _FALSE])
 
 
 def _bag_remove(bag, m):

@@ -504,10 +504,10 @@ class Program:
         node = self.ids[key] = len(self.nodes) - 1
         return node
 
-    def per_state(self, fn, what):
+    def per_state(self, fn):
         """A node whose value on a batch is ``fn`` of each row's decoded state (an int8 per
         row): a property the tracer refuses, run as the plain engine runs it."""
-        self.nodes.append(("states", fn, what))
+        self.nodes.append(("states", fn))
         self.terms.append(None)
         return len(self.nodes) - 1
 
@@ -925,7 +925,7 @@ class VectorSearch(_Search):
                     return 1 if p.condition(model, s) else 0
                 except Exception:
                     return 2
-            node = self.program.per_state(outcome, what)
+            node = self.program.per_state(outcome)
             self.raising[p.name] = self.program.derived(np.equal, node, 2)
             return self.program.derived(np.not_equal, node, 0)
         if raising:
